@@ -1,0 +1,87 @@
+/**
+ * Errors are values with codes. Each code below is documented; `httpStatusFor` is the one table that maps codes to
+ * HTTP statuses, so domain code never speaks HTTP.
+ */
+import type { z } from 'zod';
+
+/** Every error code the application raises on purpose. */
+export const ErrorCode = {
+  /** The environment or config file failed validation. */
+  config_invalid: 'config_invalid',
+  /** Input at a boundary (feed, webhook, form, CLI flag, job payload) failed its schema. */
+  input_invalid: 'input_invalid',
+  /** A feed source is not a feed, is malformed beyond recovery, too large, or could not be fetched. */
+  feed_rejected: 'feed_rejected',
+  /** No newsletter with that id is configured. */
+  newsletter_not_found: 'newsletter_not_found',
+  /** No digest with that id exists. */
+  digest_not_found: 'digest_not_found',
+  /** The digest is in a state that does not allow the operation (e.g. sending a cancelled digest). */
+  digest_state: 'digest_state',
+  /** A digest would have no articles. */
+  digest_empty: 'digest_empty',
+  /** No subscriber with that id or address exists. */
+  subscriber_not_found: 'subscriber_not_found',
+  /** A subscriber token failed verification. */
+  token_invalid: 'token_invalid',
+  /** Redis is unreachable or misconfigured (e.g. an evicting maxmemory-policy). */
+  redis_unavailable: 'redis_unavailable',
+  redis_misconfigured: 'redis_misconfigured',
+  /** A template failed to compile. */
+  template_invalid: 'template_invalid',
+  /** Authentication is missing or wrong. */
+  unauthorized: 'unauthorized',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An expected failure with a machine-readable code and a one-line, human-readable message. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** True when the value is an AppError, optionally with the given code. */
+export function isAppError(value: unknown, code?: ErrorCode): value is AppError {
+  return value instanceof AppError && (code === undefined || value.code === code);
+}
+
+const httpStatusByCode: Record<ErrorCode, number> = {
+  config_invalid: 500,
+  input_invalid: 400,
+  feed_rejected: 422,
+  newsletter_not_found: 404,
+  digest_not_found: 404,
+  digest_state: 409,
+  digest_empty: 422,
+  subscriber_not_found: 404,
+  token_invalid: 400,
+  redis_unavailable: 503,
+  redis_misconfigured: 500,
+  template_invalid: 500,
+  unauthorized: 401,
+};
+
+/** The HTTP status for an error code. */
+export function httpStatusFor(code: ErrorCode): number {
+  return httpStatusByCode[code];
+}
+
+/** Formats zod issues as `field: reason; field: reason`, naming the path of each. */
+export function formatZodIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Parses a value with a schema or throws `input_invalid` naming the source, the fields and the reasons. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, source: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new AppError('input_invalid', `${source}: ${formatZodIssues(result.error)}`);
+  return result.data;
+}

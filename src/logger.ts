@@ -1,0 +1,12 @@
+/** Structured logging (pino). Loggers are created at the edges and injected; never log an address or a token. */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Creates the process logger writing JSON lines to stderr (stdout is reserved for CLI results). */
+export function createLogger(level: string, name = 'letterpress'): Logger {
+  return pino({ name, level, redact: { paths: ['email', 'to', 'token', '*.email', '*.token'], censor: '[redacted]' } }, pino.destination(2));
+}
+
+/** A logger that drops everything, for tests and quiet commands. */
+export const silentLogger: Logger = pino({ level: 'silent' });

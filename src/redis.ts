@@ -1,0 +1,131 @@
+/**
+ * Redis: connections, every key name in one place, and the start-up checks. All keys of one prefix live under one
+ * hash tag (`{prefix}`) so the same build runs on Redis Cluster and every multi-key operation stays in one slot.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { AppError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** Builds every Redis key Letterpress uses, for one prefix. */
+export function redisKeys(prefix: string) {
+  const tag = `{${prefix}}`;
+  return {
+    /** BullMQ's own prefix; queues live at `${bullPrefix}:${queueName}:*`. */
+    bullPrefix: `${tag}:q`,
+    /** JSON of one Article. */
+    article: (id: string) => `${tag}:article:${id}`,
+    /** Sorted set: article id scored by publication time (ms). */
+    articlesByPublished: `${tag}:articles:published`,
+    /** Counter handing out numeric subscriber ids (1, 2, 3, ...). */
+    subscriberNextId: `${tag}:subscriber:next-id`,
+    /** Hash of one subscriber's record. */
+    subscriber: (id: number) => `${tag}:subscriber:${id}`,
+    /** Hash: lower-cased email → subscriber id. */
+    subscriberByEmail: `${tag}:subscriber:by-email`,
+    /** Bitmap: bit N set while subscriber N is an active reader of the newsletter. */
+    newsletterActive: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:active`,
+    /** ISO time of the newsletter's last digest that finished sending. */
+    newsletterLastSentAt: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:last-sent-at`,
+    /** Sorted set: digest ids of a newsletter scored by creation time. */
+    newsletterDigests: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:digests`,
+    /** Hash: lower-cased email → JSON suppression record (bounce, complaint). */
+    suppressed: `${tag}:suppressed`,
+    /** Hash: a digest's metadata, status and counters. */
+    digest: (id: string) => `${tag}:digest:${id}`,
+    /** JSON of a digest's frozen render (subject, html, text with recipient slots). */
+    digestBody: (id: string) => `${tag}:digest:${id}:body`,
+    /** Bitmap snapshot of the recipients taken at fan-out. */
+    digestRecipients: (id: string) => `${tag}:digest:${id}:recipients`,
+    /** Ledger bitmaps: one bit per subscriber id and outcome. */
+    digestSent: (id: string) => `${tag}:digest:${id}:sent`,
+    digestFailed: (id: string) => `${tag}:digest:${id}:failed`,
+    digestSkipped: (id: string) => `${tag}:digest:${id}:skipped`,
+    /** Hash: subscriber id → reason, for failed recipients. */
+    digestFailures: (id: string) => `${tag}:digest:${id}:failures`,
+    /** Sorted set of all digest ids by creation time. */
+    digestsByCreated: `${tag}:digests`,
+    /** Everything under the prefix (for tests and `reset`). */
+    pattern: `${tag}:*`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** Options every Letterpress connection uses. BullMQ requires `maxRetriesPerRequest: null` on worker connections. */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+    ...options,
+  });
+}
+
+/** Pings Redis within the timeout or throws `redis_unavailable` with a one-sentence hint. */
+export async function assertRedisReachable(url: string, timeoutMs = 3_000): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new AppError('redis_unavailable', `cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Start-up checks: an evicting maxmemory-policy would silently drop queued jobs and ledger entries, so it is refused;
+ * a Redis without append-only persistence loses the queue on restart, so it is warned about (or refused on request).
+ */
+export async function checkRedisConfiguration(
+  redis: Redis,
+  options: { requirePersistence: boolean; logger: Logger },
+): Promise<void> {
+  const policy = await readConfig(redis, 'maxmemory-policy');
+  if (policy !== undefined && policy !== 'noeviction') {
+    throw new AppError(
+      'redis_misconfigured',
+      `Redis maxmemory-policy is "${policy}": set it to noeviction, or queued jobs and delivery records can be evicted`,
+    );
+  }
+  const appendonly = await readConfig(redis, 'appendonly');
+  if (appendonly !== undefined && appendonly !== 'yes') {
+    const message = 'Redis runs without append-only persistence (appendonly no): a Redis restart loses queued work';
+    if (options.requirePersistence) throw new AppError('redis_misconfigured', message);
+    options.logger.warn(message);
+  }
+}
+
+async function readConfig(redis: Redis, name: string): Promise<string | undefined> {
+  try {
+    const reply = (await redis.config('GET', name)) as string[];
+    return reply[1];
+  } catch {
+    // Managed Redis services often forbid CONFIG; then we cannot check and trust the operator.
+    return undefined;
+  }
+}
+
+/** Deletes every key under a prefix (tests, `letterpress reset`). Uses SCAN, never KEYS. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** A Redis URL with any password removed, safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
