@@ -1,0 +1,276 @@
+/**
+ * The CLI's commands: each parses its flags with a zod schema, calls one use case through the app, and returns a
+ * result object (printed as JSON with `--json`) plus a human-readable text.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { createApp, type App } from '../app.js';
+import { startCaptureServer } from '../capture/capture-server.js';
+import { findNewsletter, loadConfig, type Config } from '../config.js';
+import { ingestSources } from '../articles/ingest-sources.js';
+import { createDigest } from '../digests/create-digest.js';
+import { renderDigestPreview } from '../digests/preview-digest.js';
+import { sendDigest } from '../delivery/send-digest.js';
+import { resumeDigest, cancelDigest } from '../delivery/control-digest.js';
+import { waitForDigestSettled } from '../delivery/wait-for-digest.js';
+import { AppError, parseInput } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { EmailSchema } from '../subscribers/subscriber.js';
+import { runWorkers } from '../../workers/run-workers.js';
+import { runDemo } from '../demo/run-demo.js';
+import { startHttpServer } from '../http/server.js';
+
+/** What a command hands back to the CLI. */
+export interface CommandOutput {
+  /** The machine-readable result (`--json`). */
+  result: unknown;
+  /** The human-readable text. */
+  text?: string;
+  exitCode?: number;
+}
+
+/** Flags and positionals after parseArgs. */
+export interface CommandInput {
+  values: Record<string, unknown>;
+  positionals: string[];
+}
+
+/** A CLI command. */
+export interface Command {
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(input: CommandInput): Promise<CommandOutput>;
+}
+
+const DigestIdSchema = z.string().regex(/^[a-z0-9-]{6,80}$/, 'must be a digest id as printed by `digest create`');
+const NewsletterIdSchema = z.string().min(1, 'is required');
+
+/** Loads config, opens the app, runs the function, always closes the app. */
+async function withApp<T>(run: (app: App, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const app = await createApp(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel) });
+  try {
+    return await run(app, config);
+  } finally {
+    await app.close();
+  }
+}
+
+function one(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new AppError('input_invalid', `expected exactly one ${what}, got ${positionals.length}`);
+  return positionals[0] as string;
+}
+
+/** The command table, keyed by `name` or `group name`. */
+export const commands: Record<string, Command> = {
+  demo: {
+    options: { out: { type: 'string' }, keep: { type: 'boolean' } },
+    async run({ values }) {
+      const flags = parseInput(z.object({ out: z.string().min(1).default('./demo-out'), keep: z.boolean().default(false) }), values, 'demo flags');
+      const summary = await runDemo({ outDir: flags.out, keepData: flags.keep, env: process.env });
+      return { result: summary, text: summary.text };
+    },
+  },
+
+  ingest: {
+    options: {},
+    async run({ positionals }) {
+      const sources = parseInput(z.array(z.string().min(1)).min(1, 'name at least one feed file or URL'), positionals, 'ingest sources');
+      return withApp(async (app, config) => {
+        const report = await ingestSources(
+          { store: app.articles, logger: app.logger, maxBytes: config.feed.maxBytes, fetchTimeoutMs: config.feed.fetchTimeoutMs },
+          sources,
+        );
+        const lines = [
+          `ingested ${report.ingested}, updated ${report.updated}, unchanged ${report.unchanged}, rejected sources ${report.rejected.length}`,
+          ...report.rejected.map((r) => `  rejected ${r.source}: ${r.reason}`),
+        ];
+        return { result: report, text: lines.join('\n'), exitCode: report.rejected.length > 0 && report.rejected.length === sources.length ? 1 : 0 };
+      });
+    },
+  },
+
+  'articles list': {
+    options: { limit: { type: 'string' } },
+    async run({ values }) {
+      const flags = parseInput(z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }), values, 'articles list flags');
+      return withApp(async (app) => {
+        const articles = await app.articles.list(flags.limit);
+        const text = articles.map((a) => `${a.publishedAt}  [${a.section}]  ${a.title}\n    ${a.url}`).join('\n');
+        return {
+          result: { articles: articles.map(({ contentHtml: _content, ...rest }) => rest) },
+          text: text || 'no articles yet: run `letterpress ingest <feed>`',
+        };
+      });
+    },
+  },
+
+  'subscribers add': {
+    options: { newsletter: { type: 'string', multiple: true } },
+    async run({ values, positionals }) {
+      const email = parseInput(EmailSchema, one(positionals, 'email address'), 'email');
+      const flags = parseInput(z.object({ newsletter: z.array(NewsletterIdSchema).optional() }), values, 'subscribers add flags');
+      return withApp(async (app, config) => {
+        const newsletterIds = flags.newsletter ?? config.newsletters.map((n) => n.id);
+        for (const id of newsletterIds) findNewsletter(config, id);
+        const { subscriber, created } = await app.subscribers.add({ email, newsletterIds, status: 'active' });
+        return {
+          result: { id: subscriber.id, status: subscriber.status, newsletters: subscriber.newsletters, created },
+          text: `${created ? 'added' : 'already known'}: subscriber ${subscriber.id} (${subscriber.status}) to ${subscriber.newsletters.join(', ')}`,
+        };
+      });
+    },
+  },
+
+  'digest create': {
+    options: { newsletter: { type: 'string' }, since: { type: 'string' } },
+    async run({ values }) {
+      const flags = parseInput(
+        z.object({ newsletter: NewsletterIdSchema.default('daily'), since: z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-27T06:00:00Z' }).optional() }),
+        values,
+        'digest create flags',
+      );
+      return withApp(async (app, config) => {
+        const newsletter = findNewsletter(config, flags.newsletter);
+        const digest = await createDigest(
+          {
+            articles: app.articles,
+            digests: app.digests,
+            lastSentAt: (id) => app.lastSentAt(id),
+            clock: () => new Date(),
+          },
+          { newsletter, site: config.site, since: flags.since ? new Date(flags.since) : undefined },
+        );
+        return {
+          result: { id: digest.id, newsletterId: digest.newsletterId, subject: digest.subject, articles: digest.articleIds.length },
+          text: digest.id,
+        };
+      });
+    },
+  },
+
+  'digest preview': {
+    options: { format: { type: 'string' }, out: { type: 'string' } },
+    async run({ values, positionals }) {
+      const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
+      const flags = parseInput(z.object({ format: z.enum(['html', 'text', 'eml']).default('html'), out: z.string().min(1).optional() }), values, 'digest preview flags');
+      return withApp(async (app, config) => {
+        const digest = await app.digests.get(digestId);
+        const body = await app.digests.getBody(digestId);
+        if (!digest || !body) throw new AppError('digest_not_found', `no digest "${digestId}"`);
+        const newsletter = findNewsletter(config, digest.newsletterId);
+        const content = renderDigestPreview({ digest, body, newsletter, site: config.site, secret: config.secret, format: flags.format });
+        if (flags.out) {
+          await writeFile(flags.out, content);
+          return { result: { digestId, format: flags.format, out: flags.out, bytes: Buffer.byteLength(content) }, text: `wrote ${flags.out}` };
+        }
+        return { result: { digestId, format: flags.format, content }, text: content };
+      });
+    },
+  },
+
+  'digest send': {
+    options: { wait: { type: 'boolean' }, timeout: { type: 'string' } },
+    async run({ values, positionals }) {
+      const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
+      const flags = parseInput(z.object({ wait: z.boolean().default(false), timeout: z.coerce.number().int().min(1).max(86_400).default(3_600) }), values, 'digest send flags');
+      return withApp(async (app) => {
+        const started = await sendDigest(app, { digestId });
+        if (!flags.wait) {
+          return { result: { digestId, status: started.status }, text: `digest ${digestId}: ${started.status} (run \`letterpress worker\` to deliver)` };
+        }
+        const digest = await waitForDigestSettled(app, digestId, { timeoutMs: flags.timeout * 1000 });
+        const counts = digest.counts;
+        return {
+          result: { digestId, status: digest.status, recipients: counts.recipients, delivered: counts.delivered, failed: counts.failed, skipped: counts.skipped },
+          text: `digest ${digestId}: ${digest.status}; recipients ${counts.recipients}, delivered ${counts.delivered}, failed ${counts.failed}, skipped ${counts.skipped}`,
+          exitCode: digest.status === 'sent' ? 0 : 1,
+        };
+      });
+    },
+  },
+
+  'digest status': {
+    options: {},
+    async run({ positionals }) {
+      const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
+      return withApp(async (app) => {
+        const digest = await app.digests.get(digestId);
+        if (!digest) throw new AppError('digest_not_found', `no digest "${digestId}"`);
+        const c = digest.counts;
+        const text = [
+          `digest ${digest.id} (${digest.newsletterId}): ${digest.status}${digest.pausedReason ? ` (${digest.pausedReason})` : ''}`,
+          `subject: ${digest.subject}`,
+          `articles ${digest.articleIds.length}; recipients ${c.recipients}, delivered ${c.delivered}, failed ${c.failed}, skipped ${c.skipped}, pending ${Math.max(0, c.recipients - c.delivered - c.failed - c.skipped)}`,
+        ].join('\n');
+        return { result: digest, text };
+      });
+    },
+  },
+
+  'digest resume': {
+    options: {},
+    async run({ positionals }) {
+      const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
+      return withApp(async (app) => {
+        const digest = await resumeDigest(app, { digestId });
+        return { result: { digestId, status: digest.status }, text: `digest ${digestId}: ${digest.status}` };
+      });
+    },
+  },
+
+  'digest cancel': {
+    options: {},
+    async run({ positionals }) {
+      const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
+      return withApp(async (app) => {
+        const digest = await cancelDigest(app, { digestId });
+        return { result: { digestId, status: digest.status }, text: `digest ${digestId}: ${digest.status}` };
+      });
+    },
+  },
+
+  worker: {
+    options: {},
+    async run() {
+      let config = loadConfig();
+      const logger = createLogger(config.logLevel, 'letterpress-worker');
+      let stopCapture = async () => {};
+      if (!config.smtp.url) {
+        // Development default: an embedded capture server instead of a relay (production requires SMTP_URL).
+        const capture = await startCaptureServer({ directory: config.smtp.captureDir });
+        stopCapture = capture.close;
+        config = { ...config, smtp: { ...config.smtp, url: capture.url } };
+        logger.warn({ directory: capture.directory }, 'no SMTP_URL: messages are captured as .eml files, not sent');
+      }
+      const app = await createApp(config, { logger });
+      const workers = await runWorkers(app);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await workers.close();
+      await app.close();
+      await stopCapture();
+      return { result: { stopped: true }, text: 'worker stopped' };
+    },
+  },
+
+  serve: {
+    options: {},
+    async run() {
+      const config = loadConfig();
+      const app = await createApp(config, { logger: createLogger(config.logLevel, 'letterpress-serve') });
+      const server = await startHttpServer(app, { port: config.http.port });
+      app.logger.info({ port: server.port }, 'listening');
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      await server.close();
+      await app.close();
+      return { result: { stopped: true }, text: 'server stopped' };
+    },
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * The public pages served this round: a confirm page for the footer's unsubscribe link and a notice page. Plain
+ * HTML with inline styles only: no script, no remote font or image, no cookie.
+ */
+import type { Site } from '../../config.js';
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function layout(site: Pick<Site, 'name'>, title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · ${escapeHtml(site.name)}</title>
+<style>body{font:17px/1.55 Georgia,serif;color:#1d1d1f;max-width:34rem;margin:3rem auto;padding:0 1.25rem}
+h1{font-size:1.6rem}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:4px;background:#1d3557;color:#fff;cursor:pointer}
+.site{font-variant:small-caps;letter-spacing:.05em;color:#555}</style></head>
+<body><p class="site">${escapeHtml(site.name)}</p>${body}</body></html>
+`;
+}
+
+/** The page behind the footer link: one button that posts the one-click unsubscribe (a GET never unsubscribes, so link scanners cannot). */
+export function renderUnsubscribeConfirmPage(site: Pick<Site, 'name'>, actionPath: string): string {
+  return layout(
+    site,
+    'Unsubscribe',
+    `<h1>Unsubscribe</h1><p>Press the button to stop receiving this newsletter. It takes effect at once.</p>
+<form method="post" action="${escapeHtml(actionPath)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+  );
+}
+
+/** A short page with a heading and one paragraph. */
+export function renderNoticePage(site: Pick<Site, 'name'>, title: string, message: string): string {
+  return layout(site, title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
+}

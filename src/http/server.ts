@@ -1,0 +1,74 @@
+/**
+ * The HTTP server (`letterpress serve`): health, and the one-click unsubscribe every message links to (RFC 8058
+ * POST from mailbox providers, and a confirm page for people who click the footer link). No cookies, no remote
+ * resources: every response carries a strict Content-Security-Policy.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { AddressInfo } from 'node:net';
+import type { App } from '../app.js';
+import { unsubscribeByToken } from '../subscribers/unsubscribe-by-token.js';
+import { renderNoticePage, renderUnsubscribeConfirmPage } from './public/pages.js';
+
+/** A running HTTP server. */
+export interface HttpServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Headers on every response: nothing remote may load, nothing is remembered, no referrer leaks. */
+const PRIVACY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+};
+
+/** Builds the Hono application (exported for tests that call it without a socket). */
+export function createHttpApp(app: App): Hono {
+  const http = new Hono();
+  http.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(PRIVACY_HEADERS)) c.res.headers.set(name, value);
+  });
+
+  http.get('/healthz', async (c) => {
+    try {
+      await app.redis.ping();
+      return c.json({ ok: true, redis: 'up' });
+    } catch {
+      return c.json({ ok: false, redis: 'down' }, 503);
+    }
+  });
+
+  http.get('/unsubscribe/:token', (c) => c.html(renderUnsubscribeConfirmPage(app.config.site, c.req.path)));
+
+  // RFC 8058: the provider POSTs `List-Unsubscribe=One-Click`; the confirm page's form posts the same field.
+  http.post('/unsubscribe/:token', async (c) => {
+    const outcome = await unsubscribeByToken(app, c.req.param('token'));
+    if (outcome.kind === 'invalid') {
+      return c.html(renderNoticePage(app.config.site, 'This link is not valid', 'The unsubscribe link is damaged or was not issued by us. Use the link in the newsletter’s footer.'), 400);
+    }
+    return c.html(
+      renderNoticePage(app.config.site, 'You are unsubscribed', `You will receive no more ${outcome.newsletterName} emails. Nothing else is kept about this visit.`),
+    );
+  });
+
+  http.notFound((c) => c.html(renderNoticePage(app.config.site, 'Not found', 'There is nothing at this address.'), 404));
+  return http;
+}
+
+/** Starts the HTTP server on the given port (0 picks a free one). */
+export async function startHttpServer(app: App, options: { port: number; hostname?: string }): Promise<HttpServer> {
+  const http = createHttpApp(app);
+  let server: ServerType | undefined;
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: http.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' }, () => resolve());
+  });
+  const listening = server as ServerType;
+  const port = (listening.address() as AddressInfo).port;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => listening.close(() => resolve())),
+  };
+}
