@@ -1,0 +1,96 @@
+/** The benchmark's command-line flags, parsed at the edge through one zod schema. */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { AppError, formatZodIssues } from '../src/errors.js';
+
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every flag `npm run bench` takes. */
+export const BenchOptionsSchema = z.object({
+  /** Subscribers seeded and sent to on the real path. @defaultValue 100000 */
+  subscribers: count(1, 10_000_000).default(100_000),
+  /** `letterpress worker` processes. @defaultValue 2 */
+  workers: count(1, 32).default(2),
+  /** SMTP connections in total: split evenly across worker processes; the bare-nodemailer baseline gets them all. @defaultValue 20 */
+  connections: count(1, 400).default(20),
+  /** Messages the bare-nodemailer baseline sends. @defaultValue 20000 */
+  baselineMessages: count(1, 10_000_000).default(20_000),
+  /** Messages the tutorial pipeline sends. @defaultValue min(2000, baselineMessages) */
+  tutorialMessages: count(1, 1_000_000).optional(),
+  /** Recipients per delivery job on the real path (DELIVERY_BATCH_SIZE). Unset: the app's default. */
+  batchSize: count(1, 10_000).optional(),
+  /** Delivery jobs one worker process runs at once (DELIVERY_CONCURRENCY). Unset: the app's default. */
+  concurrency: count(1, 64).optional(),
+  /** Skip both baselines. @defaultValue false */
+  skipBaselines: z.boolean().default(false),
+  /** Print one JSON document on stdout instead of the Markdown table. @defaultValue false */
+  json: z.boolean().default(false),
+  /** Where the JSON result and the Markdown table are written. @defaultValue bench/results */
+  out: z.string().min(1).default('bench/results'),
+  /** Write bench/results/latest.md too (the committed table). @defaultValue false */
+  latest: z.boolean().default(false),
+  /** Folder for V8 CPU profiles of the worker processes (node --cpu-prof). Unset: no profiling. */
+  cpuProf: z.string().min(1).optional(),
+});
+export type BenchOptions = z.infer<typeof BenchOptionsSchema> & { tutorialMessages: number };
+
+/** Usage text for `--help`. */
+export const benchUsage = `usage: npm run bench -- [flags]
+  --subscribers N        subscribers seeded and sent to on the real path (default 100000)
+  --workers K            letterpress worker processes (default 2)
+  --connections C        SMTP connections in total, split across workers; baseline 1 gets all C (default 20)
+  --baseline-messages M  messages sent by the bare-nodemailer baseline (default 20000)
+  --tutorial-messages T  messages sent by the tutorial pipeline (default min(2000, M))
+  --batch-size B         recipients per delivery job (default: the app's DELIVERY_BATCH_SIZE)
+  --concurrency J        delivery jobs per worker process (default: the app's DELIVERY_CONCURRENCY)
+  --skip-baselines       measure only the real path
+  --json                 print one JSON document on stdout
+  --out DIR              where results are written (default bench/results)
+  --latest               also write bench/results/latest.md
+  --cpu-prof DIR         write V8 CPU profiles of the workers into DIR`;
+
+/** Parses argv (without node and the script) or throws `input_invalid` naming the flag and the reason. */
+export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        subscribers: { type: 'string' },
+        workers: { type: 'string' },
+        connections: { type: 'string' },
+        'baseline-messages': { type: 'string' },
+        'tutorial-messages': { type: 'string' },
+        'batch-size': { type: 'string' },
+        concurrency: { type: 'string' },
+        'skip-baselines': { type: 'boolean' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        latest: { type: 'boolean' },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new AppError('input_invalid', `bench flags: ${(error as Error).message}`);
+  }
+  if (values.help) return 'help';
+  const parsed = BenchOptionsSchema.safeParse({
+    subscribers: values.subscribers,
+    workers: values.workers,
+    connections: values.connections,
+    baselineMessages: values['baseline-messages'],
+    tutorialMessages: values['tutorial-messages'],
+    batchSize: values['batch-size'],
+    concurrency: values.concurrency,
+    skipBaselines: values['skip-baselines'],
+    json: values.json,
+    out: values.out,
+    latest: values.latest,
+    cpuProf: values['cpu-prof'],
+  });
+  if (!parsed.success) throw new AppError('input_invalid', `bench flags: ${formatZodIssues(parsed.error).replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a}-${b.toLowerCase()}`)}`);
+  return { ...parsed.data, tutorialMessages: parsed.data.tutorialMessages ?? Math.min(2_000, parsed.data.baselineMessages) };
+}

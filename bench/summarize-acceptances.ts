@@ -1,0 +1,89 @@
+/**
+ * Pure arithmetic over the sink's acceptance histogram: latency percentiles from a start mark and the median
+ * delivery rate over the steady part of a run. Kept apart from the sink so it is unit-tested on plain arrays.
+ */
+
+/** A run's acceptance figures, all times in milliseconds after the phase's start mark. */
+export interface AcceptanceSummary {
+  accepted: number;
+  firstMs: number;
+  lastMs: number;
+  /** Time from the start mark to acceptance. */
+  latencyMs: { p50: number; p99: number; max: number };
+  /** Median of per-window rates between 10 % and 90 % of acceptances (messages/s). */
+  steadyPerSecond: number;
+  /** Window used for `steadyPerSecond`, in ms. */
+  steadyWindowMs: number;
+  /** Acceptances divided by the time from the start mark to the last acceptance (messages/s). */
+  endToEndPerSecond: number;
+}
+
+/** Smallest bucket index whose cumulative count reaches `target` (1-based count), or -1 when never reached. */
+function indexReaching(histogram: ArrayLike<number>, length: number, target: number): number {
+  let cumulative = 0;
+  for (let i = 0; i < length; i += 1) {
+    cumulative += histogram[i] ?? 0;
+    if (cumulative >= target) return i;
+  }
+  return -1;
+}
+
+/** The median of a non-empty list of numbers. */
+export function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/**
+ * Summarises a histogram with one bucket per millisecond after the start mark (`histogram[i]` = acceptances in
+ * [i, i+1) ms). `length` is how many buckets are in use.
+ */
+export function summarizeAcceptances(histogram: ArrayLike<number>, length = histogram.length): AcceptanceSummary {
+  let accepted = 0;
+  for (let i = 0; i < length; i += 1) accepted += histogram[i] ?? 0;
+  if (accepted === 0) {
+    return {
+      accepted: 0,
+      firstMs: 0,
+      lastMs: 0,
+      latencyMs: { p50: 0, p99: 0, max: 0 },
+      steadyPerSecond: 0,
+      steadyWindowMs: 0,
+      endToEndPerSecond: 0,
+    };
+  }
+  const firstMs = indexReaching(histogram, length, 1);
+  const lastMs = indexReaching(histogram, length, accepted);
+  const p50 = indexReaching(histogram, length, Math.ceil(accepted * 0.5));
+  const p99 = indexReaching(histogram, length, Math.ceil(accepted * 0.99));
+
+  // The steady part: between the 10th and 90th percentile of acceptances, leaving out connection warm-up and the tail.
+  const steadyStart = indexReaching(histogram, length, Math.max(1, Math.ceil(accepted * 0.1)));
+  const steadyEnd = indexReaching(histogram, length, Math.ceil(accepted * 0.9));
+  const span = steadyEnd - steadyStart;
+  const windowMs = span >= 20_000 ? 1_000 : Math.max(1, Math.floor(span / 10));
+  const rates: number[] = [];
+  for (let start = steadyStart; start + windowMs <= steadyEnd; start += windowMs) {
+    let count = 0;
+    for (let i = start; i < start + windowMs; i += 1) count += histogram[i] ?? 0;
+    rates.push((count * 1000) / windowMs);
+  }
+  let steadyPerSecond: number;
+  if (rates.length >= 3) {
+    steadyPerSecond = median(rates);
+  } else {
+    // Too short to have windows: the average over the whole acceptance span.
+    steadyPerSecond = (accepted * 1000) / Math.max(1, lastMs + 1 - firstMs);
+  }
+  return {
+    accepted,
+    firstMs,
+    lastMs,
+    latencyMs: { p50, p99, max: lastMs },
+    steadyPerSecond,
+    steadyWindowMs: rates.length >= 3 ? windowMs : lastMs + 1 - firstMs,
+    endToEndPerSecond: (accepted * 1000) / Math.max(1, lastMs + 1),
+  };
+}
