@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { z } from 'zod';
+import { repoRoot } from './cli.js';
 
 /** What a stalled transaction does once its delay is over. */
 export const StallOutcome = {
@@ -197,8 +198,9 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
   const faults = new WeakMap<SMTPServerSession, TransactionFault>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const connectionsOf = (): ConnectionHandle[] =>
-    [...(server as unknown as { connections: Set<ConnectionHandle> }).connections];
+  const connectionsOf = (): ConnectionHandle[] => [
+    ...(server as unknown as { connections: Set<ConnectionHandle> }).connections,
+  ];
   const socketOf = (session: SMTPServerSession): Socket | undefined =>
     connectionsOf().find((connection) => connection.id === session.id)?._socket;
   const later = (ms: number, run: () => void) => {
@@ -387,10 +389,10 @@ export interface FaultySmtpProcess {
   close(): Promise<void>;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
 /** Starts a relay in its own Node process (so killing workers never touches it) and waits until it listens. */
-export async function startFaultySmtpProcess(options: Omit<FaultySmtpOptions, 'keepRaw'> = {}): Promise<FaultySmtpProcess> {
+export async function startFaultySmtpProcess(
+  options: Omit<FaultySmtpOptions, 'keepRaw'> = {},
+): Promise<FaultySmtpProcess> {
   const child: ChildProcess = fork(path.join(repoRoot, 'bin/run-ts.js'), [fileURLToPath(import.meta.url)], {
     cwd: repoRoot,
     env: { ...process.env, FAULTY_SMTP_OPTIONS: JSON.stringify({ port: options.port ?? 0, plan: options.plan ?? {} }) },

@@ -67,7 +67,12 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
     }
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 500,
+    });
     probe.on('error', () => {});
     try {
       await probe.connect();
@@ -90,15 +95,24 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   if (port === 6379) throw new Error('refusing to run a private Redis on 6379');
   const url = `redis://127.0.0.1:${port}`;
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--appendonly', options.appendonly === false ? 'no' : 'yes',
-    '--appendfsync', options.appendfsync ?? 'everysec',
-    '--save', '',
-    '--daemonize', 'no',
-    '--logfile', path.join(dir, 'redis.log'),
-    '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    options.appendonly === false ? 'no' : 'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--logfile',
+    path.join(dir, 'redis.log'),
+    '--maxmemory-policy',
+    'noeviction',
     ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined;

@@ -1,13 +1,11 @@
 /**
- * Child processes of the `letterpress` command for the reliability tests and the chaos runs: spawn a worker (or any
- * subcommand) with its own environment, kill it with SIGKILL or SIGTERM, wait for it to exit, read what it printed.
+ * Long-running child processes of the `letterpress` command for the reliability tests and the chaos runs: spawn a
+ * worker (or any subcommand) with its own environment, kill it with SIGKILL or SIGTERM, wait for it to exit, read
+ * what it printed. Commands that run to completion use `runLetterpress` from `./cli.js`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root (where `bin/letterpress.js` lives). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { repoRoot } from './cli.js';
 
 /** How a child process ended. */
 export interface ProcessExit {
@@ -121,27 +119,6 @@ export function spawnLetterpress(args: string[], options: SpawnOptions): Letterp
 /** Spawns `letterpress worker` (every worker kind unless `args` narrows it). */
 export function spawnWorker(options: SpawnOptions, args: string[] = []): LetterpressProcess {
   return spawnLetterpress(['worker', ...args], options);
-}
-
-/** Runs a `letterpress` command to completion and returns its exit and output. */
-export async function runLetterpress(
-  args: string[],
-  options: SpawnOptions & { timeoutMs?: number },
-): Promise<ProcessExit & { stdout: string; stderr: string }> {
-  const started = spawnLetterpress(args, options);
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const first = await Promise.race([started.exited, timedOut]);
-  clearTimeout(timer);
-  if (first === 'timeout') {
-    started.kill('SIGKILL');
-    await started.exited;
-    throw new Error(`letterpress ${args.join(' ')} did not finish within ${timeoutMs} ms:\n${started.stderr().slice(-4_000)}`);
-  }
-  return { ...first, stdout: started.stdout(), stderr: started.stderr() };
 }
 
 /** Kills (SIGKILL) every `letterpress` process this module started that still runs, and waits for them. */

@@ -5,7 +5,12 @@
 import nodemailer from 'nodemailer';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPermanentlyRefused, startFaultySmtp, startFaultySmtpProcess, type FaultySmtp } from '../helpers/faulty-smtp.js';
+import {
+  isPermanentlyRefused,
+  startFaultySmtp,
+  startFaultySmtpProcess,
+  type FaultySmtp,
+} from '../helpers/faulty-smtp.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -41,13 +46,19 @@ function message(to: string, id: string) {
   };
 }
 
-async function outcome(promise: Promise<unknown>): Promise<{ ok: true } | { ok: false; code: string; responseCode?: number }> {
+async function outcome(
+  promise: Promise<unknown>,
+): Promise<{ ok: true } | { ok: false; code: string; responseCode?: number }> {
   try {
     await promise;
     return { ok: true };
   } catch (error) {
     const e = error as { code?: string; responseCode?: number };
-    return { ok: false, code: String(e.code), ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}) };
+    return {
+      ok: false,
+      code: String(e.code),
+      ...(e.responseCode !== undefined ? { responseCode: e.responseCode } : {}),
+    };
   }
 }
 
@@ -56,15 +67,22 @@ describe('the fault-injecting relay', () => {
     const smtp = await relay({ keepRaw: true });
     await client(smtp.port).sendMail(message('Reader@Example.test', 'a1'));
     expect(smtp.accepted).toHaveLength(1);
-    expect(smtp.accepted[0]).toMatchObject({ messageId: '<a1@example.test>', recipient: 'reader@example.test', wasStalled: false });
+    expect(smtp.accepted[0]).toMatchObject({
+      messageId: '<a1@example.test>',
+      recipient: 'reader@example.test',
+      wasStalled: false,
+    });
     expect(smtp.accepted[0]?.raw?.toString()).toContain('Hello');
   });
 
   it('answers temporary failures without accepting anything', async () => {
     const smtp = await relay({ plan: { temporaryShare: 1 } });
     const results = [];
-    for (let i = 0; i < 6; i++) results.push(await outcome(client(smtp.port).sendMail(message(`r${i}@example.test`, `t${i}`))));
-    expect(results.every((r) => !r.ok && r.responseCode !== undefined && r.responseCode >= 400 && r.responseCode < 500)).toBe(true);
+    for (let i = 0; i < 6; i++)
+      results.push(await outcome(client(smtp.port).sendMail(message(`r${i}@example.test`, `t${i}`))));
+    expect(
+      results.every((r) => !r.ok && r.responseCode !== undefined && r.responseCode >= 400 && r.responseCode < 500),
+    ).toBe(true);
     expect(smtp.accepted).toHaveLength(0);
     expect(smtp.stats.temporaryAtMailFrom + smtp.stats.temporaryAfterData).toBe(6);
   });
@@ -79,7 +97,9 @@ describe('the fault-injecting relay', () => {
     for (const attempt of [1, 2]) {
       for (const address of addresses) {
         const result = await outcome(transport.sendMail(message(address, `p-${attempt}-${address}`)));
-        expect(result.ok ? 'accepted' : `refused ${result.responseCode}`).toBe(refused.includes(address) ? 'refused 550' : 'accepted');
+        expect(result.ok ? 'accepted' : `refused ${result.responseCode}`).toBe(
+          refused.includes(address) ? 'refused 550' : 'accepted',
+        );
       }
     }
     expect([...smtp.permanentlyRefused].sort()).toEqual([...refused].sort());
