@@ -42,6 +42,8 @@ export const FaultPlanSchema = z.object({
   stallMs: z.number().int().min(0).default(2_000),
   /** What a stalled transaction does after its delay. @defaultValue 'accept' */
   stallOutcome: z.enum(['accept', 'reject']).default('accept'),
+  /** Delay of every reply to DATA that is not stalled (a slow but healthy relay). @defaultValue 0 */
+  replyDelayMs: z.number().int().min(0).default(0),
   /** Seed of the random draws and of the permanent-refusal hash. @defaultValue 1 */
   seed: z.number().int().default(1),
 });
@@ -117,6 +119,13 @@ export interface FaultySmtp {
   setDown(isDown: boolean): Promise<void>;
   /** A copy of the records, without raw bodies. */
   snapshot(): FaultySmtpSnapshot;
+  /**
+   * Closes or opens the gate at RCPT TO: while closed, every RCPT TO waits for its reply, so the transactions that
+   * reached the relay are held in flight until the gate opens.
+   */
+  setHolding(isHolding: boolean): void;
+  /** Lower-cased recipients whose RCPT TO waits at the closed gate. */
+  held(): string[];
   close(): Promise<void>;
 }
 
@@ -192,6 +201,8 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
   let plan = FaultPlanSchema.parse(options.plan ?? {});
   let random = seededRandom(plan.seed);
   let isDown = false;
+  let isHolding = false;
+  const waiting = new Set<{ recipient: string; release: () => void }>();
   const accepted: AcceptedMessage[] = [];
   const permanentlyRefused = new Set<string>();
   const stats = emptyStats();
@@ -203,6 +214,15 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
   ];
   const socketOf = (session: SMTPServerSession): Socket | undefined =>
     connectionsOf().find((connection) => connection.id === session.id)?._socket;
+  const decideRecipient = (address: string, callback: (error?: Error | null) => void) => {
+    if (isPermanentlyRefused(address, plan.permanentShare, plan.seed)) {
+      stats.permanent++;
+      permanentlyRefused.add(address.toLowerCase());
+      callback(smtpError(550, `5.1.1 <${address}>: Recipient address rejected: User unknown`));
+      return;
+    }
+    callback();
+  };
   const later = (ms: number, run: () => void) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -244,13 +264,13 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
       callback();
     },
     onRcptTo(address, _session, callback) {
-      if (isPermanentlyRefused(address.address, plan.permanentShare, plan.seed)) {
-        stats.permanent++;
-        permanentlyRefused.add(address.address.toLowerCase());
-        callback(smtpError(550, `5.1.1 <${address.address}>: Recipient address rejected: User unknown`));
+      if (isHolding) {
+        const recipient = address.address.toLowerCase();
+        const waiter = { recipient, release: () => decideRecipient(address.address, callback) };
+        waiting.add(waiter);
         return;
       }
-      callback();
+      decideRecipient(address.address, callback);
     },
     onData(stream, session, callback) {
       const fault = faults.get(session) ?? 'none';
@@ -305,7 +325,8 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
           return;
         }
         accept(false);
-        callback();
+        if (plan.replyDelayMs > 0) later(plan.replyDelayMs, () => callback());
+        else callback();
       });
     },
   });
@@ -350,6 +371,16 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
         });
       }
     },
+    setHolding(nextIsHolding) {
+      isHolding = nextIsHolding;
+      if (isHolding) return;
+      const released = [...waiting];
+      waiting.clear();
+      for (const waiter of released) waiter.release();
+    },
+    held() {
+      return [...waiting].map((waiter) => waiter.recipient);
+    },
     snapshot() {
       return {
         accepted: accepted.map(({ raw: _raw, ...record }) => record),
@@ -358,6 +389,7 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
       };
     },
     async close() {
+      waiting.clear();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const connection of connectionsOf()) connection._socket.destroy();
@@ -372,6 +404,8 @@ const RelayRequestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('configure'), id: z.number(), plan: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('setDown'), id: z.number(), isDown: z.boolean() }),
   z.object({ type: z.literal('snapshot'), id: z.number() }),
+  z.object({ type: z.literal('setHolding'), id: z.number(), isHolding: z.boolean() }),
+  z.object({ type: z.literal('held'), id: z.number() }),
   z.object({ type: z.literal('close'), id: z.number() }),
 ]);
 type RelayRequest = z.infer<typeof RelayRequestSchema>;
@@ -385,6 +419,8 @@ export interface FaultySmtpProcess {
   configure(plan: FaultPlanInput): Promise<void>;
   setDown(isDown: boolean): Promise<void>;
   snapshot(): Promise<FaultySmtpSnapshot>;
+  setHolding(isHolding: boolean): Promise<void>;
+  held(): Promise<string[]>;
   /** Closes the relay and waits for its process to exit. */
   close(): Promise<void>;
 }
@@ -444,6 +480,10 @@ export async function startFaultySmtpProcess(
       await request({ type: 'setDown', isDown });
     },
     snapshot: async () => (await request({ type: 'snapshot' })) as FaultySmtpSnapshot,
+    setHolding: async (isHolding) => {
+      await request({ type: 'setHolding', isHolding });
+    },
+    held: async () => z.array(z.string()).parse(await request({ type: 'held' })),
     close: async () => {
       if (!exitError) await request({ type: 'close' }).catch(() => undefined);
       if (!exitError) child.kill('SIGTERM');
@@ -477,6 +517,13 @@ async function serveOverIpc(): Promise<void> {
         break;
       case 'setDown':
         relay.setDown(request.isDown).then(() => answer(), fail);
+        break;
+      case 'setHolding':
+        relay.setHolding(request.isHolding);
+        answer();
+        break;
+      case 'held':
+        answer(relay.held());
         break;
       case 'snapshot':
         answer(relay.snapshot());

@@ -138,6 +138,19 @@ describe('the fault-injecting relay', () => {
     expect(smtp.accepted.map((m) => m.messageId)).toEqual(['<x2@example.test>']);
   });
 
+  it('holds transactions at RCPT TO while its gate is closed and lets them through when it opens', async () => {
+    const smtp = await relay();
+    smtp.setHolding(true);
+    const sending = client(smtp.port).sendMail(message('held@example.test', 'h1'));
+    for (let i = 0; i < 100 && smtp.held().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(smtp.held()).toEqual(['held@example.test']);
+    expect(smtp.accepted).toHaveLength(0);
+    smtp.setHolding(false);
+    await sending;
+    expect(smtp.held()).toEqual([]);
+    expect(smtp.accepted.map((m) => m.messageId)).toEqual(['<h1@example.test>']);
+  });
+
   it('runs in a process of its own and answers over IPC', async () => {
     const smtp = await startFaultySmtpProcess({ plan: { permanentShare: 1 } });
     cleanups.push(() => smtp.close());
