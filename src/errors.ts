@@ -31,6 +31,8 @@ export const ErrorCode = {
   template_invalid: 'template_invalid',
   /** Authentication is missing or wrong. */
   unauthorized: 'unauthorized',
+  /** Some recipients of a delivery batch got a transient refusal; the batch is retried with backoff. */
+  delivery_incomplete: 'delivery_incomplete',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -65,6 +67,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   redis_misconfigured: 500,
   template_invalid: 500,
   unauthorized: 401,
+  delivery_incomplete: 503,
 };
 
 /** The HTTP status for an error code. */
