@@ -53,7 +53,8 @@ export type DigestCounts = z.infer<typeof DigestCountsSchema>;
 
 /** A digest's metadata and state. */
 export const DigestSchema = z.object({
-  id: z.string().regex(/^[a-z0-9-]{6,80}$/),
+  /** `${newsletterId}-${YYYYMMDD-HHmmss}-${4 base36}`; newsletter ids may contain `_`, so it is allowed here too. */
+  id: z.string().regex(/^[a-z0-9_-]{6,80}$/),
   newsletterId: z.string(),
   status: z.enum(['ready', 'sending', 'paused', 'sent', 'cancelled']),
   subject: z.string(),

@@ -1,0 +1,294 @@
+/**
+ * The pre-built digest message: the hot path of a large send. `prepareDigestMessage` builds the whole MIME message
+ * once per digest (headers encoded and folded, both body parts quoted-printable), leaving open only what differs per
+ * reader. `render` then concatenates pre-encoded buffers with the few per-recipient pieces: To, Date, Message-ID,
+ * List-Unsubscribe and the two personal links in each body part.
+ *
+ * The body parts are encoded segment by segment: every literal segment and every slot value is quoted-printable on
+ * its own and they are joined with soft line breaks (`=\r\n`, which decode to nothing), so each piece starts at column
+ * 0 and no line exceeds 76 characters whatever the value. The boundary contains `=_`, which quoted-printable output
+ * never contains, so no content can collide with it.
+ *
+ * Privacy: two readers' copies differ only in To, Date, Message-ID, List-Unsubscribe and the lines carrying their
+ * token. No other header (no X-anything) names the reader or the digest.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import type { Config, Newsletter } from '../config.js';
+import { AppError } from '../errors.js';
+import { RecipientSlot, type Digest, type DigestBody, type SlottedText } from '../digests/digest.js';
+import { escapeHtml, fillSlots, isRecipientSlot } from '../digests/fill-slots.js';
+import { linksForToken, subscriberLinks, type SubscriberLinks } from '../subscribers/tokens.js';
+import {
+  CRLF,
+  QP_SOFT_BREAK,
+  asciiAddress,
+  encodeDisplayName,
+  encodeHeaderText,
+  encodeQpSegment,
+  formatRfc5322Date,
+  headerLine,
+  needsSoftBreak,
+  parseMailbox,
+} from './compose-mime.js';
+
+/** Input of `prepareDigestMessage`. */
+export interface PrepareDigestMessageInput {
+  digest: Pick<Digest, 'id' | 'newsletterId'>;
+  body: DigestBody;
+  newsletter: Newsletter;
+  site: Config['site'];
+  /** The subscriber-token secret (tokens and Message-IDs are keyed from it). */
+  secret: string;
+}
+
+/** Who one copy is for. */
+export interface MessageRecipient {
+  id: number;
+  email: string;
+}
+
+/** One reader's finished message. */
+export interface RenderedMessage {
+  /** The complete RFC 5322 message, CRLF line ends, 7-bit. */
+  raw: Buffer;
+  envelope: { from: string; to: string };
+  /** The Message-ID header value, angle brackets included; the same for every retry of this reader's copy. */
+  messageId: string;
+}
+
+/** A digest's message, built once, rendered per reader. */
+export interface DigestMessageTemplate {
+  /** The reader's copy with their signed unsubscribe and preferences links. */
+  render(recipient: MessageRecipient, now: Date): RenderedMessage;
+  /** A copy with given links (previews use a placeholder token). */
+  renderWithLinks(recipient: MessageRecipient, links: SubscriberLinks, now: Date): RenderedMessage;
+  /** The envelope sender (bare address of From). */
+  readonly envelopeFrom: string;
+}
+
+/** Per-recipient pieces, by position in the pre-built message. */
+const Hole = {
+  to: 0,
+  date: 1,
+  messageId: 2,
+  listUnsubscribe: 3,
+  textUnsubscribe: 4,
+  textPreferences: 5,
+  htmlUnsubscribe: 6,
+  htmlPreferences: 7,
+} as const;
+type Hole = (typeof Hole)[keyof typeof Hole];
+const HOLE_COUNT = 8;
+
+const PART_HOLES: Record<'text' | 'html', Record<RecipientSlot, Hole>> = {
+  text: { unsubscribeUrl: Hole.textUnsubscribe, preferencesUrl: Hole.textPreferences },
+  html: { unsubscribeUrl: Hole.htmlUnsubscribe, preferencesUrl: Hole.htmlPreferences },
+};
+
+/** Longest personal URL accepted: keeps List-Unsubscribe on one line well under 998 octets. */
+const MAX_LINK_LENGTH = 900;
+
+/** Builds a stable, opaque Message-ID key from the token secret (a different key from the tokens' own). */
+function messageIdKey(secret: string): Buffer {
+  return createHmac('sha256', secret).update('letterpress:message-id').digest();
+}
+
+function messageIdWith(key: Buffer, digestId: string, subscriberId: number, mailDomain: string): string {
+  const mac = createHmac('sha256', key).update(`${digestId}:${subscriberId}`).digest('hex').slice(0, 24);
+  return `<${digestId}.${mac}@${mailDomain}>`;
+}
+
+/**
+ * The Message-ID of one reader's copy of a digest: `<${digestId}.${mac}@${mailDomain}>`, where the 96-bit MAC hides
+ * the subscriber id and keeps the id stable across retries.
+ */
+export function digestMessageId(secret: string, digestId: string, subscriberId: number, mailDomain: string): string {
+  return messageIdWith(messageIdKey(secret), digestId, subscriberId, asciiDomain(mailDomain));
+}
+
+function asciiDomain(domain: string): string {
+  return asciiAddress(`x@${domain}`).slice(2);
+}
+
+/** The multipart boundary of a digest: derived from its id, containing `=_` so no quoted-printable line can match. */
+export function digestBoundary(digestId: string): string {
+  return `=_lp_${createHash('sha256').update(digestId).digest('hex').slice(0, 28)}`;
+}
+
+function assertSlotted(text: SlottedText, part: string): void {
+  if (text.length % 2 === 0) throw new AppError('template_invalid', `digest ${part} part is not a slotted text`);
+  for (let i = 1; i < text.length; i += 2) {
+    if (!isRecipientSlot(text[i])) throw new AppError('template_invalid', `digest ${part} part has an unknown slot`);
+  }
+}
+
+/** Appends a body part's encoded pieces: literal buffers and holes, with soft breaks wherever a line continues. */
+function pushEncodedPart(pieces: (Buffer | Hole)[], text: SlottedText, holes: Record<RecipientSlot, Hole>): void {
+  // Encoded items in order, empty literals dropped; a hole stands for a value that neither starts nor ends a line.
+  const items: (string | Hole)[] = [];
+  for (let i = 0; i < text.length; i += 1) {
+    if (i % 2 === 0) {
+      const encoded = encodeQpSegment(text[i] ?? '');
+      if (encoded !== '') items.push(encoded);
+    } else {
+      items.push(holes[text[i] as RecipientSlot]);
+    }
+  }
+  let previous: string | undefined;
+  for (const item of items) {
+    const sample = typeof item === 'string' ? item : 'x';
+    if (previous !== undefined && needsSoftBreak(previous, sample)) pieces.push(Buffer.from(QP_SOFT_BREAK, 'ascii'));
+    pieces.push(typeof item === 'string' ? Buffer.from(item, 'ascii') : item);
+    previous = sample;
+  }
+  if (previous !== undefined && !previous.endsWith(CRLF)) pieces.push(Buffer.from(CRLF, 'ascii'));
+}
+
+/** Merges adjacent buffers so `render` concatenates as few pieces as possible. */
+function mergeBuffers(pieces: (Buffer | Hole)[]): (Buffer | Hole)[] {
+  const merged: (Buffer | Hole)[] = [];
+  let run: Buffer[] = [];
+  for (const piece of pieces) {
+    if (Buffer.isBuffer(piece)) {
+      run.push(piece);
+    } else {
+      if (run.length > 0) merged.push(Buffer.concat(run));
+      run = [];
+      merged.push(piece);
+    }
+  }
+  if (run.length > 0) merged.push(Buffer.concat(run));
+  return merged;
+}
+
+function checkLink(url: string): string {
+  if (url.length > MAX_LINK_LENGTH || /[\s<>"]/.test(url)) {
+    throw new AppError('input_invalid', 'a personal link is too long or contains characters a header cannot carry');
+  }
+  return url;
+}
+
+/**
+ * Builds a digest's MIME message once. Headers: From, Reply-To (if configured), To, Subject, Date, Message-ID,
+ * MIME-Version, List-Id, List-Unsubscribe, List-Unsubscribe-Post, Content-Type (multipart/alternative of a text and an
+ * HTML part, both UTF-8 quoted-printable).
+ */
+export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMessageTemplate {
+  const { digest, body, newsletter, site, secret } = input;
+  assertSlotted(body.text, 'text');
+  assertSlotted(body.html, 'html');
+  const from = parseMailbox(newsletter.from ?? site.from, 'from');
+  const replyToValue = newsletter.replyTo ?? site.replyTo;
+  const replyTo = replyToValue ? parseMailbox(replyToValue, 'replyTo') : undefined;
+  const mailDomain = asciiDomain(site.mailDomain);
+  const boundary = digestBoundary(digest.id);
+  const idKey = messageIdKey(secret);
+  const ascii = (text: string) => Buffer.from(text, 'ascii');
+
+  const pieces: (Buffer | Hole)[] = [];
+  pieces.push(ascii(headerLine('From', from.header) + (replyTo ? headerLine('Reply-To', replyTo.header) : '')));
+  pieces.push(Hole.to);
+  pieces.push(ascii(headerLine('Subject', encodeHeaderText(body.subject))));
+  pieces.push(Hole.date);
+  pieces.push(Hole.messageId);
+  pieces.push(
+    ascii(
+      headerLine('MIME-Version', '1.0') +
+        headerLine('List-Id', `${encodeDisplayName(newsletter.name)} <${newsletter.id}.${mailDomain}>`),
+    ),
+  );
+  pieces.push(Hole.listUnsubscribe);
+  pieces.push(
+    ascii(
+      headerLine('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click') +
+        headerLine('Content-Type', `multipart/alternative; boundary="${boundary}"`) +
+        CRLF +
+        `--${boundary}${CRLF}` +
+        headerLine('Content-Type', 'text/plain; charset=utf-8') +
+        headerLine('Content-Transfer-Encoding', 'quoted-printable') +
+        CRLF,
+    ),
+  );
+  pushEncodedPart(pieces, body.text, PART_HOLES.text);
+  pieces.push(
+    ascii(
+      `--${boundary}${CRLF}` +
+        headerLine('Content-Type', 'text/html; charset=utf-8') +
+        headerLine('Content-Transfer-Encoding', 'quoted-printable') +
+        CRLF,
+    ),
+  );
+  pushEncodedPart(pieces, body.html, PART_HOLES.html);
+  pieces.push(ascii(`--${boundary}--${CRLF}`));
+  const frozen = mergeBuffers(pieces);
+  const frozenLength = frozen.reduce<number>((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : 0), 0);
+
+  const renderWithLinks = (recipient: MessageRecipient, links: SubscriberLinks, now: Date): RenderedMessage => {
+    const to = asciiAddress(recipient.email);
+    const messageId = messageIdWith(idKey, digest.id, recipient.id, mailDomain);
+    const unsubscribeUrl = checkLink(links.unsubscribeUrl);
+    const preferencesUrl = checkLink(links.preferencesUrl);
+    const textUnsubscribe = ascii(encodeQpSegment(unsubscribeUrl));
+    const textPreferences = ascii(encodeQpSegment(preferencesUrl));
+    const htmlUnsubscribeValue = escapeHtml(unsubscribeUrl);
+    const htmlPreferencesValue = escapeHtml(preferencesUrl);
+    const values: Buffer[] = new Array<Buffer>(HOLE_COUNT);
+    values[Hole.to] = ascii(`To: ${to}${CRLF}`);
+    values[Hole.date] = ascii(`Date: ${formatRfc5322Date(now)}${CRLF}`);
+    values[Hole.messageId] = ascii(`Message-ID: ${messageId}${CRLF}`);
+    values[Hole.listUnsubscribe] = ascii(`List-Unsubscribe: <${unsubscribeUrl}>${CRLF}`);
+    values[Hole.textUnsubscribe] = textUnsubscribe;
+    values[Hole.textPreferences] = textPreferences;
+    values[Hole.htmlUnsubscribe] =
+      htmlUnsubscribeValue === unsubscribeUrl ? textUnsubscribe : ascii(encodeQpSegment(htmlUnsubscribeValue));
+    values[Hole.htmlPreferences] =
+      htmlPreferencesValue === preferencesUrl ? textPreferences : ascii(encodeQpSegment(htmlPreferencesValue));
+
+    const list: Buffer[] = new Array<Buffer>(frozen.length);
+    let length = frozenLength;
+    for (let i = 0; i < frozen.length; i += 1) {
+      const piece = frozen[i] as Buffer | Hole;
+      if (Buffer.isBuffer(piece)) {
+        list[i] = piece;
+      } else {
+        const value = values[piece] as Buffer;
+        list[i] = value;
+        length += value.length;
+      }
+    }
+    return { raw: Buffer.concat(list, length), envelope: { from: from.address, to }, messageId };
+  };
+
+  return {
+    envelopeFrom: from.address,
+    renderWithLinks,
+    render: (recipient, now) =>
+      renderWithLinks(
+        recipient,
+        subscriberLinks(site, secret, { subscriberId: recipient.id, newsletterId: digest.newsletterId }),
+        now,
+      ),
+  };
+}
+
+/** Formats `digest preview` can print. */
+export type PreviewFormat = 'html' | 'text' | 'eml';
+
+/** The sample reader of previews: no real subscriber has id 0 or this address. */
+export const PREVIEW_RECIPIENT: MessageRecipient = { id: 0, email: 'reader@example.org' };
+
+/** The placeholder token previews carry; it never verifies, so a preview link cannot unsubscribe anyone. */
+export const PREVIEW_TOKEN = 'preview';
+
+/**
+ * Renders a digest for `letterpress digest preview`: the HTML or text part, or the whole message (`eml`) as the
+ * sample reader `reader@example.org` would receive it, with placeholder links.
+ */
+export function renderPreview(input: PrepareDigestMessageInput, format: PreviewFormat, now: Date = new Date()): string {
+  const links = linksForToken(input.site, PREVIEW_TOKEN);
+  if (format === 'html') {
+    return fillSlots(input.body.html, { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl) });
+  }
+  if (format === 'text') return fillSlots(input.body.text, links);
+  return prepareDigestMessage(input).renderWithLinks(PREVIEW_RECIPIENT, links, now).raw.toString('utf8');
+}

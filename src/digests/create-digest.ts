@@ -1,0 +1,79 @@
+/** Creating a digest: choose the articles since the last send, render once, store the frozen result as `ready`. */
+import { randomInt } from 'node:crypto';
+import type { Article } from '../articles/article.js';
+import type { Config, Newsletter } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Digest, DigestBody } from './digest.js';
+import { renderDigest, type RenderDigestInput } from './render-digest.js';
+import { flattenSections, selectArticles } from './select-articles.js';
+
+/** What `createDigest` needs from the world. */
+export interface CreateDigestDeps {
+  articles: { listPublishedSince(since: Date | undefined, limit: number): Promise<Article[]> };
+  digests: { create(digest: Digest, body: DigestBody): Promise<void> };
+  /** When the newsletter's last digest finished sending; undefined when it never sent. */
+  lastSentAt: (newsletterId: string) => Promise<Date | undefined>;
+  clock: () => Date;
+  /** Renders the frozen body. @defaultValue renderDigest */
+  render?: (input: RenderDigestInput) => Promise<DigestBody>;
+}
+
+/** Input of `createDigest`. */
+export interface CreateDigestInput {
+  newsletter: Newsletter;
+  site: Config['site'];
+  /** Only articles published after this time; defaults to the newsletter's last send. */
+  since?: Date;
+}
+
+/**
+ * Articles read from the store when the newsletter takes only some sections: the newest this many in the window are
+ * filtered by section. Without a section filter exactly `maxArticles` are read.
+ */
+export const SECTIONED_CANDIDATES = 500;
+
+function twoDigits(value: number): string {
+  return String(value).padStart(2, '0');
+}
+
+/** `${newsletterId}-${YYYYMMDD-HHmmss}-${4 random base36}` (UTC), lower-case. */
+export function makeDigestId(newsletterId: string, at: Date): string {
+  const stamp =
+    `${at.getUTCFullYear()}${twoDigits(at.getUTCMonth() + 1)}${twoDigits(at.getUTCDate())}-` +
+    `${twoDigits(at.getUTCHours())}${twoDigits(at.getUTCMinutes())}${twoDigits(at.getUTCSeconds())}`;
+  const suffix = randomInt(36 ** 4).toString(36).padStart(4, '0');
+  return `${newsletterId}-${stamp}-${suffix}`.toLowerCase();
+}
+
+/**
+ * Creates and stores a `ready` digest for a newsletter: articles published after `since` (the input's, else the last
+ * send; when the newsletter never sent, simply the newest `maxArticles`), rendered once. Throws `digest_empty` when no
+ * article qualifies.
+ */
+export async function createDigest(deps: CreateDigestDeps, input: CreateDigestInput): Promise<Digest> {
+  const { newsletter, site } = input;
+  const now = deps.clock();
+  const since = input.since ?? (await deps.lastSentAt(newsletter.id));
+  const limit = newsletter.sections.length > 0 ? Math.max(SECTIONED_CANDIDATES, newsletter.maxArticles) : newsletter.maxArticles;
+  const candidates = await deps.articles.listPublishedSince(since, limit);
+  const articles = flattenSections(selectArticles(candidates, newsletter, since));
+  if (articles.length === 0) {
+    const window = since ? `since ${since.toISOString()}` : 'at all';
+    const sections = newsletter.sections.length > 0 ? ` in sections ${newsletter.sections.join(', ')}` : '';
+    throw new AppError('digest_empty', `no articles for newsletter "${newsletter.id}" ${window}${sections}`);
+  }
+  const render = deps.render ?? renderDigest;
+  const body = await render({ newsletter, site, articles, issueDate: now });
+  const digest: Digest = {
+    id: makeDigestId(newsletter.id, now),
+    newsletterId: newsletter.id,
+    status: 'ready',
+    subject: body.subject,
+    articleIds: articles.map((article) => article.id),
+    ...(since ? { since: since.toISOString() } : {}),
+    createdAt: now.toISOString(),
+    counts: { recipients: 0, delivered: 0, failed: 0, skipped: 0 },
+  };
+  await deps.digests.create(digest, body);
+  return digest;
+}

@@ -1,0 +1,117 @@
+/**
+ * Renders a digest once: view-model → Handlebars → MJML (compiled once, strict validation) → HTML, and the same
+ * view-model → plain text. The personal links are left open as recipient slots: the templates receive random
+ * markers in their place, and the finished HTML and text are split on those markers into `SlottedText`, so the
+ * per-recipient work later is only filling the slots.
+ */
+import { randomBytes } from 'node:crypto';
+import mjml2html from 'mjml';
+import type { Article } from '../articles/article.js';
+import type { Config, Newsletter } from '../config.js';
+import { AppError } from '../errors.js';
+import { buildDigestView } from './build-digest-view.js';
+import { checkTemplateMarkup } from './check-template-markup.js';
+import { RecipientSlot, type DigestBody, type SlottedText } from './digest.js';
+import { loadDigestTemplates } from './load-digest-templates.js';
+import { groupBySection } from './select-articles.js';
+import { wrapText } from './wrap-text.js';
+
+/** Input of `renderDigest`: the articles in the order the digest shows them (see `selectArticles`). */
+export interface RenderDigestInput {
+  newsletter: Newsletter;
+  site: Config['site'];
+  articles: Article[];
+  issueDate: Date;
+}
+
+/** Options of `renderDigest`. */
+export interface RenderDigestOptions {
+  /** Folder holding `digest.mjml`, `digest.txt` and `partials/`. @defaultValue the repository's `emails/` */
+  templatesDir?: string;
+}
+
+/** Column the plain-text part wraps at. */
+export const TEXT_WIDTH = 72;
+
+const SLOT_NAMES = Object.values(RecipientSlot);
+
+/** Random markers for this render; the nonce is re-drawn in the (astronomically unlikely) case content contains it. */
+function makeSlotMarkers(content: string): { nonce: string; values: Record<RecipientSlot, string> } {
+  let nonce = randomBytes(12).toString('hex');
+  while (content.includes(nonce)) nonce = randomBytes(12).toString('hex');
+  const values = Object.fromEntries(SLOT_NAMES.map((slot) => [slot, `lpslot${nonce}${slot}`])) as Record<RecipientSlot, string>;
+  return { nonce, values };
+}
+
+/** Splits rendered output on the markers: literal, slot, literal, ..., literal. */
+function splitOnMarkers(rendered: string, nonce: string, part: string): SlottedText {
+  const pattern = new RegExp(`lpslot${nonce}(${SLOT_NAMES.join('|')})`);
+  const segments = rendered.split(pattern);
+  for (let i = 0; i < segments.length; i += 2) {
+    if (segments[i]?.includes(nonce)) {
+      throw new AppError('template_invalid', `the ${part} part altered a recipient slot marker`);
+    }
+  }
+  const present = new Set(segments.filter((_, i) => i % 2 === 1));
+  for (const slot of SLOT_NAMES) {
+    if (!present.has(slot)) throw new AppError('template_invalid', `the ${part} part has no ${slot} link`);
+  }
+  return segments;
+}
+
+interface MjmlValidationError {
+  formattedMessage?: string;
+  message?: string;
+}
+
+async function compileMjml(source: string): Promise<string> {
+  const problems = checkTemplateMarkup(source, 'mjml');
+  if (problems.length > 0) {
+    throw new AppError(
+      'template_invalid',
+      `digest MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
+    );
+  }
+  try {
+    // fonts: {} keeps MJML from adding its default Google Fonts links; no remote resource may load.
+    const result = await mjml2html(source, { validationLevel: 'strict', fonts: {}, keepComments: false, ignoreIncludes: true });
+    return result.html;
+  } catch (error) {
+    const details = (error as { errors?: MjmlValidationError[] }).errors;
+    const reasons = details?.map((e) => e.formattedMessage ?? e.message ?? String(e)).join('; ');
+    throw new AppError('template_invalid', `digest MJML failed validation: ${reasons || (error as Error).message}`);
+  }
+}
+
+/** Tidies the rendered text: LF line ends, at most two blank lines in a row, wrapped, one final newline. */
+function finishText(text: string): string {
+  const normalised = text.replace(/\r\n?/g, '\n').replace(/\n{4,}/g, '\n\n\n');
+  return `${wrapText(normalised, TEXT_WIDTH).trim()}\n`;
+}
+
+/**
+ * Renders a digest's frozen body: subject, preheader, HTML and text with the `unsubscribeUrl` and `preferencesUrl`
+ * slots open. Throws `digest_empty` without articles and `template_invalid` when a template is broken.
+ * Slot values are inserted verbatim later: the HTML slots sit inside attributes and text, so HTML values must be
+ * escaped by the filler (see `fillSlots`).
+ */
+export async function renderDigest(input: RenderDigestInput, options: RenderDigestOptions = {}): Promise<DigestBody> {
+  if (input.articles.length === 0) throw new AppError('digest_empty', 'a digest needs at least one article');
+  const templates = loadDigestTemplates(options.templatesDir);
+  const markers = makeSlotMarkers(JSON.stringify([input.articles, input.newsletter, input.site]));
+  const view = buildDigestView({
+    newsletter: input.newsletter,
+    site: input.site,
+    sections: groupBySection(input.articles),
+    issueDate: input.issueDate,
+    links: markers.values,
+  });
+  const html = await compileMjml(templates.mjml(view));
+  const text = finishText(templates.text(view));
+  return {
+    subject: view.subject,
+    preheader: view.preheader,
+    html: splitOnMarkers(html.replace(/\r\n?/g, '\n'), markers.nonce, 'HTML'),
+    text: splitOnMarkers(text, markers.nonce, 'text'),
+  };
+}
