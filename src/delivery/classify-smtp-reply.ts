@@ -1,0 +1,122 @@
+/**
+ * The one place that decides what an SMTP reply (or a transport error) means for a recipient: delivered, try again
+ * later, the mailbox is gone, or the relay refuses for another reason.
+ */
+
+/** What a reply means for the recipient and for the digest. */
+export const SmtpReplyKind = {
+  /** Accepted by the relay. */
+  ok: 'ok',
+  /** 4xx, timeouts, refused or dropped connections: the recipient stays pending and is tried again later. */
+  transient: 'transient',
+  /** The mailbox does not exist or is disabled (5.1.x, 5.2.1, 550 "user unknown"): fail and suppress the address. */
+  permanentMailbox: 'permanent-mailbox',
+  /** Any other permanent refusal (policy, content, relaying, size): fail without suppressing; a run pauses the digest. */
+  permanentOther: 'permanent-other',
+} as const;
+export type SmtpReplyKind = (typeof SmtpReplyKind)[keyof typeof SmtpReplyKind];
+
+/** The classification of one reply. */
+export interface SmtpReplyClass {
+  kind: SmtpReplyKind;
+  /** Basic SMTP reply code, e.g. 550. */
+  code?: number;
+  /** RFC 3463 enhanced status code, e.g. `5.1.1`. */
+  enhancedCode?: string;
+  /** The reply text (or error message) with any email address replaced by `[address]`: safe to log and store. */
+  message: string;
+  /**
+   * True when the relay itself could not be used (connection refused, dropped or timed out, DNS, TLS, 421, login
+   * refused): nobody was refused, so the delivery waits for the relay instead of spending its attempts.
+   */
+  isRelayUnavailable: boolean;
+}
+
+/** Transport error codes (nodemailer's and Node's) that mean "the relay could not be reached or used right now". */
+const RELAY_UNAVAILABLE_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ETLS',
+  'EPROXY',
+  'EAUTH',
+  'ENOAUTH',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Reply texts that, without an enhanced code, mean the mailbox does not exist. */
+const UNKNOWN_MAILBOX_TEXT =
+  /user unknown|unknown user|no such (user|mailbox|recipient)|mailbox (unavailable|not found|does not exist)|does not exist|recipient (address )?rejected|invalid recipient|unknown recipient|account (is )?disabled|no mailbox/i;
+
+/** Reply texts that point at policy rather than the mailbox, even when they also mention it. */
+const POLICY_TEXT = /spam|policy|block|blacklist|denylist|reputation|rate limit|too many|relay(ing)? (denied|not permitted)|authentication|dmarc|spf|dkim/i;
+
+const ENHANCED_CODE = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
+const EMAIL_LIKE = /<?[^\s<>@"']+@[^\s<>"']+>?/g;
+
+/**
+ * Classifies a send result: a nodemailer info object (accepted) or any thrown value (an SMTP refusal carries
+ * `responseCode` and `response`; a transport failure carries `code`). Unknown errors count as transient, so a bug
+ * or an odd relay never fails a reader for good.
+ */
+export function classifySmtpReply(errorOrInfo: unknown): SmtpReplyClass {
+  const value = (typeof errorOrInfo === 'object' && errorOrInfo !== null ? errorOrInfo : {}) as Record<string, unknown>;
+  const isError = errorOrInfo instanceof Error;
+  const response = typeof value.response === 'string' ? value.response : undefined;
+  const responseCode = typeof value.responseCode === 'number' ? value.responseCode : undefined;
+  const transportCode = typeof value.code === 'string' ? value.code : undefined;
+  const text = redactAddresses(
+    (response ?? (isError ? (errorOrInfo as Error).message : undefined) ?? String(errorOrInfo)).trim(),
+  ).slice(0, 300);
+  const code = responseCode ?? (response ? leadingCode(response) : undefined);
+  const enhancedCode = response ? ENHANCED_CODE.exec(response)?.[0] : undefined;
+
+  if (!isError) {
+    const rejected = Array.isArray(value.rejected) ? value.rejected : [];
+    const accepted = Array.isArray(value.accepted) ? value.accepted : [];
+    if (accepted.length > 0 || rejected.length === 0) {
+      return { kind: 'ok', code: code ?? 250, enhancedCode, message: text, isRelayUnavailable: false };
+    }
+  }
+
+  if (code === undefined) {
+    const isRelayUnavailable = transportCode !== undefined && RELAY_UNAVAILABLE_CODES.has(transportCode);
+    const message = transportCode && !text.includes(transportCode) ? `${transportCode}: ${text}` : text;
+    return { kind: 'transient', message, isRelayUnavailable };
+  }
+  const base = { code, enhancedCode, message: text };
+  if (code < 400) return { ...base, kind: 'ok', isRelayUnavailable: false };
+  if (code < 500) return { ...base, kind: 'transient', isRelayUnavailable: code === 421 };
+  return { ...base, kind: permanentKind(code, enhancedCode, text), isRelayUnavailable: false };
+}
+
+function permanentKind(code: number, enhancedCode: string | undefined, text: string): SmtpReplyKind {
+  if (enhancedCode?.startsWith('5.')) {
+    const [, subject, detail] = enhancedCode.split('.');
+    // 5.1.x is about the recipient's address, except 5.1.7 and 5.1.8 which are about our sender address.
+    if (subject === '1' && detail !== '7' && detail !== '8') return 'permanent-mailbox';
+    if (subject === '2' && detail === '1') return 'permanent-mailbox';
+    return 'permanent-other';
+  }
+  if ((code === 550 || code === 551 || code === 553) && UNKNOWN_MAILBOX_TEXT.test(text) && !POLICY_TEXT.test(text)) {
+    return 'permanent-mailbox';
+  }
+  return 'permanent-other';
+}
+
+function leadingCode(response: string): number | undefined {
+  const match = /^([2-5]\d\d)\b/.exec(response.trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Replaces anything that looks like an email address, so replies can be logged and stored. */
+export function redactAddresses(text: string): string {
+  return text.replace(EMAIL_LIKE, '[address]');
+}

@@ -1,0 +1,362 @@
+/**
+ * Delivery of one id range of a digest: read the range's ledger in one round trip, fetch the pending readers'
+ * addresses in one more, then send with a few messages in flight. Right before each send an O(1) check makes sure
+ * the digest is still sending, the reader is still subscribed and nobody recorded them yet; right after each SMTP
+ * reply the outcome is recorded before the next recipient is taken. Re-running a range is always safe.
+ */
+import type { Digest, DigestStatus } from '../digests/digest.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { classifySmtpReply, type SmtpReplyClass } from './classify-smtp-reply.js';
+import type { DeliveryOutcome, LedgerRange, RecipientCheck, RecordOutcomeResult } from './delivery-ledger.js';
+import { isBitSet } from './delivery-ledger.js';
+import type { DeliverJob } from './job-definitions.js';
+
+/** A pre-built message for one digest: per recipient it only splices a few values into frozen bytes. */
+export interface MessageTemplate {
+  render(
+    recipient: { id: number; email: string },
+    now: Date,
+  ): { raw: Buffer; envelope: { from: string; to: string }; messageId: string };
+}
+
+/** What the relay said about an accepted message. */
+export interface SendResult {
+  response: string;
+  accepted: string[];
+  rejected: string[];
+}
+
+/** Sends one pre-built raw message; throws on refusal or transport failure (the error is classified). */
+export interface Mailer {
+  send(message: { envelope: { from: string; to: string }; raw: Buffer }): Promise<SendResult>;
+}
+
+/** The ledger operations a delivery batch needs. */
+export interface DeliverBatchLedger {
+  readRange(digestId: string, newsletterId: string, fromId: number, toId: number): Promise<LedgerRange>;
+  getStatus(digestId: string): Promise<DigestStatus | undefined>;
+  checkRecipient(digestId: string, newsletterId: string, subscriberId: number): Promise<RecipientCheck>;
+  recordOutcome(input: {
+    digestId: string;
+    newsletterId: string;
+    subscriberId: number;
+    outcome: DeliveryOutcome;
+    reason?: string;
+    countsTowardsPause?: boolean;
+    pauseThreshold: number;
+    now: Date;
+  }): Promise<RecordOutcomeResult>;
+}
+
+/** What a delivery batch needs. */
+export interface DeliverBatchDeps {
+  digests: { get(id: string): Promise<Digest | undefined> };
+  /** The digest's prepared message, built once per digest and process (see createMessageTemplateCache). */
+  templates: { get(digest: Digest): Promise<MessageTemplate> };
+  ledger: DeliverBatchLedger;
+  subscribers: {
+    getEmails(ids: number[]): Promise<Map<number, string>>;
+    suppress(email: string, reason: string): Promise<unknown>;
+  };
+  mailer: Mailer;
+  clock: () => Date;
+  logger: Logger;
+  /** Messages in flight at once; match the SMTP pool size. */
+  sendConcurrency: number;
+  /** Consecutive non-mailbox permanent refusals that pause the digest. */
+  pauseAfterPermanentFailures: number;
+  /** First delay when the relay is unavailable; doubles per deferral in a row. @defaultValue 1000 */
+  relayRetryBaseMs?: number;
+  /** Longest delay while the relay is unavailable. @defaultValue 60000 */
+  relayRetryMaxMs?: number;
+  /** How long a batch of a paused digest waits before looking again (resume wakes it at once). @defaultValue 30000 */
+  pausedRecheckMs?: number;
+}
+
+/** Per-run options from the job runner. */
+export interface DeliverBatchOptions {
+  /** Aborted when the worker shuts down: stop taking recipients, hand the rest back. */
+  signal?: AbortSignal;
+  /** The job has no attempt left: recipients still refused transiently are recorded as failed. @defaultValue false */
+  isFinalAttempt?: boolean;
+}
+
+/** Counts of what this run recorded. */
+export interface BatchCounts {
+  delivered: number;
+  failed: number;
+  skipped: number;
+}
+
+/** How a run ended. */
+export type DeliverBatchResult =
+  | {
+      kind: 'done';
+      /** Why nothing (more) was sent, when not because everyone was handled. */
+      note?: 'cancelled' | 'digest-missing' | 'digest-sent';
+      counts: BatchCounts;
+    }
+  | {
+      /** Hand the job back for `delayMs` without spending an attempt. */
+      kind: 'deferred';
+      delayMs: number;
+      reason: 'relay-unavailable' | 'paused' | 'shutting-down';
+      /** The payload's `deferrals` for the next run. */
+      deferrals: number;
+      message: string;
+      counts: BatchCounts;
+    };
+
+/** Transient failures of the connection itself in a row after which the batch stops taking recipients. */
+const RELAY_UNAVAILABLE_STREAK = 3;
+
+type StopReason = 'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'shutting-down';
+
+/**
+ * Delivers one range (see the module comment). Returns `done`, or `deferred` (relay unavailable, digest paused,
+ * worker shutting down: the job is handed back without spending an attempt). Throws `delivery_incomplete` when some
+ * recipients got a transient refusal, so the job is retried with backoff; settled recipients are never sent twice.
+ */
+export async function deliverBatch(
+  deps: DeliverBatchDeps,
+  payload: DeliverJob,
+  options: DeliverBatchOptions = {},
+): Promise<DeliverBatchResult> {
+  const counts: BatchCounts = { delivered: 0, failed: 0, skipped: 0 };
+  const logger = deps.logger;
+  const digest = await deps.digests.get(payload.digestId);
+  if (!digest) {
+    logger.warn('digest no longer exists: nothing to deliver');
+    return { kind: 'done', note: 'digest-missing', counts };
+  }
+  const newsletterId = digest.newsletterId;
+  const range = await deps.ledger.readRange(digest.id, newsletterId, payload.fromId, payload.toId);
+  const early = stopFor(range.status);
+  if (early) return finishStopped(deps, payload, early, counts, undefined);
+
+  const record = async (subscriberId: number, outcome: DeliveryOutcome, extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {}) => {
+    const result = await deps.ledger.recordOutcome({
+      digestId: digest.id,
+      newsletterId,
+      subscriberId,
+      outcome,
+      pauseThreshold: deps.pauseAfterPermanentFailures,
+      now: deps.clock(),
+      ...extra,
+    });
+    if (result.isRecorded) counts[outcome] += 1;
+    return result;
+  };
+
+  // Pending: a recipient with no outcome yet. Those who left before the batch started are recorded as skipped.
+  const pending: number[] = [];
+  const left: number[] = [];
+  for (let id = payload.fromId; id <= payload.toId; id += 1) {
+    const byteIndex = (id >> 3) - range.firstByte;
+    if ((range.recipients[byteIndex] ?? 0) === 0) {
+      id = (((id >> 3) + 1) << 3) - 1; // skip the rest of an empty byte
+      continue;
+    }
+    if (!isBitSet(range.recipients, range.firstByte, id)) continue;
+    if (
+      isBitSet(range.sent, range.firstByte, id) ||
+      isBitSet(range.failed, range.firstByte, id) ||
+      isBitSet(range.skipped, range.firstByte, id)
+    ) {
+      continue;
+    }
+    (isBitSet(range.active, range.firstByte, id) ? pending : left).push(id);
+  }
+  for (const id of left) await record(id, 'skipped');
+  if (pending.length === 0) return { kind: 'done', counts };
+
+  const emails = await deps.subscribers.getEmails(pending);
+  const template = await deps.templates.get(digest);
+
+  let stop: StopReason | undefined;
+  let next = 0;
+  let successes = 0;
+  let unavailableStreak = 0;
+  let lastTransient: SmtpReplyClass | undefined;
+  const transient = new Map<number, SmtpReplyClass>();
+
+  const sendOne = async (id: number): Promise<void> => {
+    const check = await deps.ledger.checkRecipient(digest.id, newsletterId, id);
+    const stopReason = stopFor(check.status);
+    if (stopReason) {
+      stop ??= stopReason;
+      return;
+    }
+    if (check.isSettled) return;
+    const email = emails.get(id);
+    if (!check.isActive || email === undefined) {
+      await record(id, 'skipped');
+      return;
+    }
+    const message = template.render({ id, email }, deps.clock());
+    let reply: SmtpReplyClass;
+    try {
+      reply = classifySmtpReply(await deps.mailer.send({ envelope: message.envelope, raw: message.raw }));
+    } catch (error) {
+      reply = classifySmtpReply(error);
+    }
+    switch (reply.kind) {
+      case 'ok':
+        successes += 1;
+        unavailableStreak = 0;
+        await record(id, 'delivered');
+        return;
+      case 'permanent-mailbox':
+        await record(id, 'failed', { reason: reply.message });
+        await deps.subscribers.suppress(email, reply.message);
+        return;
+      case 'permanent-other': {
+        const result = await record(id, 'failed', { reason: reply.message, countsTowardsPause: true });
+        if (result.status === 'paused') stop ??= 'paused';
+        return;
+      }
+      case 'transient':
+        transient.set(id, reply);
+        lastTransient = reply;
+        if (reply.isRelayUnavailable) {
+          unavailableStreak += 1;
+          if (unavailableStreak >= RELAY_UNAVAILABLE_STREAK) stop ??= 'relay-unavailable';
+        } else {
+          unavailableStreak = 0;
+        }
+        logger.debug({ subscriberId: id, code: reply.code, enhancedCode: reply.enhancedCode }, 'transient refusal');
+        return;
+    }
+  };
+
+  const lane = async (): Promise<void> => {
+    while (stop === undefined) {
+      if (options.signal?.aborted) {
+        stop = 'shutting-down';
+        return;
+      }
+      const id = pending[next];
+      if (id === undefined) return;
+      next += 1;
+      await sendOne(id);
+    }
+  };
+  // All lanes finish their in-flight message before the batch returns, even when one lane fails.
+  const lanes = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(deps.sendConcurrency, pending.length)) }, () =>
+      lane().catch((error: unknown) => {
+        stop ??= 'shutting-down';
+        throw error;
+      }),
+    ),
+  );
+  const failedLane = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+  if (failedLane) throw failedLane.reason;
+
+  if (stop !== undefined && stop !== 'relay-unavailable') {
+    if (stop === 'paused') {
+      // A resume may have come while the last messages were in flight: then carry on at once.
+      if ((await deps.ledger.getStatus(digest.id)) === 'sending') {
+        const rest = await deliverBatch(deps, payload, options);
+        return addCounts(rest, counts);
+      }
+    }
+    return finishStopped(deps, payload, stop, counts, lastTransient);
+  }
+
+  if (transient.size === 0) {
+    logger.info({ ...counts, fromId: payload.fromId, toId: payload.toId }, 'delivery batch done');
+    return { kind: 'done', counts };
+  }
+  const isRelayUnavailable =
+    stop === 'relay-unavailable' || (successes === 0 && [...transient.values()].every((r) => r.isRelayUnavailable));
+  const last = lastTransient?.message ?? 'transient failure';
+  if (isRelayUnavailable) {
+    // A relay that worked earlier in this run went down now: the delays start again from the first step.
+    const streakPayload = successes > 0 ? { ...payload, deferrals: 0 } : payload;
+    return finishStopped(deps, streakPayload, 'relay-unavailable', counts, lastTransient);
+  }
+
+  if (options.isFinalAttempt) {
+    for (const [id, reply] of transient) {
+      await record(id, 'failed', { reason: `still refused after the last attempt: ${reply.message}` });
+    }
+    logger.warn({ ...counts, gaveUp: transient.size, last }, 'delivery batch gave up on transient refusals');
+    return { kind: 'done', counts };
+  }
+  logger.warn({ ...counts, transient: transient.size, last }, 'delivery batch will retry transient refusals');
+  throw new AppError(
+    'delivery_incomplete',
+    `${transient.size} recipient(s) got a transient refusal (last: ${last}); the batch is retried`,
+    { counts, transient: transient.size },
+  );
+}
+
+function stopFor(status: DigestStatus | undefined): StopReason | undefined {
+  switch (status) {
+    case 'sending':
+      return undefined;
+    case 'paused':
+      return 'paused';
+    case 'sent':
+      return 'digest-sent';
+    case 'cancelled':
+      return 'cancelled';
+    case 'ready':
+    case undefined:
+      // The digest vanished (reset) or was never sent: nothing may go out for it.
+      return 'cancelled';
+  }
+}
+
+function finishStopped(
+  deps: DeliverBatchDeps,
+  payload: DeliverJob,
+  stop: StopReason,
+  counts: BatchCounts,
+  lastTransient: SmtpReplyClass | undefined,
+): DeliverBatchResult {
+  switch (stop) {
+    case 'cancelled':
+      // Chosen: recipients not yet reached stay unrecorded (neither sent nor skipped); the digest reports them as
+      // never sent, and a cancelled digest cannot be sent again.
+      return { kind: 'done', note: 'cancelled', counts };
+    case 'digest-sent':
+      return { kind: 'done', note: 'digest-sent', counts };
+    case 'paused':
+      return {
+        kind: 'deferred',
+        reason: 'paused',
+        delayMs: deps.pausedRecheckMs ?? 30_000,
+        deferrals: payload.deferrals,
+        message: 'the digest is paused',
+        counts,
+      };
+    case 'shutting-down':
+      return { kind: 'deferred', reason: 'shutting-down', delayMs: 0, deferrals: payload.deferrals, message: 'worker shutting down', counts };
+    case 'relay-unavailable': {
+      const base = deps.relayRetryBaseMs ?? 1_000;
+      const max = deps.relayRetryMaxMs ?? 60_000;
+      const delayMs = Math.min(max, base * 2 ** Math.min(payload.deferrals, 20));
+      deps.logger.warn({ delayMs, deferrals: payload.deferrals + 1, last: lastTransient?.message }, 'relay unavailable: batch handed back');
+      return {
+        kind: 'deferred',
+        reason: 'relay-unavailable',
+        delayMs,
+        deferrals: payload.deferrals + 1,
+        message: lastTransient?.message ?? 'relay unavailable',
+        counts,
+      };
+    }
+  }
+}
+
+function addCounts(result: DeliverBatchResult, earlier: BatchCounts): DeliverBatchResult {
+  const counts = {
+    delivered: result.counts.delivered + earlier.delivered,
+    failed: result.counts.failed + earlier.failed,
+    skipped: result.counts.skipped + earlier.skipped,
+  };
+  return { ...result, counts };
+}

@@ -1,0 +1,385 @@
+/**
+ * The delivery ledger on Redis: per digest, bitmaps indexed by subscriber id (the recipients snapshot and one bitmap
+ * per outcome), the failure reasons, and the counters and status in the digest hash. Every state change is one Lua
+ * script, so an outcome is recorded at most once and the digest becomes `sent` in the same step as its last outcome.
+ * A pending recipient costs bits, not hash fields or jobs: a million readers take about 125 KB per bitmap.
+ */
+import type { Redis } from 'ioredis';
+import type { DigestStatus } from '../digests/digest.js';
+import type { RedisKeys } from '../redis.js';
+
+/** The outcome recorded for one recipient. */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped';
+
+/** A recipient's state right before a send. */
+export interface RecipientCheck {
+  /** The digest's status at that instant. */
+  status: DigestStatus | undefined;
+  /** Whether the subscriber still actively takes the newsletter. */
+  isActive: boolean;
+  /** Whether an outcome is already recorded for them. */
+  isSettled: boolean;
+}
+
+/** The ledger bitmaps of one id range, read in one round trip. */
+export interface LedgerRange {
+  status: DigestStatus | undefined;
+  /** Byte offset of the buffers: bit `id` is at byte `(id >> 3) - firstByte`. */
+  firstByte: number;
+  recipients: Buffer;
+  sent: Buffer;
+  failed: Buffer;
+  skipped: Buffer;
+  active: Buffer;
+}
+
+/** What `recordOutcome` needs to know besides the outcome. */
+export interface RecordOutcomeInput {
+  digestId: string;
+  newsletterId: string;
+  subscriberId: number;
+  outcome: DeliveryOutcome;
+  /** Stored for failed recipients (already free of addresses). */
+  reason?: string;
+  /** A non-mailbox permanent refusal: counts towards pausing the digest. A delivery resets the run. */
+  countsTowardsPause?: boolean;
+  /** Length of the run of permanent refusals that pauses the digest. */
+  pauseThreshold: number;
+  now: Date;
+}
+
+/** The result of recording an outcome. */
+export interface RecordOutcomeResult {
+  /** False when an outcome was already recorded (or the id is not a recipient): nothing changed. */
+  isRecorded: boolean;
+  /** The digest status after the step (e.g. `sent` when this was the last outcome, `paused` after a run). */
+  status: DigestStatus | undefined;
+}
+
+/*
+ * Shared Lua: finish the digest when every recipient has an outcome.
+ * Reads the digest hash (status, fannedOutAt, counters, createdAt); when the status is `sending`, fan-out is done and
+ * delivered + failed + skipped >= recipients, sets status `sent` and sentAt, and moves the newsletter's
+ * last-sent cut-off forward to the digest's createdAt (never backwards). Returns the status after the check.
+ */
+const SETTLE_LUA = `
+local function settleIfComplete(digestKey, lastSentKey, now)
+  local f = redis.call('HMGET', digestKey, 'status', 'fannedOutAt', 'recipients', 'delivered', 'failed', 'skipped', 'createdAt')
+  if f[1] ~= 'sending' or not f[2] or f[2] == '' then return f[1] end
+  local done = tonumber(f[4] or '0') + tonumber(f[5] or '0') + tonumber(f[6] or '0')
+  if done < tonumber(f[3] or '0') then return f[1] end
+  redis.call('HSET', digestKey, 'status', 'sent', 'sentAt', now)
+  local cutOff = f[7] or now
+  local previous = redis.call('GET', lastSentKey)
+  if not previous or previous < cutOff then redis.call('SET', lastSentKey, cutOff) end
+  return 'sent'
+end
+`;
+
+/*
+ * recordOutcome
+ * KEYS[1] digest hash, KEYS[2] recipients bitmap, KEYS[3] sent, KEYS[4] failed, KEYS[5] skipped bitmaps,
+ * KEYS[6] failures hash, KEYS[7] newsletter last-sent-at
+ * ARGV[1] subscriber id, ARGV[2] outcome (delivered|failed|skipped), ARGV[3] reason, ARGV[4] now (ISO),
+ * ARGV[5] '1' when the failure counts towards pausing, ARGV[6] pause threshold, ARGV[7] pause reason
+ * Returns {recorded (0|1), status}. Sets the outcome bit only if the id is a recipient and has no outcome yet, then
+ * HINCRBYs the matching counter; keeps the run of consecutive non-mailbox refusals (reset by a delivery) and pauses
+ * a sending digest when it reaches the threshold; settles the digest when this was the last outcome.
+ */
+const RECORD_OUTCOME_LUA = `${SETTLE_LUA}
+local id = tonumber(ARGV[1])
+if redis.call('GETBIT', KEYS[2], id) == 0
+  or redis.call('GETBIT', KEYS[3], id) == 1
+  or redis.call('GETBIT', KEYS[4], id) == 1
+  or redis.call('GETBIT', KEYS[5], id) == 1 then
+  return {0, redis.call('HGET', KEYS[1], 'status') or ''}
+end
+local target = KEYS[3]
+if ARGV[2] == 'failed' then target = KEYS[4] elseif ARGV[2] == 'skipped' then target = KEYS[5] end
+redis.call('SETBIT', target, id, 1)
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+if ARGV[2] == 'failed' then redis.call('HSET', KEYS[6], ARGV[1], ARGV[3]) end
+if ARGV[5] == '1' then
+  local run = redis.call('HINCRBY', KEYS[1], 'consecutivePermanentFailures', 1)
+  if run >= tonumber(ARGV[6]) and redis.call('HGET', KEYS[1], 'status') == 'sending' then
+    redis.call('HSET', KEYS[1], 'status', 'paused', 'pausedReason', ARGV[7])
+  end
+elseif ARGV[2] == 'delivered' then
+  redis.call('HSET', KEYS[1], 'consecutivePermanentFailures', 0)
+end
+return {1, settleIfComplete(KEYS[1], KEYS[7], ARGV[4]) or ''}
+`;
+
+/*
+ * checkRecipient
+ * KEYS[1] digest hash, KEYS[2] newsletter active bitmap, KEYS[3] sent, KEYS[4] failed, KEYS[5] skipped bitmaps
+ * ARGV[1] subscriber id
+ * Returns {status, active (0|1), settled (0|1)}: the O(1) check made right before each send.
+ */
+const CHECK_RECIPIENT_LUA = `
+local id = tonumber(ARGV[1])
+local settled = 0
+if redis.call('GETBIT', KEYS[3], id) == 1 or redis.call('GETBIT', KEYS[4], id) == 1
+  or redis.call('GETBIT', KEYS[5], id) == 1 then settled = 1 end
+return {redis.call('HGET', KEYS[1], 'status') or '', redis.call('GETBIT', KEYS[2], id), settled}
+`;
+
+/*
+ * snapshotRecipients
+ * KEYS[1] digest hash, KEYS[2] newsletter active bitmap, KEYS[3] recipients bitmap
+ * ARGV[1] batch size to use unless one is already recorded
+ * Returns {recipients, batchSize}. The first call copies the active bitmap (COPY without REPLACE) and materialises
+ * the snapshot with bit 0 (never a subscriber id) so an empty snapshot also exists; later calls change nothing. The
+ * recipients counter is the snapshot's BITCOUNT; the batch size is recorded once so re-runs cut the same ranges.
+ */
+const SNAPSHOT_LUA = `
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('COPY', KEYS[2], KEYS[3])
+  redis.call('SETBIT', KEYS[3], 0, 0)
+end
+local count = redis.call('BITCOUNT', KEYS[3])
+redis.call('HSET', KEYS[1], 'recipients', count)
+redis.call('HSETNX', KEYS[1], 'batchSize', ARGV[1])
+return {count, tonumber(redis.call('HGET', KEYS[1], 'batchSize'))}
+`;
+
+/*
+ * markFannedOut
+ * KEYS[1] digest hash, KEYS[2] newsletter last-sent-at
+ * ARGV[1] now (ISO)
+ * Returns the status after the step. Records fannedOutAt once, then settles the digest if every outcome is in
+ * (deliveries can finish before fan-out has enqueued its last range; a digest with no recipients settles here).
+ */
+const MARK_FANNED_OUT_LUA = `${SETTLE_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+redis.call('HSETNX', KEYS[1], 'fannedOutAt', ARGV[1])
+return settleIfComplete(KEYS[1], KEYS[2], ARGV[1]) or ''
+`;
+
+/*
+ * transitionDigest
+ * KEYS[1] digest hash, KEYS[2] newsletter last-sent-at
+ * ARGV[1] allowed current statuses, comma-joined; ARGV[2] new status; ARGV[3] now (ISO);
+ * ARGV[4] field to stamp with now ('' for none); ARGV[5] '1' to clear pausedReason and the refusal run;
+ * ARGV[6] pausedReason to set ('' for none); ARGV[7] '1' to count a resume
+ * Returns {previous status ('' when no digest), status after, resume count}. Changes nothing unless the current
+ * status is allowed. Entering `sending` also settles a digest whose last outcomes arrived while it was paused.
+ */
+const TRANSITION_LUA = `${SETTLE_LUA}
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {'', '', 0} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == current then allowed = true end end
+if not allowed then return {current, current, tonumber(redis.call('HGET', KEYS[1], 'resumeCount') or '0')} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[4], ARGV[3]) end
+if ARGV[5] == '1' then
+  redis.call('HDEL', KEYS[1], 'pausedReason')
+  redis.call('HSET', KEYS[1], 'consecutivePermanentFailures', 0)
+end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'pausedReason', ARGV[6]) end
+local resumes = tonumber(redis.call('HGET', KEYS[1], 'resumeCount') or '0')
+if ARGV[7] == '1' then resumes = redis.call('HINCRBY', KEYS[1], 'resumeCount', 1) end
+local after = ARGV[2]
+if after == 'sending' then after = settleIfComplete(KEYS[1], KEYS[2], ARGV[3]) end
+return {current, after, resumes}
+`;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** A requested status change, applied only from the allowed statuses. */
+export interface DigestTransition {
+  from: DigestStatus[];
+  to: DigestStatus;
+  /** Digest field stamped with the current time, e.g. `sendRequestedAt`. */
+  stamp?: 'sendRequestedAt';
+  /** Clear `pausedReason` and the run of refusals (resume). */
+  clearPause?: boolean;
+  /** Set `pausedReason` (pause). */
+  pausedReason?: string;
+  /** Count a resume; the count names the resume's fan-out job. */
+  countResume?: boolean;
+}
+
+/** The ledger of every digest under one prefix. */
+export class RedisDeliveryLedger {
+  /** Registers the ledger's scripts on the connection. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    redis.defineCommand('lpRecordOutcome', { numberOfKeys: 7, lua: RECORD_OUTCOME_LUA });
+    redis.defineCommand('lpCheckRecipient', { numberOfKeys: 5, lua: CHECK_RECIPIENT_LUA });
+    redis.defineCommand('lpSnapshotRecipients', { numberOfKeys: 3, lua: SNAPSHOT_LUA });
+    redis.defineCommand('lpMarkFannedOut', { numberOfKeys: 2, lua: MARK_FANNED_OUT_LUA });
+    redis.defineCommand('lpTransitionDigest', { numberOfKeys: 2, lua: TRANSITION_LUA });
+  }
+
+  /** Applies a guarded status change; `previous` is undefined when the digest does not exist. */
+  async transition(
+    digestId: string,
+    newsletterId: string,
+    change: DigestTransition,
+    now: Date,
+  ): Promise<{ previous: DigestStatus | undefined; status: DigestStatus | undefined; resumeCount: number }> {
+    const reply = (await this.script('lpTransitionDigest')(
+      this.keys.digest(digestId),
+      this.keys.newsletterLastSentAt(newsletterId),
+      change.from.join(','),
+      change.to,
+      now.toISOString(),
+      change.stamp ?? '',
+      change.clearPause ? '1' : '',
+      change.pausedReason ?? '',
+      change.countResume ? '1' : '',
+    )) as [string, string, number];
+    return { previous: asStatus(reply[0]), status: asStatus(reply[1]), resumeCount: Number(reply[2]) };
+  }
+
+  /** Takes the recipients snapshot once (idempotent) and returns its size and the batch size of its ranges. */
+  async snapshotRecipients(
+    digestId: string,
+    newsletterId: string,
+    batchSize: number,
+  ): Promise<{ recipients: number; batchSize: number }> {
+    const [recipients, recordedBatchSize] = (await this.script('lpSnapshotRecipients')(
+      this.keys.digest(digestId),
+      this.keys.newsletterActive(newsletterId),
+      this.keys.digestRecipients(digestId),
+      batchSize,
+    )) as [number, number];
+    return { recipients, batchSize: recordedBatchSize };
+  }
+
+  /** The whole snapshot and outcome bitmaps of a digest (fan-out cuts ranges from them). */
+  async readBitmaps(digestId: string): Promise<{ recipients: Buffer; sent: Buffer; failed: Buffer; skipped: Buffer }> {
+    const [recipients, sent, failed, skipped] = await Promise.all([
+      this.redis.getBuffer(this.keys.digestRecipients(digestId)),
+      this.redis.getBuffer(this.keys.digestSent(digestId)),
+      this.redis.getBuffer(this.keys.digestFailed(digestId)),
+      this.redis.getBuffer(this.keys.digestSkipped(digestId)),
+    ]);
+    const empty = Buffer.alloc(0);
+    return { recipients: recipients ?? empty, sent: sent ?? empty, failed: failed ?? empty, skipped: skipped ?? empty };
+  }
+
+  /** Records fan-out as finished and settles the digest when nothing is pending; returns the status after. */
+  async markFannedOut(digestId: string, newsletterId: string, now: Date): Promise<DigestStatus | undefined> {
+    const status = await this.script('lpMarkFannedOut')(
+      this.keys.digest(digestId),
+      this.keys.newsletterLastSentAt(newsletterId),
+      now.toISOString(),
+    );
+    return asStatus(String(status));
+  }
+
+  /** The ledger and active bitmaps of one id range plus the digest status, in one pipelined round trip. */
+  async readRange(digestId: string, newsletterId: string, fromId: number, toId: number): Promise<LedgerRange> {
+    const firstByte = fromId >> 3;
+    const lastByte = toId >> 3;
+    const pipeline = this.redis.pipeline();
+    pipeline.hget(this.keys.digest(digestId), 'status');
+    for (const key of [
+      this.keys.digestRecipients(digestId),
+      this.keys.digestSent(digestId),
+      this.keys.digestFailed(digestId),
+      this.keys.digestSkipped(digestId),
+      this.keys.newsletterActive(newsletterId),
+    ]) {
+      pipeline.getrangeBuffer(key, firstByte, lastByte);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const values = results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const buffer = (value: unknown) => (Buffer.isBuffer(value) ? value : Buffer.alloc(0));
+    return {
+      status: asStatus(typeof values[0] === 'string' ? values[0] : ''),
+      firstByte,
+      recipients: buffer(values[1]),
+      sent: buffer(values[2]),
+      failed: buffer(values[3]),
+      skipped: buffer(values[4]),
+      active: buffer(values[5]),
+    };
+  }
+
+  /** The digest's status, read from the ledger's own connection. */
+  async getStatus(digestId: string): Promise<DigestStatus | undefined> {
+    return asStatus((await this.redis.hget(this.keys.digest(digestId), 'status')) ?? '');
+  }
+
+  /** The O(1) check right before a send: digest status, still active, already settled. */
+  async checkRecipient(digestId: string, newsletterId: string, subscriberId: number): Promise<RecipientCheck> {
+    const [status, active, settled] = (await this.script('lpCheckRecipient')(
+      this.keys.digest(digestId),
+      this.keys.newsletterActive(newsletterId),
+      this.keys.digestSent(digestId),
+      this.keys.digestFailed(digestId),
+      this.keys.digestSkipped(digestId),
+      subscriberId,
+    )) as [string, number, number];
+    return { status: asStatus(status), isActive: active === 1, isSettled: settled === 1 };
+  }
+
+  /** Records one recipient's outcome at most once (see the script's header for every rule). */
+  async recordOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult> {
+    const digestId = input.digestId;
+    const [recorded, status] = (await this.script('lpRecordOutcome')(
+      this.keys.digest(digestId),
+      this.keys.digestRecipients(digestId),
+      this.keys.digestSent(digestId),
+      this.keys.digestFailed(digestId),
+      this.keys.digestSkipped(digestId),
+      this.keys.digestFailures(digestId),
+      this.keys.newsletterLastSentAt(input.newsletterId),
+      input.subscriberId,
+      input.outcome,
+      input.reason ?? '',
+      input.now.toISOString(),
+      input.countsTowardsPause ? '1' : '',
+      input.pauseThreshold,
+      `${input.pauseThreshold} consecutive permanent refusals; last: ${input.reason ?? 'unknown'}`,
+    )) as [number, string];
+    return { isRecorded: recorded === 1, status: asStatus(status) };
+  }
+
+  /** Failed recipients of a digest with their reasons (subscriber ids, never addresses), at most `limit`. */
+  async listFailures(digestId: string, limit = 100): Promise<{ subscriberId: number; reason: string }[]> {
+    const failures: { subscriberId: number; reason: string }[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.digestFailures(digestId), cursor, 'COUNT', 500);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length && failures.length < limit; i += 2) {
+        failures.push({ subscriberId: Number(flat[i]), reason: flat[i + 1] ?? '' });
+      }
+    } while (cursor !== '0' && failures.length < limit);
+    return failures.sort((a, b) => a.subscriberId - b.subscriberId);
+  }
+
+  /** The time up to which the newsletter's articles went out in a finished digest, or undefined. */
+  async lastSentAt(newsletterId: string): Promise<Date | undefined> {
+    const value = await this.redis.get(this.keys.newsletterLastSentAt(newsletterId));
+    return value ? new Date(value) : undefined;
+  }
+
+  private script(name: string): ScriptCall {
+    const command = (this.redis as unknown as Record<string, ScriptCall>)[name];
+    if (typeof command !== 'function') throw new Error(`Lua command ${name} is not defined`);
+    return command.bind(this.redis);
+  }
+}
+
+const STATUSES = new Set<string>(['ready', 'sending', 'paused', 'sent', 'cancelled']);
+
+function asStatus(value: string): DigestStatus | undefined {
+  return STATUSES.has(value) ? (value as DigestStatus) : undefined;
+}
+
+/** Whether bit `id` is set in a bitmap slice that starts at byte `firstByte` (Redis bit order: high bit first). */
+export function isBitSet(bitmap: Buffer, firstByte: number, id: number): boolean {
+  const byte = bitmap[(id >> 3) - firstByte];
+  return byte !== undefined && (byte & (0x80 >> (id & 7))) !== 0;
+}

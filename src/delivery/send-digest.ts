@@ -1,0 +1,68 @@
+/**
+ * Sending a digest: the guarded step ready → sending, then the fan-out job with its deterministic id. Sending twice,
+ * at the same time or after it finished, sends nobody twice: the status step happens once, BullMQ dedupes the job
+ * id, and the ledger settles each recipient at most once.
+ */
+import type { Digest, DigestStatus } from '../digests/digest.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { DigestTransition } from './delivery-ledger.js';
+import type { JobName, JobPayload } from './job-definitions.js';
+
+/** The guarded status change digests go through. */
+export interface DigestStateLedger {
+  transition(
+    digestId: string,
+    newsletterId: string,
+    change: DigestTransition,
+    now: Date,
+  ): Promise<{ previous: DigestStatus | undefined; status: DigestStatus | undefined; resumeCount: number }>;
+}
+
+/** What sending needs (the app provides all of it). */
+export interface SendDigestDeps {
+  digests: { get(id: string): Promise<Digest | undefined> };
+  ledger: DigestStateLedger;
+  queues: { enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<string> };
+  clock: () => Date;
+  logger: Logger;
+}
+
+/** The result of a send request. */
+export interface SendDigestResult {
+  status: DigestStatus;
+  /** Whether a fan-out job was enqueued (or found already queued). */
+  isFanOutQueued: boolean;
+}
+
+/**
+ * Starts sending a digest: ready → sending (stamping sendRequestedAt) and enqueues `fanout-${digestId}`. A digest
+ * already sending gets its fan-out enqueued again (a no-op while that job exists; otherwise it re-plans only the
+ * ranges with recipients still pending). A sent digest is a no-op; a paused one is left to `digest resume`; a
+ * cancelled one is refused with `digest_state`.
+ */
+export async function sendDigest(deps: SendDigestDeps, input: { digestId: string }): Promise<SendDigestResult> {
+  const digest = await deps.digests.get(input.digestId);
+  if (!digest) throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
+  const { previous, status } = await deps.ledger.transition(
+    digest.id,
+    digest.newsletterId,
+    { from: ['ready'], to: 'sending', stamp: 'sendRequestedAt' },
+    deps.clock(),
+  );
+  switch (previous) {
+    case undefined:
+      throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
+    case 'cancelled':
+      throw new AppError('digest_state', `digest "${digest.id}" was cancelled and cannot be sent`);
+    case 'sent':
+    case 'paused':
+      return { status: previous, isFanOutQueued: false };
+    case 'ready':
+    case 'sending': {
+      const jobId = await deps.queues.enqueue('fanout', { digestId: digest.id });
+      deps.logger.info({ digestId: digest.id, jobId, previous }, 'digest send requested');
+      return { status: status ?? 'sending', isFanOutQueued: true };
+    }
+  }
+}

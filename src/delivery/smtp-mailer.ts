@@ -1,0 +1,67 @@
+/**
+ * The SMTP edge: a pooled nodemailer transport that sends pre-built raw messages. nodemailer only adds the DKIM
+ * signature (when configured) and speaks SMTP; it composes nothing.
+ */
+import nodemailer from 'nodemailer';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Mailer, SendResult } from './deliver-batch.js';
+
+/** A mailer that can be closed (the pool's connections). */
+export interface ClosableMailer extends Mailer {
+  close(): Promise<void>;
+}
+
+/** What the mailer reads from the config. */
+export interface SmtpMailerOptions {
+  url: string;
+  /** Pooled connections. */
+  poolSize: number;
+  /** Timeout for connecting, the greeting and any reply. */
+  timeoutMs: number;
+  dkim?: Config['dkim'];
+}
+
+/** Creates the pooled transport. Nothing connects until the first send. */
+export function createSmtpMailer(options: SmtpMailerOptions): ClosableMailer {
+  const transport = nodemailer.createTransport({
+    url: options.url,
+    pool: true,
+    maxConnections: options.poolSize,
+    maxMessages: Number.POSITIVE_INFINITY,
+    connectionTimeout: options.timeoutMs,
+    greetingTimeout: options.timeoutMs,
+    socketTimeout: options.timeoutMs,
+    ...(options.dkim ? { dkim: options.dkim } : {}),
+  });
+  transport.on('error', () => {});
+  return {
+    async send(message): Promise<SendResult> {
+      const info = await transport.sendMail({ envelope: message.envelope, raw: message.raw });
+      return {
+        response: info.response,
+        accepted: [...info.accepted],
+        rejected: [...info.rejected],
+      };
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/** Creates the mailer from the config; refuses when no relay is configured. */
+export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim'>): ClosableMailer {
+  if (!config.smtp.url) {
+    throw new AppError(
+      'config_invalid',
+      'SMTP_URL is not set: configure a relay (or run `letterpress worker`, which starts the capture server in development)',
+    );
+  }
+  return createSmtpMailer({
+    url: config.smtp.url,
+    poolSize: config.smtp.poolSize,
+    timeoutMs: config.smtp.timeoutMs,
+    dkim: config.dkim,
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * The deliver worker: parse the job, deliver its range, map the outcome. A deferred batch (relay unavailable,
+ * digest paused, shutdown) goes back to the delayed set without spending an attempt.
+ */
+import { DelayedError, UnrecoverableError, type Processor } from 'bullmq';
+import type { App } from '../src/app.js';
+import { deliverBatch, type BatchCounts, type DeliverBatchDeps } from '../src/delivery/deliver-batch.js';
+import { parseJobPayload } from '../src/delivery/job-definitions.js';
+import { mapJobError } from './map-job-error.js';
+
+/** Tunables of the deliver worker (tests shorten the waits). */
+export interface DeliverWorkerOptions {
+  /** Aborted on shutdown: running batches hand their remaining recipients back. */
+  shutdownSignal?: AbortSignal;
+  relayRetryBaseMs?: number;
+  relayRetryMaxMs?: number;
+  pausedRecheckMs?: number;
+}
+
+/** The processor of the `deliver` queue. */
+export function createDeliverProcessor(app: App, options: DeliverWorkerOptions = {}): Processor<unknown, BatchCounts> {
+  const base: Omit<DeliverBatchDeps, 'logger' | 'mailer'> = {
+    digests: app.digests,
+    templates: app.templates,
+    ledger: app.ledger,
+    subscribers: app.subscribers,
+    clock: app.clock,
+    sendConcurrency: app.config.smtp.poolSize,
+    pauseAfterPermanentFailures: app.config.delivery.pauseAfterPermanentFailures,
+    relayRetryBaseMs: options.relayRetryBaseMs,
+    relayRetryMaxMs: options.relayRetryMaxMs,
+    pausedRecheckMs: options.pausedRecheckMs,
+  };
+  return async (job, token, signal) => {
+    const parsed = parseJobPayload('deliver', job.data);
+    if (!parsed.success) throw new UnrecoverableError(parsed.reason);
+    const payload = parsed.data;
+    const logger = app.logger.child({ digestId: payload.digestId, jobId: job.id });
+    const signals = [signal, options.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    try {
+      const result = await deliverBatch({ ...base, mailer: app.mailer, logger }, payload, {
+        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+        isFinalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      });
+      if (result.kind === 'done') return result.counts;
+      if (result.deferrals !== payload.deferrals) await job.updateData({ ...payload, deferrals: result.deferrals });
+      await job.moveToDelayed(Date.now() + result.delayMs, token);
+      throw new DelayedError(result.message);
+    } catch (error) {
+      if (error instanceof DelayedError) throw error;
+      throw mapJobError(error);
+    }
+  };
+}

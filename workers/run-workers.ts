@@ -1,0 +1,84 @@
+/**
+ * Starts the worker kinds of one process (`letterpress worker`): fan-out and delivery, on the app's queues. Closing
+ * stops taking jobs, lets running batches hand back what they have not sent (after their messages in flight are
+ * recorded), then closes the workers' connections. The app (mailer, Redis) is closed by its owner.
+ */
+import { Worker } from 'bullmq';
+import type { App } from '../src/app.js';
+import { QueueName } from '../src/delivery/job-definitions.js';
+import { createDeliverProcessor, type DeliverWorkerOptions } from './deliver-worker.js';
+import { createFanOutProcessor } from './fan-out-worker.js';
+
+/** A worker kind this process can run. */
+export type WorkerKind = 'fanout' | 'deliver';
+
+/** Options of `runWorkers`. */
+export interface RunWorkersOptions extends Omit<DeliverWorkerOptions, 'shutdownSignal'> {
+  /** Which kinds to run. @defaultValue ['fanout', 'deliver'] */
+  kinds?: WorkerKind[];
+  /** Delivery jobs at once. @defaultValue config.delivery.concurrency */
+  concurrency?: number;
+  /**
+   * Close gracefully on SIGTERM and SIGINT; when no other listener handles the signal, the process then ends as it
+   * would have. @defaultValue true
+   */
+  handleSignals?: boolean;
+}
+
+/** Running workers. */
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Graceful stop; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Starts the workers and resolves once they are connected. */
+export async function runWorkers(app: App, options: RunWorkersOptions = {}): Promise<RunningWorkers> {
+  const kinds = options.kinds ?? ['fanout', 'deliver'];
+  const shutdown = new AbortController();
+  const common = { connection: app.queues.connection, prefix: app.keys.bullPrefix };
+  const workers: Worker[] = [];
+  if (kinds.includes('fanout')) {
+    workers.push(new Worker(QueueName.fanout, createFanOutProcessor(app), { ...common, concurrency: 1 }));
+  }
+  if (kinds.includes('deliver')) {
+    workers.push(
+      new Worker(QueueName.deliver, createDeliverProcessor(app, { ...options, shutdownSignal: shutdown.signal }), {
+        ...common,
+        concurrency: options.concurrency ?? app.config.delivery.concurrency,
+      }),
+    );
+  }
+  for (const worker of workers) {
+    worker.on('failed', (job, error) => {
+      app.logger.warn({ queue: worker.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: error.message }, 'job failed');
+    });
+    worker.on('error', (error) => app.logger.error({ queue: worker.name, err: error.message }, 'worker error'));
+  }
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      shutdown.abort();
+      await Promise.all(workers.map((worker) => worker.close()));
+      app.logger.info('workers stopped');
+    })();
+    return closing;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    // When nobody else listens for the signal, restore its default (exit) once the workers have stopped.
+    const isOnlyListener = process.listenerCount(signal) === 0;
+    void close().then(() => {
+      if (isOnlyListener) process.kill(process.pid, signal);
+    });
+  };
+  if (options.handleSignals ?? true) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  app.logger.info({ kinds }, 'workers started');
+  return { workers, close };
+}
