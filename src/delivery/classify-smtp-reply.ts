@@ -79,11 +79,15 @@ export function classifySmtpReply(errorOrInfo: unknown): SmtpReplyClass {
   const enhancedCode = response ? ENHANCED_CODE.exec(response)?.[0] : undefined;
 
   if (!isError) {
-    const rejected = Array.isArray(value.rejected) ? value.rejected : [];
+    // A send result: ok when the relay accepted the recipient (or answered 2xx without listing recipients).
     const accepted = Array.isArray(value.accepted) ? value.accepted : [];
-    if (accepted.length > 0 || rejected.length === 0) {
-      return { kind: 'ok', code: code ?? 250, enhancedCode, message: text, isRelayUnavailable: false };
-    }
+    const rejected = Array.isArray(value.rejected) ? value.rejected : [];
+    const isAccepted = accepted.length > 0 || (rejected.length === 0 && code !== undefined && code < 300);
+    if (isAccepted) return { kind: 'ok', code: code ?? 250, enhancedCode, message: text, isRelayUnavailable: false };
+    // Refused recipients reported in a result rather than thrown: the first refusal says why.
+    const firstRefusal = Array.isArray(value.rejectedErrors) ? (value.rejectedErrors[0] as unknown) : undefined;
+    if (firstRefusal instanceof Error) return classifySmtpReply(firstRefusal);
+    return { kind: 'transient', code, enhancedCode, message: text || 'no reply', isRelayUnavailable: false };
   }
 
   if (code === undefined) {
