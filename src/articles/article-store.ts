@@ -1,0 +1,121 @@
+/**
+ * The article store on Redis. Each article is one JSON string (`keys.article(id)`), indexed by publication time in a
+ * sorted set (`keys.articlesByPublished`). Both live under the prefix's hash tag, so the upsert script's keys are
+ * always in one slot (Redis Cluster safe).
+ */
+import type { Redis } from 'ioredis';
+import { ArticleSchema, type Article } from './article.js';
+import type { RedisKeys } from '../redis.js';
+
+/** Counts of one atomic upsert. */
+export interface UpsertCounts {
+  /** Articles that were not stored before. */
+  ingested: number;
+  /** Stored articles whose content changed; replaced in place (same id). */
+  updated: number;
+  /** Stored articles whose content hash matched; left untouched. */
+  unchanged: number;
+}
+
+/** What the ingest use cases need from an article store. */
+export interface ArticleStore {
+  upsertMany(articles: Article[]): Promise<UpsertCounts>;
+  get(id: string): Promise<Article | undefined>;
+  getMany(ids: string[]): Promise<Article[]>;
+  listPublishedSince(since: Date | undefined, limit: number): Promise<Article[]>;
+  list(limit: number): Promise<Article[]>;
+}
+
+/**
+ * Upserts N articles in one atomic step.
+ * KEYS[1]      sorted set of article ids scored by publication time (ms)
+ * KEYS[1 + i]  the article key of article i (i = 1..N)
+ * ARGV[4i-3]   article id; ARGV[4i-2] score; ARGV[4i-1] content hash; ARGV[4i] article JSON
+ * Returns {ingested, updated, unchanged}. An article whose stored JSON carries the same contentHash is left as it
+ * is (so an undated item keeps the date it was first seen with); otherwise the JSON and the score are replaced.
+ */
+const UPSERT_ARTICLES_LUA = `
+local ingested, updated, unchanged = 0, 0, 0
+local n = #KEYS - 1
+for i = 1, n do
+  local key = KEYS[1 + i]
+  local id = ARGV[4 * i - 3]
+  local score = ARGV[4 * i - 2]
+  local hash = ARGV[4 * i - 1]
+  local json = ARGV[4 * i]
+  local existing = redis.call('GET', key)
+  if not existing then
+    redis.call('SET', key, json)
+    redis.call('ZADD', KEYS[1], score, id)
+    ingested = ingested + 1
+  elseif string.find(existing, '"contentHash":"' .. hash .. '"', 1, true) then
+    unchanged = unchanged + 1
+  else
+    redis.call('SET', key, json)
+    redis.call('ZADD', KEYS[1], score, id)
+    updated = updated + 1
+  end
+end
+return {ingested, updated, unchanged}
+`;
+
+/** Articles on Redis; see the module comment for the layout. */
+export class RedisArticleStore implements ArticleStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /**
+   * Stores a batch atomically (one Lua script: all or nothing): new articles are added, changed ones replaced in
+   * place, identical ones left alone. Duplicate ids in the batch count once (the first wins).
+   */
+  async upsertMany(articles: Article[]): Promise<UpsertCounts> {
+    const seen = new Set<string>();
+    const batch = articles.filter((article) => (seen.has(article.id) ? false : (seen.add(article.id), true)));
+    if (batch.length === 0) return { ingested: 0, updated: 0, unchanged: 0 };
+    const keys = [this.keys.articlesByPublished, ...batch.map((article) => this.keys.article(article.id))];
+    const args: string[] = [];
+    for (const article of batch) {
+      const valid = ArticleSchema.parse(article);
+      args.push(valid.id, String(Date.parse(valid.publishedAt)), valid.contentHash, JSON.stringify(valid));
+    }
+    const reply = (await this.redis.eval(UPSERT_ARTICLES_LUA, keys.length, ...keys, ...args)) as [number, number, number];
+    return { ingested: Number(reply[0]), updated: Number(reply[1]), unchanged: Number(reply[2]) };
+  }
+
+  /** One article by id, or undefined. */
+  async get(id: string): Promise<Article | undefined> {
+    return decodeArticle(await this.redis.get(this.keys.article(id)));
+  }
+
+  /** Articles by id in the order asked (missing ids are left out), in one round trip. */
+  async getMany(ids: string[]): Promise<Article[]> {
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(...ids.map((id) => this.keys.article(id)));
+    return values.map(decodeArticle).filter((article): article is Article => article !== undefined);
+  }
+
+  /** Up to `limit` articles published strictly after `since` (all when undefined), newest first. */
+  async listPublishedSince(since: Date | undefined, limit: number): Promise<Article[]> {
+    if (limit <= 0) return [];
+    const min = since ? `(${since.getTime()}` : '-inf';
+    const ids = await this.redis.zrevrangebyscore(this.keys.articlesByPublished, '+inf', min, 'LIMIT', 0, limit);
+    return this.getMany(ids);
+  }
+
+  /** The newest `limit` articles, newest first. */
+  async list(limit: number): Promise<Article[]> {
+    return this.listPublishedSince(undefined, limit);
+  }
+}
+
+function decodeArticle(value: string | null): Article | undefined {
+  if (value === null) return undefined;
+  try {
+    const parsed = ArticleSchema.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
