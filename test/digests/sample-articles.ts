@@ -120,3 +120,9 @@ export function sampleSite(overrides: Partial<Config['site']> = {}): Config['sit
 
 /** A test secret of the required length. */
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+/** Matches a link with this exact href and text, whatever other attributes (inlined styles) it has. */
+export function anchor(href: string, text: string): RegExp {
+  const quote = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`<a href="${quote(href)}"[^>]*>${quote(text)}</a>`);
+}
