@@ -213,12 +213,12 @@ function rejection(error: unknown, format: FeedDocument['format']): AppError {
  * that item's original link, so the article points at the publisher, not at the counter.
  */
 function readFeedBurnerOriginalLinks(text: string): Map<string, string> | undefined {
-  if (!/origLink>/i.test(text)) return undefined;
+  if (!/origLink\b/i.test(text)) return undefined;
   const map = new Map<string, string>();
   const blocks = text.matchAll(/<(item|entry)\b[\s\S]*?<\/\1>/gi);
   for (const block of blocks) {
     const body = block[0];
-    const original = /<[\w-]*:?origLink>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*(?:\]\]>)?\s*<\//i.exec(body)?.[1];
+    const original = /<[\w-]*:?origLink\b[^>]*>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*(?:\]\]>)?\s*<\//i.exec(body)?.[1];
     if (!original) continue;
     const decoded = original.replace(/&amp;/g, '&');
     // FeedBurner's own hosts and its "MyBrand" custom domains (feeds.example.com/~r/…) alike.
