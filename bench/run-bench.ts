@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: parses the flags, then runs one benchmark session (see run-bench-session.ts) and prints a
+ * Markdown table, or one JSON document with `--json`. Flags are checked before anything heavy is loaded.
+ */
+import { resolve } from 'node:path';
+import { isAppError } from '../src/errors.js';
+import { benchUsage, parseBenchOptions, type BenchOptions } from './bench-options.js';
+import { repoRoot } from './sink-process.js';
+
+async function main(): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n${benchUsage}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${benchUsage}\n`);
+    return 0;
+  }
+  try {
+    const { runBench, writeResults } = await import('./run-bench-session.js');
+    const { formatReportMarkdown } = await import('./bench-report.js');
+    const report = await runBench(options);
+    const written = await writeResults(report, resolve(repoRoot, options.out));
+    if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else process.stdout.write(`${formatReportMarkdown(report)}\nwritten: ${written.json}, ${written.markdown}\n`);
+    return 0;
+  } catch (error) {
+    const message = isAppError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`bench failed: ${message}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ error: { message: (error as Error).message } })}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();
