@@ -75,10 +75,10 @@ export function httpStatusFor(code: ErrorCode): number {
   return httpStatusByCode[code];
 }
 
-/** Formats zod issues as `field: reason; field: reason`, naming the path of each. */
+/** Formats zod issues as `field: reason; field: reason`, naming the path of each (a bare value has no path). */
 export function formatZodIssues(error: z.ZodError): string {
   return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
     .join('; ');
 }
 

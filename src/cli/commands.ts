@@ -5,21 +5,14 @@
 import { writeFile } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { createApp, type App } from '../app.js';
-import { startCaptureServer } from '../capture/capture-server.js';
+import type { App } from '../app.js';
 import { findNewsletter, loadConfig, type Config } from '../config.js';
-import { ingestSources } from '../articles/ingest-sources.js';
-import { createDigest } from '../digests/create-digest.js';
-import { renderDigestPreview } from '../digests/preview-digest.js';
-import { sendDigest } from '../delivery/send-digest.js';
-import { resumeDigest, cancelDigest } from '../delivery/control-digest.js';
-import { waitForDigestSettled } from '../delivery/wait-for-digest.js';
 import { AppError, parseInput } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { EmailSchema } from '../subscribers/subscriber.js';
-import { runWorkers } from '../../workers/run-workers.js';
-import { runDemo } from '../demo/run-demo.js';
-import { startHttpServer } from '../http/server.js';
+
+// Use cases are imported when their command runs: MJML, BullMQ and the feed parser each take a noticeable time to
+// load, and a command should pay only for what it uses.
 
 /** What a command hands back to the CLI. */
 export interface CommandOutput {
@@ -48,7 +41,9 @@ const NewsletterIdSchema = z.string().min(1, 'is required');
 /** Loads config, opens the app, runs the function, always closes the app. */
 async function withApp<T>(run: (app: App, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const app = await createApp(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel) });
+  const { createApp } = await import('../app.js');
+  // One-shot commands print only errors; warnings about the deployment belong to the long-running processes.
+  const app = await createApp(config, { logger: createLogger(config.logLevel === 'info' || config.logLevel === 'warn' ? 'error' : config.logLevel) });
   try {
     return await run(app, config);
   } finally {
@@ -67,6 +62,7 @@ export const commands: Record<string, Command> = {
     options: { out: { type: 'string' }, keep: { type: 'boolean' } },
     async run({ values }) {
       const flags = parseInput(z.object({ out: z.string().min(1).default('./demo-out'), keep: z.boolean().default(false) }), values, 'demo flags');
+      const { runDemo } = await import('../demo/run-demo.js');
       const summary = await runDemo({ outDir: flags.out, keepData: flags.keep, env: process.env });
       return { result: summary, text: summary.text };
     },
@@ -77,6 +73,7 @@ export const commands: Record<string, Command> = {
     async run({ positionals }) {
       const sources = parseInput(z.array(z.string().min(1)).min(1, 'name at least one feed file or URL'), positionals, 'ingest sources');
       return withApp(async (app, config) => {
+        const { ingestSources } = await import('../articles/ingest-sources.js');
         const report = await ingestSources(
           { store: app.articles, logger: app.logger, maxBytes: config.feed.maxBytes, fetchTimeoutMs: config.feed.fetchTimeoutMs },
           sources,
@@ -132,6 +129,7 @@ export const commands: Record<string, Command> = {
       );
       return withApp(async (app, config) => {
         const newsletter = findNewsletter(config, flags.newsletter);
+        const { createDigest } = await import('../digests/create-digest.js');
         const digest = await createDigest(
           {
             articles: app.articles,
@@ -159,6 +157,7 @@ export const commands: Record<string, Command> = {
         const body = await app.digests.getBody(digestId);
         if (!digest || !body) throw new AppError('digest_not_found', `no digest "${digestId}"`);
         const newsletter = findNewsletter(config, digest.newsletterId);
+        const { renderDigestPreview } = await import('../digests/preview-digest.js');
         const content = renderDigestPreview({ digest, body, newsletter, site: config.site, secret: config.secret, format: flags.format });
         if (flags.out) {
           await writeFile(flags.out, content);
@@ -175,6 +174,8 @@ export const commands: Record<string, Command> = {
       const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
       const flags = parseInput(z.object({ wait: z.boolean().default(false), timeout: z.coerce.number().int().min(1).max(86_400).default(3_600) }), values, 'digest send flags');
       return withApp(async (app) => {
+        const { sendDigest } = await import('../delivery/send-digest.js');
+        const { waitForDigestSettled } = await import('../delivery/wait-for-digest.js');
         const started = await sendDigest(app, { digestId });
         if (!flags.wait) {
           return { result: { digestId, status: started.status }, text: `digest ${digestId}: ${started.status} (run \`letterpress worker\` to deliver)` };
@@ -213,6 +214,7 @@ export const commands: Record<string, Command> = {
     async run({ positionals }) {
       const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
       return withApp(async (app) => {
+        const { resumeDigest } = await import('../delivery/control-digest.js');
         const digest = await resumeDigest(app, { digestId });
         return { result: { digestId, status: digest.status }, text: `digest ${digestId}: ${digest.status}` };
       });
@@ -224,6 +226,7 @@ export const commands: Record<string, Command> = {
     async run({ positionals }) {
       const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
       return withApp(async (app) => {
+        const { cancelDigest } = await import('../delivery/control-digest.js');
         const digest = await cancelDigest(app, { digestId });
         return { result: { digestId, status: digest.status }, text: `digest ${digestId}: ${digest.status}` };
       });
@@ -238,11 +241,14 @@ export const commands: Record<string, Command> = {
       let stopCapture = async () => {};
       if (!config.smtp.url) {
         // Development default: an embedded capture server instead of a relay (production requires SMTP_URL).
+        const { startCaptureServer } = await import('../capture/capture-server.js');
         const capture = await startCaptureServer({ directory: config.smtp.captureDir });
         stopCapture = capture.close;
         config = { ...config, smtp: { ...config.smtp, url: capture.url } };
         logger.warn({ directory: capture.directory }, 'no SMTP_URL: messages are captured as .eml files, not sent');
       }
+      const { createApp } = await import('../app.js');
+      const { runWorkers } = await import('../../workers/run-workers.js');
       const app = await createApp(config, { logger });
       const workers = await runWorkers(app);
       await new Promise<void>((resolve) => {
@@ -261,6 +267,8 @@ export const commands: Record<string, Command> = {
     options: {},
     async run() {
       const config = loadConfig();
+      const { createApp } = await import('../app.js');
+      const { startHttpServer } = await import('../http/server.js');
       const app = await createApp(config, { logger: createLogger(config.logLevel, 'letterpress-serve') });
       const server = await startHttpServer(app, { port: config.http.port });
       app.logger.info({ port: server.port }, 'listening');

@@ -63,7 +63,7 @@ describe('letterpress CLI', () => {
     expect((list.json as { articles: unknown[] }).articles).toHaveLength(12);
   });
 
-  it('creates, previews and sends a digest that each subscriber receives once', async () => {
+  it('creates, previews and sends a digest that each subscriber receives once', { timeout: 180_000 }, async () => {
     for (const email of ['one@example.org', 'two@example.org', 'three@example.org']) {
       const added = await runLetterpress(['subscribers', 'add', email, '--json'], env);
       expect(added.code).toBe(0);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { runLetterpress } from '../helpers/cli.js';
+import { createRedis } from '../../src/redis.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 describe('the demo', () => {
@@ -13,7 +14,7 @@ describe('the demo', () => {
     const result = await runLetterpress(['demo', '--out', out, '--json'], { REDIS_URL: TEST_REDIS_URL });
     expect(result.stderr).not.toMatch(/letterpress: /);
     expect(result.code).toBe(0);
-    const summary = result.json as { digestId: string; articles: number; subscribers: number; delivered: number; index: string };
+    const summary = result.json as { prefix: string; digestId: string; articles: number; subscribers: number; delivered: number; index: string };
     expect(summary.articles).toBe(12);
     expect(summary.subscribers).toBe(5);
     expect(summary.delivered).toBe(5);
@@ -37,7 +38,15 @@ describe('the demo', () => {
 
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     for (const file of emls) expect(index).toContain(file.replace(/\.eml$/, '.html'));
-    // The demo cleans up its own Redis keys.
     expect(summary.index).toBe(join(out, 'index.html'));
+
+    // The demo deletes its own Redis keys afterwards.
+    const redis = createRedis(TEST_REDIS_URL);
+    try {
+      const [, left] = await redis.scan('0', 'MATCH', `{${summary.prefix}}:*`, 'COUNT', 10_000);
+      expect(left).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
