@@ -36,7 +36,9 @@ export interface RunningWorkers {
 export async function runWorkers(app: App, options: RunWorkersOptions = {}): Promise<RunningWorkers> {
   const kinds = options.kinds ?? ['fanout', 'deliver'];
   const shutdown = new AbortController();
-  const common = { connection: app.queues.connection, prefix: app.keys.bullPrefix };
+  // Fan-out and delivery jobs are idempotent, so a job whose worker died (stalled) may safely run again, more
+  // than BullMQ's default of once: killing workers repeatedly must not fail a digest's jobs.
+  const common = { connection: app.queues.connection, prefix: app.keys.bullPrefix, maxStalledCount: 20 };
   const workers: Worker[] = [];
   if (kinds.includes('fanout')) {
     workers.push(new Worker(QueueName.fanout, createFanOutProcessor(app), { ...common, concurrency: 1 }));

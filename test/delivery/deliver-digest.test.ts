@@ -144,6 +144,31 @@ describe('sending a digest', () => {
     expect([...perAddress.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it('a mailbox that answers 451 on every attempt is recorded as failed after the last one, and the digest finishes', async () => {
+    let refusals = 0;
+    const { sink, bench } = await sinkAndBench({
+      onRecipient: (address) => {
+        if (address !== 'reader-2@example.org') return undefined;
+        refusals += 1;
+        return smtpReply(451, '4.7.1 Greylisted, please try again later');
+      },
+    });
+    await bench.addReaders(8);
+    const digest = await bench.createDigest(TITLES);
+    await bench.startWorkers();
+
+    const settled = await sendAndWait(bench, digest.id);
+
+    expect(settled.status).toBe('sent');
+    expect(settled.counts).toEqual({ recipients: 8, delivered: 7, failed: 1, skipped: 0 });
+    expect(refusals).toBe(6); // one per attempt of the job (QUICK_JOB_OPTIONS: 6 attempts)
+    expect(sink.messages).toHaveLength(7);
+    const [failure] = await bench.app.ledger.listFailures(digest.id);
+    expect(failure?.reason).toContain('still refused after the last attempt');
+    // A temporary refusal never suppresses the address.
+    expect(await bench.app.subscribers.countActive('daily')).toBe(8);
+  });
+
   it('a 550 5.1.1 fails only that reader, records why, and suppresses the address; the others get theirs', async () => {
     const { sink, bench } = await sinkAndBench({
       onRecipient: (address) => (address === 'reader-3@example.org' ? smtpReply(550, '5.1.1 <reader-3@example.org>: user unknown') : undefined),

@@ -1,0 +1,72 @@
+/** The SMTP edge: pre-built raw messages go out unchanged over a pooled transport, DKIM-signed when configured. */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSmtpMailer, createMailerFromConfig } from '../../src/delivery/smtp-mailer.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
+
+const RAW = Buffer.from(
+  [
+    'From: "The Harbour Gazette" <newsletter@harbourgazette.example>',
+    'To: reader@example.org',
+    'Subject: Test',
+    'Message-ID: <test.1@harbourgazette.example>',
+    'List-Unsubscribe: <https://news.harbourgazette.example/unsubscribe/t>',
+    'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Hello.',
+    '',
+  ].join('\r\n'),
+);
+const ENVELOPE = { from: 'newsletter@harbourgazette.example', to: 'reader@example.org' };
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+describe('smtp mailer', () => {
+  it('sends the pre-built bytes as they are, to the envelope recipient', async () => {
+    const sink = await startSmtpSink();
+    cleanups.push(sink.close);
+    const mailer = createSmtpMailer({ url: sink.url, poolSize: 2, timeoutMs: 5_000 });
+    cleanups.push(mailer.close);
+    const results = await Promise.all([mailer.send({ envelope: ENVELOPE, raw: RAW }), mailer.send({ envelope: ENVELOPE, raw: RAW })]);
+    expect(results[0]?.accepted).toEqual(['reader@example.org']);
+    expect(sink.messages).toHaveLength(2);
+    expect(sink.messages[0]?.envelopeFrom).toBe(ENVELOPE.from);
+    expect(sink.messages[0]?.raw.toString()).toContain('Message-ID: <test.1@harbourgazette.example>');
+    expect(sink.messages[0]?.raw.toString()).not.toContain('DKIM-Signature');
+  });
+
+  it('signs with DKIM, List-Unsubscribe-Post included, when a key is configured', async () => {
+    const sink = await startSmtpSink();
+    cleanups.push(sink.close);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const mailer = createSmtpMailer({
+      url: sink.url,
+      poolSize: 1,
+      timeoutMs: 5_000,
+      dkim: { domainName: 'harbourgazette.example', keySelector: 'lp2026', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
+    cleanups.push(mailer.close);
+    await mailer.send({ envelope: ENVELOPE, raw: RAW });
+    const signature = /DKIM-Signature:[^]*?(?=\r\n\S)/.exec(sink.messages[0]?.raw.toString() ?? '')?.[0].replace(/\r\n\s+/g, ' ') ?? '';
+    expect(signature).toContain('d=harbourgazette.example');
+    expect(signature).toContain('s=lp2026');
+    expect(signature.toLowerCase()).toContain('list-unsubscribe-post');
+  });
+
+  it('a refusal is thrown with the SMTP reply, for classifySmtpReply to read', async () => {
+    const sink = await startSmtpSink({ onRecipient: () => Object.assign(new Error('5.1.1 user unknown'), { responseCode: 550 }) });
+    cleanups.push(sink.close);
+    const mailer = createSmtpMailer({ url: sink.url, poolSize: 1, timeoutMs: 5_000 });
+    cleanups.push(mailer.close);
+    await expect(mailer.send({ envelope: ENVELOPE, raw: RAW })).rejects.toMatchObject({ responseCode: 550 });
+  });
+
+  it('refuses to start without a relay, saying what to set', () => {
+    expect(() => createMailerFromConfig({ smtp: { url: undefined, poolSize: 1, timeoutMs: 1000, captureDir: '.' }, dkim: undefined })).toThrow(/SMTP_URL/);
+  });
+});
