@@ -43,8 +43,8 @@ describe('the demo', () => {
     // The demo deletes its own Redis keys afterwards.
     const redis = createRedis(TEST_REDIS_URL);
     try {
-      const [, left] = await redis.scan('0', 'MATCH', `{${summary.prefix}}:*`, 'COUNT', 10_000);
-      expect(left).toEqual([]);
+      const left = await redis.scanStream({ match: `{${summary.prefix}}:*`, count: 1000 }).toArray();
+      expect(left.flat()).toEqual([]);
     } finally {
       redis.disconnect();
     }
