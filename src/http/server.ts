@@ -1,12 +1,14 @@
 /**
  * The HTTP server (`letterpress serve`): health, and the one-click unsubscribe every message links to (RFC 8058
  * POST from mailbox providers, and a confirm page for people who click the footer link). No cookies, no remote
- * resources: every response carries a strict Content-Security-Policy.
+ * resources: every response carries a strict Content-Security-Policy. Also the signed CMS webhook.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
+import { ingestWebhookPayload } from '../articles/webhook-payload.js';
+import { httpStatusFor, isAppError } from '../errors.js';
 import { unsubscribeByToken } from '../subscribers/unsubscribe-by-token.js';
 import { renderNoticePage, renderUnsubscribeConfirmPage } from './public/pages.js';
 
@@ -52,6 +54,23 @@ export function createHttpApp(app: App): Hono {
     return c.html(
       renderNoticePage(app.config.site, 'You are unsubscribed', `You will receive no more ${outcome.newsletterName} emails. Nothing else is kept about this visit.`),
     );
+  });
+
+  // The signed CMS webhook: closed unless WEBHOOK_SECRET is set. Timestamped signatures only (no replays).
+  http.post('/webhooks/articles', async (c) => {
+    const secret = app.config.http.webhookSecret;
+    if (!secret) return c.json({ error: { code: 'not_found', message: 'the webhook is not enabled (set WEBHOOK_SECRET)' } }, 404);
+    try {
+      const report = await ingestWebhookPayload(
+        { store: app.articles, secret, logger: app.logger, signature: { requireTimestamp: true } },
+        Buffer.from(await c.req.arrayBuffer()),
+        c.req.header('x-letterpress-signature'),
+      );
+      return c.json(report);
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      return c.json({ error: { code: error.code, message: error.message } }, httpStatusFor(error.code) as 400);
+    }
   });
 
   http.notFound((c) => c.html(renderNoticePage(app.config.site, 'Not found', 'There is nothing at this address.'), 404));
