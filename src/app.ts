@@ -135,7 +135,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       closing ??= (async () => {
         await queues.close().catch(() => undefined);
         await ownMailer?.close();
-        await Promise.all([redis.quit().catch(() => redis.disconnect()), queueRedis.quit().catch(() => queueRedis.disconnect())]);
+        await Promise.all([
+          redis.quit().catch(() => redis.disconnect()),
+          queueRedis.quit().catch(() => queueRedis.disconnect()),
+        ]);
       })();
       return closing;
     },

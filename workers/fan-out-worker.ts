@@ -13,7 +13,10 @@ export function createFanOutProcessor(app: App): Processor<unknown, FanOutResult
     const deps = {
       digests: app.digests,
       ledger: app.ledger,
-      enqueueDeliveries: async (payloads: { digestId: string; fromId: number; toId: number }[], options: { revive: boolean }) => {
+      enqueueDeliveries: async (
+        payloads: { digestId: string; fromId: number; toId: number }[],
+        options: { revive: boolean },
+      ) => {
         if (options.revive) await app.queues.reviveMany('deliver', payloads);
         else await app.queues.enqueueMany('deliver', payloads);
       },

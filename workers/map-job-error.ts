@@ -14,6 +14,7 @@ const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 /** Maps an error to what the job should throw: `UnrecoverableError` for permanent codes, the error itself otherwise. */
 export function mapJobError(error: unknown): Error {
-  if (isAppError(error) && PERMANENT_CODES.has(error.code)) return new UnrecoverableError(`${error.code}: ${error.message}`);
+  if (isAppError(error) && PERMANENT_CODES.has(error.code))
+    return new UnrecoverableError(`${error.code}: ${error.message}`);
   return error instanceof Error ? error : new Error(String(error));
 }

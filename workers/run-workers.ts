@@ -53,7 +53,10 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
   }
   for (const worker of workers) {
     worker.on('failed', (job, error) => {
-      app.logger.warn({ queue: worker.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: error.message }, 'job failed');
+      app.logger.warn(
+        { queue: worker.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: error.message },
+        'job failed',
+      );
     });
     worker.on('error', (error) => app.logger.error({ queue: worker.name, err: error.message }, 'worker error'));
   }

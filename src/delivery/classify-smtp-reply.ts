@@ -56,7 +56,8 @@ const UNKNOWN_MAILBOX_TEXT =
   /user unknown|unknown user|no such (user|mailbox|recipient)|mailbox (unavailable|not found|does not exist)|does not exist|recipient (address )?rejected|invalid recipient|unknown recipient|account (is )?disabled|no mailbox/i;
 
 /** Reply texts that point at policy rather than the mailbox, even when they also mention it. */
-const POLICY_TEXT = /spam|policy|block|blacklist|denylist|reputation|rate limit|too many|relay(ing)? (denied|not permitted)|authentication|dmarc|spf|dkim/i;
+const POLICY_TEXT =
+  /spam|policy|block|blacklist|denylist|reputation|rate limit|too many|relay(ing)? (denied|not permitted)|authentication|dmarc|spf|dkim/i;
 
 const ENHANCED_CODE = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 const EMAIL_LIKE = /<?[^\s<>@"']+@[^\s<>"']+>?/g;

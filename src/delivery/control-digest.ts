@@ -29,7 +29,10 @@ export async function pauseDigest(
     deps.clock(),
   );
   if (previous !== 'sending' && previous !== 'paused') {
-    throw new AppError('digest_state', `digest "${digest.id}" is ${previous ?? 'gone'}: only a sending digest can be paused`);
+    throw new AppError(
+      'digest_state',
+      `digest "${digest.id}" is ${previous ?? 'gone'}: only a sending digest can be paused`,
+    );
   }
   deps.logger.info({ digestId: digest.id }, 'digest paused');
   return load(deps, digest.id);

@@ -135,7 +135,11 @@ export async function deliverBatch(
   const early = stopFor(range.status);
   if (early) return finishStopped(deps, payload, early, counts, undefined);
 
-  const record = async (subscriberId: number, outcome: DeliveryOutcome, extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {}) => {
+  const record = async (
+    subscriberId: number,
+    outcome: DeliveryOutcome,
+    extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {},
+  ) => {
     const result = await deps.ledger.recordOutcome({
       digestId: digest.id,
       newsletterId,
@@ -334,12 +338,22 @@ function finishStopped(
         counts,
       };
     case 'shutting-down':
-      return { kind: 'deferred', reason: 'shutting-down', delayMs: 0, deferrals: payload.deferrals, message: 'worker shutting down', counts };
+      return {
+        kind: 'deferred',
+        reason: 'shutting-down',
+        delayMs: 0,
+        deferrals: payload.deferrals,
+        message: 'worker shutting down',
+        counts,
+      };
     case 'relay-unavailable': {
       const base = deps.relayRetryBaseMs ?? 1_000;
       const max = deps.relayRetryMaxMs ?? 60_000;
       const delayMs = Math.min(max, base * 2 ** Math.min(payload.deferrals, 20));
-      deps.logger.warn({ delayMs, deferrals: payload.deferrals + 1, last: lastTransient?.message }, 'relay unavailable: batch handed back');
+      deps.logger.warn(
+        { delayMs, deferrals: payload.deferrals + 1, last: lastTransient?.message },
+        'relay unavailable: batch handed back',
+      );
       return {
         kind: 'deferred',
         reason: 'relay-unavailable',

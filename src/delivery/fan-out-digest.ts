@@ -56,13 +56,20 @@ export async function fanOutDigest(
   if (!digest) throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
   const logger = deps.logger.child({ digestId: digest.id });
   if (digest.status === 'ready') {
-    throw new AppError('digest_state', `digest "${digest.id}" has not been sent: fan-out runs only after \`digest send\``);
+    throw new AppError(
+      'digest_state',
+      `digest "${digest.id}" has not been sent: fan-out runs only after \`digest send\``,
+    );
   }
   if (digest.status === 'cancelled' || digest.status === 'sent') {
     return { status: digest.status, recipients: digest.counts.recipients, ranges: 0 };
   }
 
-  const { recipients, batchSize } = await deps.ledger.snapshotRecipients(digest.id, digest.newsletterId, deps.batchSize);
+  const { recipients, batchSize } = await deps.ledger.snapshotRecipients(
+    digest.id,
+    digest.newsletterId,
+    deps.batchSize,
+  );
   const bitmaps = await deps.ledger.readBitmaps(digest.id);
   const ranges = planDeliveryRanges(bitmaps, batchSize).filter((range) => range.pending > 0);
   await deps.enqueueDeliveries(

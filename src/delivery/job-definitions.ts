@@ -60,7 +60,9 @@ export const jobDefinitions = {
       removeOnFail: { age: 7 * 24 * 3600 },
     },
     jobId: (payload: FanOutJob) =>
-      payload.resume === undefined ? `fanout-${payload.digestId}` : `fanout-${payload.digestId}-resume-${payload.resume}`,
+      payload.resume === undefined
+        ? `fanout-${payload.digestId}`
+        : `fanout-${payload.digestId}-resume-${payload.resume}`,
   },
   deliver: {
     queue: QueueName.deliver,

@@ -4,7 +4,11 @@ import { classifySmtpReply } from '../../src/delivery/classify-smtp-reply.js';
 
 function smtpError(response: string, code = 'EENVELOPE'): Error {
   const responseCode = Number(response.slice(0, 3));
-  return Object.assign(new Error(`Can't send mail - all recipients were rejected: ${response}`), { code, response, responseCode });
+  return Object.assign(new Error(`Can't send mail - all recipients were rejected: ${response}`), {
+    code,
+    response,
+    responseCode,
+  });
 }
 
 function transportError(code: string, message = 'connection failed'): Error {
@@ -13,7 +17,9 @@ function transportError(code: string, message = 'connection failed'): Error {
 
 describe('classifySmtpReply', () => {
   it('an accepted message is ok', () => {
-    expect(classifySmtpReply({ accepted: ['a@example.org'], rejected: [], response: '250 2.0.0 Ok: queued' })).toMatchObject({
+    expect(
+      classifySmtpReply({ accepted: ['a@example.org'], rejected: [], response: '250 2.0.0 Ok: queued' }),
+    ).toMatchObject({
       kind: 'ok',
       code: 250,
     });
@@ -25,7 +31,11 @@ describe('classifySmtpReply', () => {
     ['550 5.2.1 The email account that you tried to reach is disabled', '5.2.1'],
     ['551 5.1.6 Recipient has moved', '5.1.6'],
   ])('a reply saying the mailbox is gone (%s) fails and suppresses the address', (response, enhancedCode) => {
-    expect(classifySmtpReply(smtpError(response))).toMatchObject({ kind: 'permanent-mailbox', enhancedCode, isRelayUnavailable: false });
+    expect(classifySmtpReply(smtpError(response))).toMatchObject({
+      kind: 'permanent-mailbox',
+      enhancedCode,
+      isRelayUnavailable: false,
+    });
   });
 
   it('a 550 without an enhanced code is read by its text: "user unknown" is the mailbox, a block is not', () => {
@@ -46,9 +56,15 @@ describe('classifySmtpReply', () => {
   });
 
   it('a 4xx reply is transient; 421 means the relay itself is unavailable', () => {
-    expect(classifySmtpReply(smtpError('451 4.7.1 Greylisted, try again later'))).toMatchObject({ kind: 'transient', isRelayUnavailable: false });
+    expect(classifySmtpReply(smtpError('451 4.7.1 Greylisted, try again later'))).toMatchObject({
+      kind: 'transient',
+      isRelayUnavailable: false,
+    });
     expect(classifySmtpReply(smtpError('452 4.2.2 Mailbox full'))).toMatchObject({ kind: 'transient', code: 452 });
-    expect(classifySmtpReply(smtpError('421 4.3.2 Service shutting down', 'EPROTOCOL'))).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
+    expect(classifySmtpReply(smtpError('421 4.3.2 Service shutting down', 'EPROTOCOL'))).toMatchObject({
+      kind: 'transient',
+      isRelayUnavailable: true,
+    });
   });
 
   it('refused, dropped and timed-out connections are transient and mark the relay unavailable', () => {
@@ -58,13 +74,20 @@ describe('classifySmtpReply', () => {
   });
 
   it('an unknown error is transient, so no reader is failed by a bug', () => {
-    expect(classifySmtpReply(new Error('something odd'))).toMatchObject({ kind: 'transient', isRelayUnavailable: false });
+    expect(classifySmtpReply(new Error('something odd'))).toMatchObject({
+      kind: 'transient',
+      isRelayUnavailable: false,
+    });
     expect(classifySmtpReply('a string')).toMatchObject({ kind: 'transient' });
-    expect(classifySmtpReply({ accepted: [], rejected: ['x@example.org'], response: '250 Ok' })).toMatchObject({ kind: 'transient' });
+    expect(classifySmtpReply({ accepted: [], rejected: ['x@example.org'], response: '250 Ok' })).toMatchObject({
+      kind: 'transient',
+    });
   });
 
   it('never keeps an email address in the message it hands to logs and the ledger', () => {
-    const result = classifySmtpReply(smtpError('550 5.1.1 <bob.smith@example.org>: user unknown; also carol@example.net'));
+    const result = classifySmtpReply(
+      smtpError('550 5.1.1 <bob.smith@example.org>: user unknown; also carol@example.net'),
+    );
     expect(result.message).not.toMatch(/@/);
     expect(result.message).toContain('[address]');
   });

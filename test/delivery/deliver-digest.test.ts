@@ -14,14 +14,22 @@ import { startSmtpSink, smtpReply } from '../helpers/smtp-sink.js';
 import { startFaultySmtp } from '../helpers/faulty-smtp.js';
 import { countByRecipient, readHeaders, startDeliveryBench, type DeliveryBench } from './delivery-fixture.js';
 
-const TITLES = ['Harbour wall repairs begin in spring', 'Ferry timetable changes for winter', 'Library extends its opening hours'];
+const TITLES = [
+  'Harbour wall repairs begin in spring',
+  'Ferry timetable changes for winter',
+  'Library extends its opening hours',
+];
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function sinkAndBench(sinkOptions: Parameters<typeof startSmtpSink>[0] = {}, env: Record<string, string> = {}, mailer?: (url: string) => Mailer) {
+async function sinkAndBench(
+  sinkOptions: Parameters<typeof startSmtpSink>[0] = {},
+  env: Record<string, string> = {},
+  mailer?: (url: string) => Mailer,
+) {
   const sink = await startSmtpSink(sinkOptions);
   cleanups.push(sink.close);
   const bench = await startDeliveryBench({ smtpUrl: sink.url, env, mailer: mailer?.(sink.url) });
@@ -171,7 +179,8 @@ describe('sending a digest', () => {
 
   it('a 550 5.1.1 fails only that reader, records why, and suppresses the address; the others get theirs', async () => {
     const { sink, bench } = await sinkAndBench({
-      onRecipient: (address) => (address === 'reader-3@example.org' ? smtpReply(550, '5.1.1 <reader-3@example.org>: user unknown') : undefined),
+      onRecipient: (address) =>
+        address === 'reader-3@example.org' ? smtpReply(550, '5.1.1 <reader-3@example.org>: user unknown') : undefined,
     });
     const readers = await bench.addReaders(10);
     const digest = await bench.createDigest(TITLES);
@@ -195,7 +204,11 @@ describe('sending a digest', () => {
   it('a run of 5.7.1 policy refusals pauses the digest with the reason; resume delivers to the rest', async () => {
     let isRefusing = true;
     const { sink, bench } = await sinkAndBench(
-      { onMessage: () => { if (isRefusing) throw smtpReply(554, '5.7.1 Message rejected by policy'); } },
+      {
+        onMessage: () => {
+          if (isRefusing) throw smtpReply(554, '5.7.1 Message rejected by policy');
+        },
+      },
       { PAUSE_AFTER_PERMANENT_FAILURES: '3', DELIVERY_BATCH_SIZE: '10' },
     );
     await bench.addReaders(30);
@@ -294,7 +307,12 @@ describe('sending a digest', () => {
 
     expect(sink.messages).toHaveLength(30);
     expect([...countByRecipient(sink.messages).values()].every((n) => n === 1)).toBe(true);
-    expect((await bench.app.digests.get(digest.id))?.counts).toEqual({ recipients: 30, delivered: 30, failed: 0, skipped: 0 });
+    expect((await bench.app.digests.get(digest.id))?.counts).toEqual({
+      recipients: 30,
+      delivered: 30,
+      failed: 0,
+      skipped: 0,
+    });
   });
 
   it('a cancelled digest sends nothing more and cannot be sent again', async () => {

@@ -91,7 +91,11 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
       return workers;
     },
     async addReaders(count, domain = 'example.org') {
-      const readers = Array.from({ length: count }, (_, i) => ({ email: `reader-${i}@${domain}`, newsletterIds: ['daily'], status: 'active' as const }));
+      const readers = Array.from({ length: count }, (_, i) => ({
+        email: `reader-${i}@${domain}`,
+        newsletterIds: ['daily'],
+        status: 'active' as const,
+      }));
       await app.subscribers.addMany(readers);
       const ids = await Promise.all(readers.map((r) => app.subscribers.getByEmail(r.email)));
       return ids.map((s, i) => ({ id: s?.id ?? -1, email: readers[i]?.email ?? '' }));
@@ -113,7 +117,9 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
     async waitForQueuesIdle() {
       for (;;) {
         const counts = await Promise.all(
-          Object.values(app.queues.queues).map((queue) => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+          Object.values(app.queues.queues).map((queue) =>
+            queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
+          ),
         );
         if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
         await sleep(25);

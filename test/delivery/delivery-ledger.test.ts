@@ -24,7 +24,13 @@ describe('delivery ledger', () => {
     ledger = new RedisDeliveryLedger(redis, keys);
     digests = new RedisDigestStore(redis, keys);
     const subscribers = new RedisSubscriberStore(redis, keys);
-    await subscribers.addMany(Array.from({ length: 4 }, (_, i) => ({ email: `r${i}@example.org`, newsletterIds: ['daily'], status: 'active' as const })));
+    await subscribers.addMany(
+      Array.from({ length: 4 }, (_, i) => ({
+        email: `r${i}@example.org`,
+        newsletterIds: ['daily'],
+        status: 'active' as const,
+      })),
+    );
   });
   afterEach(async () => cleanup());
 
@@ -39,18 +45,35 @@ describe('delivery ledger', () => {
       counts: { recipients: 0, delivered: 0, failed: 0, skipped: 0 },
     };
     await digests.create(digest, { subject: digest.subject, preheader: '', html: ['x'], text: ['x'] });
-    const moved = await ledger.transition(digest.id, 'daily', { from: ['ready'], to: 'sending', stamp: 'sendRequestedAt' }, now);
+    const moved = await ledger.transition(
+      digest.id,
+      'daily',
+      { from: ['ready'], to: 'sending', stamp: 'sendRequestedAt' },
+      now,
+    );
     expect(moved).toMatchObject({ previous: 'ready', status: 'sending' });
     return digest;
   }
 
   const record = (digestId: string, subscriberId: number, outcome: 'delivered' | 'failed' | 'skipped') =>
-    ledger.recordOutcome({ digestId, newsletterId: 'daily', subscriberId, outcome, reason: outcome === 'failed' ? '550 5.1.1' : undefined, pauseThreshold: 50, now });
+    ledger.recordOutcome({
+      digestId,
+      newsletterId: 'daily',
+      subscriberId,
+      outcome,
+      reason: outcome === 'failed' ? '550 5.1.1' : undefined,
+      pauseThreshold: 50,
+      now,
+    });
 
   it('records one outcome per reader even when two workers race to record different ones', async () => {
     const digest = await sendingDigest();
     await ledger.snapshotRecipients(digest.id, 'daily', 10);
-    const results = await Promise.all([record(digest.id, 2, 'delivered'), record(digest.id, 2, 'failed'), record(digest.id, 2, 'skipped')]);
+    const results = await Promise.all([
+      record(digest.id, 2, 'delivered'),
+      record(digest.id, 2, 'failed'),
+      record(digest.id, 2, 'skipped'),
+    ]);
     expect(results.filter((r) => r.isRecorded)).toHaveLength(1);
     const counts = (await digests.get(digest.id))?.counts;
     expect((counts?.delivered ?? 0) + (counts?.failed ?? 0) + (counts?.skipped ?? 0)).toBe(1);
@@ -68,7 +91,11 @@ describe('delivery ledger', () => {
     expect((await digests.get(digest.id))?.status).toBe('sending');
     expect(await ledger.markFannedOut(digest.id, 'daily', now)).toBe('sent');
     const sent = await digests.get(digest.id);
-    expect(sent).toMatchObject({ status: 'sent', sentAt: now.toISOString(), counts: { recipients: 4, delivered: 2, failed: 1, skipped: 1 } });
+    expect(sent).toMatchObject({
+      status: 'sent',
+      sentAt: now.toISOString(),
+      counts: { recipients: 4, delivered: 2, failed: 1, skipped: 1 },
+    });
     expect(await ledger.lastSentAt('daily')).toEqual(new Date(digest.createdAt));
     expect(await ledger.listFailures(digest.id)).toEqual([{ subscriberId: 2, reason: '550 5.1.1' }]);
   });
@@ -85,7 +112,16 @@ describe('delivery ledger', () => {
     const digest = await sendingDigest();
     await ledger.snapshotRecipients(digest.id, 'daily', 10);
     const refuse = (id: number) =>
-      ledger.recordOutcome({ digestId: digest.id, newsletterId: 'daily', subscriberId: id, outcome: 'failed', reason: '554 5.7.1 policy', countsTowardsPause: true, pauseThreshold: 2, now });
+      ledger.recordOutcome({
+        digestId: digest.id,
+        newsletterId: 'daily',
+        subscriberId: id,
+        outcome: 'failed',
+        reason: '554 5.7.1 policy',
+        countsTowardsPause: true,
+        pauseThreshold: 2,
+        now,
+      });
     expect((await refuse(1)).status).toBe('sending');
     await record(digest.id, 2, 'delivered');
     expect((await refuse(3)).status).toBe('sending');
@@ -98,6 +134,8 @@ describe('delivery ledger', () => {
     await ledger.transition(digest.id, 'daily', { from: ['ready', 'sending', 'paused'], to: 'cancelled' }, now);
     const attempt = await ledger.transition(digest.id, 'daily', { from: ['paused', 'sending'], to: 'sending' }, now);
     expect(attempt).toMatchObject({ previous: 'cancelled', status: 'cancelled' });
-    expect(await ledger.transition('no-such-digest', 'daily', { from: ['ready'], to: 'sending' }, now)).toMatchObject({ previous: undefined });
+    expect(await ledger.transition('no-such-digest', 'daily', { from: ['ready'], to: 'sending' }, now)).toMatchObject({
+      previous: undefined,
+    });
   });
 });

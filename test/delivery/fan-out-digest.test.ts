@@ -44,7 +44,10 @@ describe('fanning out a digest', () => {
   const deps = () => ({
     digests: app.digests,
     ledger: app.ledger,
-    enqueueDeliveries: async (payloads: { digestId: string; fromId: number; toId: number }[], options: { revive: boolean }) => {
+    enqueueDeliveries: async (
+      payloads: { digestId: string; fromId: number; toId: number }[],
+      options: { revive: boolean },
+    ) => {
       if (options.revive) await app.queues.reviveMany('deliver', payloads);
       else await app.queues.enqueueMany('deliver', payloads);
     },
@@ -73,12 +76,20 @@ describe('fanning out a digest', () => {
     expect(stored?.fannedOutAt).toBeDefined();
 
     const bytesPerReader = ((await prefixMemory(app)) - before) / READERS;
-    console.info(`fan-out of ${READERS} readers: ${bytesPerReader.toFixed(2)} bytes per pending reader (snapshot + jobs)`);
+    console.info(
+      `fan-out of ${READERS} readers: ${bytesPerReader.toFixed(2)} bytes per pending reader (snapshot + jobs)`,
+    );
     expect(bytesPerReader).toBeLessThan(6);
   });
 
   it('the snapshot is taken once: readers who join after fan-out are not added to the digest', async () => {
-    await app.subscribers.addMany(Array.from({ length: 5 }, (_, i) => ({ email: `r${i}@example.org`, newsletterIds: ['daily'], status: 'active' as const })));
+    await app.subscribers.addMany(
+      Array.from({ length: 5 }, (_, i) => ({
+        email: `r${i}@example.org`,
+        newsletterIds: ['daily'],
+        status: 'active' as const,
+      })),
+    );
     const digest = await sendingDigest();
     await fanOutDigest(deps(), { digestId: digest.id });
     await app.subscribers.add({ email: 'late@example.org', newsletterIds: ['daily'], status: 'active' });
@@ -88,13 +99,26 @@ describe('fanning out a digest', () => {
   });
 
   it('a resumed fan-out plans only the ranges that still have someone pending', async () => {
-    await app.subscribers.addMany(Array.from({ length: 1_200 }, (_, i) => ({ email: `r${i}@example.org`, newsletterIds: ['daily'], status: 'active' as const })));
+    await app.subscribers.addMany(
+      Array.from({ length: 1_200 }, (_, i) => ({
+        email: `r${i}@example.org`,
+        newsletterIds: ['daily'],
+        status: 'active' as const,
+      })),
+    );
     const digest = await sendingDigest();
     expect((await fanOutDigest(deps(), { digestId: digest.id })).ranges).toBe(3);
     // Everyone in the first range (ids 1..500) is settled.
     await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
-        app.ledger.recordOutcome({ digestId: digest.id, newsletterId: 'daily', subscriberId: i + 1, outcome: 'delivered', pauseThreshold: 50, now: new Date() }),
+        app.ledger.recordOutcome({
+          digestId: digest.id,
+          newsletterId: 'daily',
+          subscriberId: i + 1,
+          outcome: 'delivered',
+          pauseThreshold: 50,
+          now: new Date(),
+        }),
       ),
     );
     await app.queues.queues.deliver.obliterate({ force: true });

@@ -21,7 +21,12 @@ describe('planDeliveryRanges', () => {
           const outcome = new Map(ids.map((id) => [id, outcomeOf(id)]));
           const pick = (kind: string) => ids.filter((id) => outcome.get(id) === kind);
           const ranges = planDeliveryRanges(
-            { recipients: bitmap(ids), sent: bitmap(pick('sent')), failed: bitmap(pick('failed')), skipped: bitmap(pick('skipped')) },
+            {
+              recipients: bitmap(ids),
+              sent: bitmap(pick('sent')),
+              failed: bitmap(pick('failed')),
+              skipped: bitmap(pick('skipped')),
+            },
             batchSize,
           );
           const sorted = [...ids].sort((a, b) => a - b);
@@ -42,6 +47,11 @@ describe('planDeliveryRanges', () => {
   });
 
   it('ignores bit 0, which only marks that the snapshot was taken', () => {
-    expect(planDeliveryRanges({ recipients: bitmap([0]), sent: Buffer.alloc(0), failed: Buffer.alloc(0), skipped: Buffer.alloc(0) }, 10)).toEqual([]);
+    expect(
+      planDeliveryRanges(
+        { recipients: bitmap([0]), sent: Buffer.alloc(0), failed: Buffer.alloc(0), skipped: Buffer.alloc(0) },
+        10,
+      ),
+    ).toEqual([]);
   });
 });

@@ -32,7 +32,10 @@ describe('smtp mailer', () => {
     cleanups.push(sink.close);
     const mailer = createSmtpMailer({ url: sink.url, poolSize: 2, timeoutMs: 5_000 });
     cleanups.push(mailer.close);
-    const results = await Promise.all([mailer.send({ envelope: ENVELOPE, raw: RAW }), mailer.send({ envelope: ENVELOPE, raw: RAW })]);
+    const results = await Promise.all([
+      mailer.send({ envelope: ENVELOPE, raw: RAW }),
+      mailer.send({ envelope: ENVELOPE, raw: RAW }),
+    ]);
     expect(results[0]?.accepted).toEqual(['reader@example.org']);
     expect(sink.messages).toHaveLength(2);
     expect(sink.messages[0]?.envelopeFrom).toBe(ENVELOPE.from);
@@ -48,18 +51,25 @@ describe('smtp mailer', () => {
       url: sink.url,
       poolSize: 1,
       timeoutMs: 5_000,
-      dkim: { domainName: 'harbourgazette.example', keySelector: 'lp2026', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      dkim: {
+        domainName: 'harbourgazette.example',
+        keySelector: 'lp2026',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
     });
     cleanups.push(mailer.close);
     await mailer.send({ envelope: ENVELOPE, raw: RAW });
-    const signature = /DKIM-Signature:[^]*?(?=\r\n\S)/.exec(sink.messages[0]?.raw.toString() ?? '')?.[0].replace(/\r\n\s+/g, ' ') ?? '';
+    const signature =
+      /DKIM-Signature:[^]*?(?=\r\n\S)/.exec(sink.messages[0]?.raw.toString() ?? '')?.[0].replace(/\r\n\s+/g, ' ') ?? '';
     expect(signature).toContain('d=harbourgazette.example');
     expect(signature).toContain('s=lp2026');
     expect(signature.toLowerCase()).toContain('list-unsubscribe-post');
   });
 
   it('a refusal is thrown with the SMTP reply, for classifySmtpReply to read', async () => {
-    const sink = await startSmtpSink({ onRecipient: () => Object.assign(new Error('5.1.1 user unknown'), { responseCode: 550 }) });
+    const sink = await startSmtpSink({
+      onRecipient: () => Object.assign(new Error('5.1.1 user unknown'), { responseCode: 550 }),
+    });
     cleanups.push(sink.close);
     const mailer = createSmtpMailer({ url: sink.url, poolSize: 1, timeoutMs: 5_000 });
     cleanups.push(mailer.close);
@@ -67,6 +77,11 @@ describe('smtp mailer', () => {
   });
 
   it('refuses to start without a relay, saying what to set', () => {
-    expect(() => createMailerFromConfig({ smtp: { url: undefined, poolSize: 1, timeoutMs: 1000, captureDir: '.' }, dkim: undefined })).toThrow(/SMTP_URL/);
+    expect(() =>
+      createMailerFromConfig({
+        smtp: { url: undefined, poolSize: 1, timeoutMs: 1000, captureDir: '.' },
+        dkim: undefined,
+      }),
+    ).toThrow(/SMTP_URL/);
   });
 });

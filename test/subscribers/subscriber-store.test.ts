@@ -43,7 +43,11 @@ describe('subscriber store', () => {
   });
 
   it('unsubscribing from one newsletter keeps the others; from the last one leaves the reader unsubscribed', async () => {
-    const { subscriber } = await store.add({ email: 'two@example.org', newsletterIds: ['daily', 'weekly'], status: 'active' });
+    const { subscriber } = await store.add({
+      email: 'two@example.org',
+      newsletterIds: ['daily', 'weekly'],
+      status: 'active',
+    });
     const afterOne = await store.unsubscribe(subscriber.id, 'daily');
     expect(afterOne?.newsletters).toEqual(['weekly']);
     expect(afterOne?.status).toBe('active');
@@ -57,7 +61,11 @@ describe('subscriber store', () => {
   });
 
   it('a suppressed address loses every newsletter and is not reactivated by a new sign-up', async () => {
-    const { subscriber } = await store.add({ email: 'gone@example.org', newsletterIds: ['daily', 'weekly'], status: 'active' });
+    const { subscriber } = await store.add({
+      email: 'gone@example.org',
+      newsletterIds: ['daily', 'weekly'],
+      status: 'active',
+    });
     const suppressed = await store.suppress('GONE@example.org', '550 5.1.1 user unknown');
     expect(suppressed?.status).toBe('suppressed');
     expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
@@ -70,7 +78,11 @@ describe('subscriber store', () => {
 
   it('an address suppressed before it ever signed up is stored as suppressed and never active', async () => {
     expect(await store.suppress('complainer@example.org', 'complaint')).toBeUndefined();
-    const { subscriber, created } = await store.add({ email: 'complainer@example.org', newsletterIds: ['daily'], status: 'active' });
+    const { subscriber, created } = await store.add({
+      email: 'complainer@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
     expect(created).toBe(true);
     expect(subscriber.status).toBe('suppressed');
     expect(await store.countActive('daily')).toBe(0);
@@ -93,8 +105,15 @@ describe('subscriber store', () => {
   });
 
   it('refuses a malformed address naming the field, and stores nothing', async () => {
-    await expect(store.add({ email: 'not-an-address', newsletterIds: ['daily'], status: 'active' })).rejects.toThrow(/email/);
-    await expect(store.addMany([{ email: 'ok@example.org', newsletterIds: ['daily'], status: 'active' }, { email: 'bad', newsletterIds: ['daily'], status: 'active' }])).rejects.toThrow(/subscriber\[1\]/);
+    await expect(store.add({ email: 'not-an-address', newsletterIds: ['daily'], status: 'active' })).rejects.toThrow(
+      /email/,
+    );
+    await expect(
+      store.addMany([
+        { email: 'ok@example.org', newsletterIds: ['daily'], status: 'active' },
+        { email: 'bad', newsletterIds: ['daily'], status: 'active' },
+      ]),
+    ).rejects.toThrow(/subscriber\[1\]/);
     expect(await redis.exists(keys.subscriberNextId)).toBe(0);
   });
 });

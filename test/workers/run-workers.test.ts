@@ -22,7 +22,10 @@ describe('runWorkers', () => {
   it('a worker stopped mid-batch records what it had in flight, hands the rest back, and the next worker finishes it', async () => {
     const relay = await startFaultySmtp();
     cleanups.push(relay.close);
-    const bench = await startDeliveryBench({ smtpUrl: relay.url, env: { DELIVERY_BATCH_SIZE: '100', SMTP_POOL_SIZE: '2' } });
+    const bench = await startDeliveryBench({
+      smtpUrl: relay.url,
+      env: { DELIVERY_BATCH_SIZE: '100', SMTP_POOL_SIZE: '2' },
+    });
     cleanups.push(bench.close);
     await bench.addReaders(40);
     const digest = await bench.createDigest(['Council approves the new harbour budget']);
