@@ -22,7 +22,7 @@ import { renderDigest } from '../../src/digests/render-digest.js';
 import { flattenSections, selectArticles } from '../../src/digests/select-articles.js';
 import { isAppError } from '../../src/errors.js';
 import { subscriberLinks, verifySubscriberToken } from '../../src/subscribers/tokens.js';
-import { anchor, sampleArticles, sampleNewsletter, sampleSite, TEST_SECRET } from '../digests/sample-articles.js';
+import { anchor, makeArticle, sampleArticles, sampleNewsletter, sampleSite, TEST_SECRET } from '../digests/sample-articles.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -310,6 +310,33 @@ describe('segment-by-segment quoted-printable', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('message size', () => {
+  it('a full twelve-story digest stays under Gmail’s ~102 KB clipping size, so the unsubscribe footer is never cut off', async () => {
+    const articles = Array.from({ length: 12 }, (_, i) =>
+      makeArticle({
+        title: `A long headline number ${i} about the harbour, the ferry, the council and the weather this week`,
+        section: ['News', 'Business', 'Culture'][i % 3],
+        publishedAt: new Date(Date.UTC(2025, 10, 27) - i * 3_600_000).toISOString(),
+        authors: ['Mara Quill', 'Ben Okafor', 'Ruth Adeyemi'],
+        standfirst: 'word '.repeat(400),
+        image: {
+          url: `https://news.harbourgazette.example/images/some/long/path/${i}-picture-of-the-harbour.jpg`,
+          alt: 'alt text '.repeat(12),
+          caption: 'caption text '.repeat(12),
+        },
+      }),
+    );
+    const full = await renderDigest({ newsletter: sampleNewsletter(), site, articles, issueDate: NOW });
+    const message = prepareDigestMessage({ ...input, newsletter: sampleNewsletter(), body: full }).render(
+      { id: 123_456_789, email: 'a.rather.long.address@subdomain.example.org' },
+      NOW,
+    );
+    expect(message.raw.length).toBeLessThan(100 * 1024);
+    const parsed = await simpleParser(message.raw);
+    expect(String(parsed.html)).toMatch(/Unsubscribe<\/a>/);
   });
 });
 
