@@ -6,6 +6,7 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Mailer, SendResult } from './deliver-batch.js';
+import { createRawSmtpMailer } from './raw-smtp-mailer.js';
 
 /** A mailer that can be closed (the pool's connections). */
 export interface ClosableMailer extends Mailer {
@@ -50,13 +51,19 @@ export function createSmtpMailer(options: SmtpMailerOptions): ClosableMailer {
   };
 }
 
-/** Creates the mailer from the config; refuses when no relay is configured. */
+/**
+ * Creates the mailer from the config; refuses when no relay is configured. Without DKIM the pre-built messages go
+ * out through the raw SMTP client (no per-byte work in JavaScript); with a DKIM key, nodemailer signs and sends.
+ */
 export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim'>): ClosableMailer {
   if (!config.smtp.url) {
     throw new AppError(
       'config_invalid',
       'SMTP_URL is not set: configure a relay (or run `letterpress worker`, which starts the capture server in development)',
     );
+  }
+  if (!config.dkim) {
+    return createRawSmtpMailer({ url: config.smtp.url, poolSize: config.smtp.poolSize, timeoutMs: config.smtp.timeoutMs });
   }
   return createSmtpMailer({
     url: config.smtp.url,

@@ -1,0 +1,430 @@
+// NOTE FROM THE LEAD TO WHOEVER IS WRITING THIS FILE: please stop here. The design card fixes nodemailer as the
+// mailer and our rule is to use well-kept libraries for solved problems; an SMTP client is one. This file will be
+// removed. Optimise how we use nodemailer instead (raw pre-built messages, pool size, concurrency, fewer Redis
+// round trips), and report honestly if a target is missed because of it.
+/**
+ * A small pooled SMTP client for pre-built messages: the fast path of a large send. The message is already complete
+ * (headers, MIME, quoted-printable, CRLF line ends), so the client only speaks the protocol: one pipelined
+ * `MAIL FROM` + `RCPT TO` + `DATA` per message, then the bytes, dot-stuffed with native `Buffer.indexOf` and written
+ * as slices (no per-byte loop, no copy of the message). Connections stay open for the whole send, the way listmonk's
+ * smtppool keeps them.
+ *
+ * Covers what a relay needs: smtp:// with opportunistic STARTTLS (`?requireTLS=true` to insist), smtps://, AUTH
+ * PLAIN or LOGIN from the URL's user and password, timeouts. Errors carry nodemailer's shape (`code`, and
+ * `responseCode` + `response` for SMTP refusals), so `classifySmtpReply` reads both mailers alike. DKIM signing is
+ * not done here: `createMailerFromConfig` keeps nodemailer when a key is configured.
+ */
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+import type { SendResult } from './deliver-batch.js';
+import type { ClosableMailer } from './smtp-mailer.js';
+
+/** Options of the raw SMTP mailer. */
+export interface RawSmtpMailerOptions {
+  /** `smtp://[user:pass@]host[:port][?requireTLS=true&rejectUnauthorized=false]` or `smtps://...`. */
+  url: string;
+  /** Connections kept open at most. */
+  poolSize: number;
+  /** Timeout for connecting and for each reply. */
+  timeoutMs: number;
+  /** Name sent with EHLO. @defaultValue os.hostname() */
+  clientName?: string;
+}
+
+/** An SMTP refusal or a transport failure, shaped like nodemailer's errors. */
+export class SmtpSendError extends Error {
+  override readonly name = 'SmtpSendError';
+  constructor(
+    message: string,
+    /** ECONNECTION, ETIMEDOUT, ESOCKET, ETLS, EAUTH, EENVELOPE, EMESSAGE, EPROTOCOL. */
+    readonly code: string,
+    readonly responseCode?: number,
+    readonly response?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Reply {
+  code: number;
+  /** The reply lines as received, joined with a line feed (codes included), e.g. `250 2.0.0 OK`. */
+  text: string;
+  lines: string[];
+}
+
+interface Outgoing {
+  envelope: { from: string; to: string };
+  raw: Buffer;
+  resolve: (result: SendResult) => void;
+  reject: (error: Error) => void;
+}
+
+const CRLF = Buffer.from('\r\n', 'ascii');
+const DOT = Buffer.from('.', 'ascii');
+const END_OF_DATA = Buffer.from('.\r\n', 'ascii');
+const LF_DOT = Buffer.from('\n.', 'ascii');
+const CR_DOT = Buffer.from('\r.', 'ascii');
+const ENVELOPE_ADDRESS = /^[^\s<>]*$/;
+
+/**
+ * The message's bytes as the DATA phase sends them: a dot at the start of a line doubled, a final CRLF ensured, and
+ * the terminating `.`. A bare CR or LF right before a dot becomes CRLF first (as nodemailer does), so no receiver
+ * can read an early end of data whatever it takes for a line end. Returns slices of the message plus a few constant
+ * buffers; nothing is copied.
+ */
+export function dotStuffedSlices(raw: Buffer): Buffer[] {
+  const slices: Buffer[] = [];
+  if (raw[0] === 0x2e) slices.push(DOT);
+  let start = 0;
+  let lf = raw.indexOf(LF_DOT);
+  let cr = raw.indexOf(CR_DOT);
+  while (lf !== -1 || cr !== -1) {
+    const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+    const isCrlf = at === lf && at > 0 && raw[at - 1] === 0x0d;
+    if (isCrlf) slices.push(raw.subarray(start, at + 1), DOT);
+    else slices.push(raw.subarray(start, at), CRLF, DOT);
+    start = at + 1;
+    if (at === lf) lf = raw.indexOf(LF_DOT, start);
+    if (at === cr) cr = raw.indexOf(CR_DOT, start);
+  }
+  slices.push(raw.subarray(start));
+  const length = raw.length;
+  if (length < 2 || raw[length - 2] !== 0x0d || raw[length - 1] !== 0x0a) slices.push(CRLF);
+  slices.push(END_OF_DATA);
+  return slices;
+}
+
+/** Splits a complete reply out of the receive buffer, or returns undefined when more bytes are needed. */
+function takeReply(buffer: { text: string }): Reply | undefined {
+  let offset = 0;
+  const lines: string[] = [];
+  for (;;) {
+    const end = buffer.text.indexOf('\n', offset);
+    if (end === -1) return undefined;
+    const line = buffer.text.slice(offset, end).replace(/\r$/, '');
+    offset = end + 1;
+    lines.push(line);
+    // "250-..." continues a multiline reply, "250 ..." (or a bare "250") ends it.
+    if (line.length < 4 || line[3] !== '-') {
+      buffer.text = buffer.text.slice(offset);
+      const code = Number(line.slice(0, 3));
+      return { code: Number.isInteger(code) ? code : 0, text: lines.join('\n'), lines };
+    }
+  }
+}
+
+function refusal(reply: Reply, code: string, what: string): SmtpSendError {
+  return new SmtpSendError(`${what}: ${reply.text}`, code, reply.code, reply.text);
+}
+
+/** One SMTP session, used by one message at a time. */
+class SmtpSession {
+  private socket: Socket | TLSSocket | undefined;
+  private readonly received = { text: '' };
+  private readonly waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void }[] = [];
+  private failure: SmtpSendError | undefined;
+  private supportsPipelining = false;
+  /** True once the server said goodbye, the socket closed or a protocol step failed: never reuse. */
+  isBroken = false;
+
+  constructor(
+    private readonly target: URL,
+    private readonly options: RawSmtpMailerOptions,
+  ) {}
+
+  /** Connects, reads the greeting, EHLO, STARTTLS when offered (or required), AUTH when the URL has a user. */
+  async open(): Promise<void> {
+    const secure = this.target.protocol === 'smtps:';
+    const host = this.target.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(this.target.port) || (secure ? 465 : 587);
+    const rejectUnauthorized = this.target.searchParams.get('rejectUnauthorized') !== 'false';
+    // SNI takes a host name, never an address literal.
+    const servername = isIP(host) === 0 ? host : undefined;
+    const socket = secure
+      ? connectTls({ host, port, servername, rejectUnauthorized })
+      : connectTcp({ host, port });
+    this.attach(socket);
+    await this.waitForConnect(socket, secure ? 'secureConnect' : 'connect');
+
+    const greeting = await this.readReply();
+    if (greeting.code !== 220) throw refusal(greeting, 'EPROTOCOL', 'the relay refused the connection');
+    let capabilities = await this.hello();
+
+    const wantsTls = this.target.searchParams.get('requireTLS') === 'true';
+    if (!secure && (capabilities.has('STARTTLS') || wantsTls)) {
+      if (!capabilities.has('STARTTLS')) throw new SmtpSendError('the relay does not offer STARTTLS (requireTLS=true)', 'ETLS');
+      const reply = await this.command('STARTTLS');
+      if (reply.code !== 220) throw refusal(reply, 'ETLS', 'STARTTLS refused');
+      const plain = this.socket as Socket;
+      plain.removeAllListeners('data');
+      const tls = connectTls({ socket: plain, servername, rejectUnauthorized });
+      this.attach(tls);
+      await this.waitForConnect(tls, 'secureConnect');
+      capabilities = await this.hello();
+    }
+
+    const user = decodeURIComponent(this.target.username);
+    if (user) {
+      const password = decodeURIComponent(this.target.password);
+      const auth = capabilities.get('AUTH') ?? '';
+      let reply: Reply;
+      if (/\bPLAIN\b/i.test(auth) || !/\bLOGIN\b/i.test(auth)) {
+        reply = await this.command(`AUTH PLAIN ${Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64')}`);
+      } else {
+        reply = await this.command('AUTH LOGIN');
+        if (reply.code === 334) reply = await this.command(Buffer.from(user, 'utf8').toString('base64'));
+        if (reply.code === 334) reply = await this.command(Buffer.from(password, 'utf8').toString('base64'));
+      }
+      if (reply.code !== 235) throw refusal(reply, 'EAUTH', 'authentication failed');
+    }
+  }
+
+  /** Sends one message; resolves with the relay's reply or throws an SmtpSendError. */
+  async send(envelope: { from: string; to: string }, raw: Buffer): Promise<SendResult> {
+    if (!ENVELOPE_ADDRESS.test(envelope.from) || !ENVELOPE_ADDRESS.test(envelope.to) || envelope.to === '') {
+      throw new SmtpSendError('the envelope holds an address SMTP cannot carry', 'EENVELOPE');
+    }
+    const mail = `MAIL FROM:<${envelope.from}>`;
+    const rcpt = `RCPT TO:<${envelope.to}>`;
+    let mailReply: Reply;
+    let rcptReply: Reply;
+    let dataReply: Reply;
+    if (this.supportsPipelining) {
+      this.write(`${mail}\r\n${rcpt}\r\nDATA\r\n`);
+      [mailReply, rcptReply, dataReply] = await Promise.all([this.readReply(), this.readReply(), this.readReply()]);
+    } else {
+      mailReply = await this.command(mail);
+      if (mailReply.code !== 250) {
+        await this.reset();
+        throw refusal(mailReply, 'EENVELOPE', 'sender refused');
+      }
+      rcptReply = await this.command(rcpt);
+      if (rcptReply.code !== 250 && rcptReply.code !== 251) {
+        await this.reset();
+        throw refusal(rcptReply, 'EENVELOPE', 'recipient refused');
+      }
+      dataReply = await this.command('DATA');
+    }
+    const isEnvelopeAccepted = mailReply.code === 250 && (rcptReply.code === 250 || rcptReply.code === 251);
+    if (!isEnvelopeAccepted || dataReply.code !== 354) {
+      if (dataReply.code === 354) {
+        // A relay that opened DATA although it refused the envelope: end the empty transaction.
+        this.write(END_OF_DATA);
+        await this.readReply();
+      }
+      await this.reset();
+      if (mailReply.code !== 250) throw refusal(mailReply, 'EENVELOPE', 'sender refused');
+      if (!isEnvelopeAccepted) throw refusal(rcptReply, 'EENVELOPE', 'recipient refused');
+      throw refusal(dataReply, 'EMESSAGE', 'DATA refused');
+    }
+    const socket = this.liveSocket();
+    socket.cork();
+    for (const slice of dotStuffedSlices(raw)) socket.write(slice);
+    socket.uncork();
+    const final = await this.readReply();
+    if (final.code < 200 || final.code >= 300) {
+      if (final.code === 421) this.isBroken = true;
+      throw refusal(final, 'EMESSAGE', 'message refused');
+    }
+    return { response: final.text, accepted: [envelope.to], rejected: [] };
+  }
+
+  /** Says QUIT (when the session is usable) and closes the socket. */
+  async close(): Promise<void> {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    if (!this.isBroken && this.waiting.length === 0) {
+      try {
+        await Promise.race([this.command('QUIT'), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      } catch {
+        // Closing anyway.
+      }
+    }
+    this.isBroken = true;
+    socket.destroy();
+  }
+
+  private async hello(): Promise<Map<string, string>> {
+    const name = this.options.clientName ?? hostname();
+    let reply = await this.command(`EHLO ${name}`);
+    if (reply.code !== 250) {
+      reply = await this.command(`HELO ${name}`);
+      if (reply.code !== 250) throw refusal(reply, 'EPROTOCOL', 'HELO refused');
+    }
+    const capabilities = new Map<string, string>();
+    for (const line of reply.lines.slice(1)) {
+      const [keyword = '', ...rest] = line.slice(4).trim().split(/\s+/);
+      capabilities.set(keyword.toUpperCase(), rest.join(' '));
+    }
+    this.supportsPipelining = capabilities.has('PIPELINING');
+    return capabilities;
+  }
+
+  private async reset(): Promise<void> {
+    const reply = await this.command('RSET');
+    if (reply.code !== 250) this.isBroken = true;
+  }
+
+  private command(line: string): Promise<Reply> {
+    this.write(`${line}\r\n`);
+    return this.readReply();
+  }
+
+  private write(data: string | Buffer): void {
+    this.liveSocket().write(data);
+  }
+
+  private liveSocket(): Socket | TLSSocket {
+    if (this.failure) throw this.failure;
+    if (!this.socket || this.socket.destroyed) throw new SmtpSendError('the connection to the relay is closed', 'ECONNECTION');
+    return this.socket;
+  }
+
+  private readReply(): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    // A reply already buffered belongs to this call only when nobody is waiting before it.
+    const ready = this.waiting.length === 0 ? takeReply(this.received) : undefined;
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.socket?.setTimeout(this.options.timeoutMs);
+    });
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(this.options.timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      this.received.text += chunk.toString('latin1');
+      for (;;) {
+        const waiter = this.waiting[0];
+        if (!waiter) break;
+        const reply = takeReply(this.received);
+        if (!reply) break;
+        this.waiting.shift();
+        if (reply.code === 421) this.isBroken = true;
+        waiter.resolve(reply);
+      }
+      if (this.waiting.length === 0) socket.setTimeout(0);
+    });
+    socket.on('timeout', () => this.fail(new SmtpSendError('the relay did not answer in time', 'ETIMEDOUT')));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'ECONNECTION' : 'ESOCKET';
+      this.fail(new SmtpSendError(`connection to the relay failed: ${error.message}`, code));
+    });
+    socket.on('close', () => this.fail(new SmtpSendError('the relay closed the connection', 'ECONNECTION')));
+  }
+
+  private waitForConnect(socket: Socket | TLSSocket, event: 'connect' | 'secureConnect'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onFail = () => reject(this.failure ?? new SmtpSendError('could not connect to the relay', 'ECONNECTION'));
+      socket.once(event, () => {
+        socket.off('close', onFail);
+        resolve();
+      });
+      socket.once('close', onFail);
+      socket.once('timeout', onFail);
+    });
+  }
+
+  private fail(error: SmtpSendError): void {
+    this.isBroken = true;
+    this.failure ??= error;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(this.failure);
+    this.socket?.destroy();
+  }
+}
+
+/**
+ * Creates the pooled raw mailer. Connections open on demand up to `poolSize`; a message waits for a free one. A
+ * connection that fails takes only the message it was opened for down with it (the error says why).
+ */
+export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMailer {
+  const target = new URL(options.url);
+  if (target.protocol !== 'smtp:' && target.protocol !== 'smtps:') {
+    throw new SmtpSendError(`unsupported relay URL scheme ${target.protocol}`, 'EPROTOCOL');
+  }
+  const idle: SmtpSession[] = [];
+  const sessions = new Set<SmtpSession>();
+  const queue: Outgoing[] = [];
+  let opening = 0;
+  let isClosed = false;
+
+  const run = (session: SmtpSession, outgoing: Outgoing): void => {
+    session.send(outgoing.envelope, outgoing.raw).then(
+      (result) => {
+        outgoing.resolve(result);
+        release(session);
+      },
+      (error: unknown) => {
+        outgoing.reject(error as Error);
+        release(session);
+      },
+    );
+  };
+
+  const release = (session: SmtpSession): void => {
+    if (session.isBroken || isClosed) {
+      sessions.delete(session);
+      void session.close();
+    } else {
+      idle.push(session);
+    }
+    pump();
+  };
+
+  const pump = (): void => {
+    while (queue.length > 0) {
+      const session = idle.pop();
+      if (session?.isBroken) {
+        // The relay closed it while idle.
+        sessions.delete(session);
+        void session.close();
+        continue;
+      }
+      if (session) {
+        run(session, queue.shift() as Outgoing);
+        continue;
+      }
+      if (sessions.size + opening >= options.poolSize) return;
+      // Open a connection for the message at the head of the queue; if it fails, that message fails with it.
+      const first = queue.shift() as Outgoing;
+      const fresh = new SmtpSession(target, options);
+      opening += 1;
+      fresh.open().then(
+        () => {
+          opening -= 1;
+          sessions.add(fresh);
+          run(fresh, first);
+        },
+        (error: unknown) => {
+          opening -= 1;
+          void fresh.close();
+          first.reject(error as Error);
+          pump();
+        },
+      );
+    }
+  };
+
+  return {
+    send(message) {
+      if (isClosed) return Promise.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+      return new Promise<SendResult>((resolve, reject) => {
+        queue.push({ envelope: message.envelope, raw: message.raw, resolve, reject });
+        pump();
+      });
+    },
+    async close() {
+      isClosed = true;
+      for (const outgoing of queue.splice(0)) outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+      const closing = idle.splice(0).map((session) => {
+        sessions.delete(session);
+        return session.close();
+      });
+      await Promise.all(closing);
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/** The raw SMTP mailer: pre-built bytes out unchanged, refusals and failures shaped for classifySmtpReply. */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { classifySmtpReply } from '../../src/delivery/classify-smtp-reply.js';
+import { createRawSmtpMailer, dotStuffedSlices } from '../../src/delivery/raw-smtp-mailer.js';
+import { smtpReply, startSmtpSink } from '../helpers/smtp-sink.js';
+
+/** A message whose body has every line start SMTP must escape: a lone dot, dotted lines, a dotted last line. */
+function messageFor(to: string, marker: string): Buffer {
+  return Buffer.from(
+    [
+      'From: "The Harbour Gazette" <newsletter@harbourgazette.example>',
+      `To: ${to}`,
+      'Subject: Dots',
+      `Message-ID: <${marker}@harbourgazette.example>`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      '.',
+      '..two dots',
+      '.</p> a dotted QP line',
+      `middle ${marker}`,
+      '.',
+      'end',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+const FROM = 'newsletter@harbourgazette.example';
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function sinkFor(options: Parameters<typeof startSmtpSink>[0] = {}) {
+  const sink = await startSmtpSink(options);
+  cleanups.push(sink.close);
+  return sink;
+}
+
+function mailerFor(url: string, poolSize = 2, timeoutMs = 5_000) {
+  const mailer = createRawSmtpMailer({ url, poolSize, timeoutMs });
+  cleanups.push(() => mailer.close());
+  return mailer;
+}
+
+describe('raw SMTP mailer', () => {
+  it('delivers every message byte for byte, dotted lines included, over a small pool of connections', async () => {
+    const sink = await sinkFor();
+    const mailer = mailerFor(sink.url, 3);
+    const sent = Array.from({ length: 20 }, (_, i) => ({ to: `reader${i}@example.org`, raw: messageFor(`reader${i}@example.org`, `m${i}`) }));
+    const results = await Promise.all(sent.map((m) => mailer.send({ envelope: { from: FROM, to: m.to }, raw: m.raw })));
+
+    expect(results.every((r) => classifySmtpReply(r).kind === 'ok')).toBe(true);
+    expect(results[0]?.accepted).toEqual(['reader0@example.org']);
+    expect(sink.messages).toHaveLength(20);
+    for (const message of sink.messages) {
+      const original = sent.find((m) => m.to === message.envelopeTo[0]);
+      expect(message.envelopeFrom).toBe(FROM);
+      expect(message.raw.equals(original?.raw ?? Buffer.alloc(0))).toBe(true);
+    }
+  });
+
+  it('a refused mailbox is thrown with the reply for classifySmtpReply, and the connection carries on', async () => {
+    const sink = await sinkFor({
+      onRecipient: (address) => (address.startsWith('gone') ? smtpReply(550, '5.1.1 <gone@example.org>: user unknown') : undefined),
+    });
+    const mailer = mailerFor(sink.url, 1);
+    const refused = await mailer.send({ envelope: { from: FROM, to: 'gone@example.org' }, raw: messageFor('gone@example.org', 'a') }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'EENVELOPE', responseCode: 550 });
+    expect(classifySmtpReply(refused)).toMatchObject({ kind: 'permanent-mailbox', code: 550, enhancedCode: '5.1.1' });
+    expect(classifySmtpReply(refused).message).not.toContain('gone@example.org');
+
+    await mailer.send({ envelope: { from: FROM, to: 'here@example.org' }, raw: messageFor('here@example.org', 'b') });
+    expect(sink.messages.map((m) => m.envelopeTo[0])).toEqual(['here@example.org']);
+  });
+
+  it('a message refused after DATA is a transient or permanent refusal by its code', async () => {
+    let replyCode = 451;
+    const sink = await sinkFor({
+      onMessage: () => {
+        throw smtpReply(replyCode, replyCode === 451 ? '4.3.0 try again later' : '5.7.1 message content rejected');
+      },
+    });
+    const mailer = mailerFor(sink.url, 1);
+    const send = () => mailer.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'c') }).catch((e: unknown) => e);
+    expect(classifySmtpReply(await send())).toMatchObject({ kind: 'transient', code: 451, isRelayUnavailable: false });
+    replyCode = 554;
+    expect(classifySmtpReply(await send())).toMatchObject({ kind: 'permanent-other', code: 554 });
+  });
+
+  it('a relay that is down is reported as unavailable', async () => {
+    const probe = await sinkFor();
+    const port = probe.port;
+    await probe.close();
+    cleanups.pop();
+    const mailer = mailerFor(`smtp://127.0.0.1:${port}`, 2);
+    const error = await mailer.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'd') }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ECONNECTION' });
+    expect(classifySmtpReply(error).isRelayUnavailable).toBe(true);
+  });
+
+  it('a connection dropped in the middle of DATA fails that message only; the next one goes out on a new connection', async () => {
+    let drop = true;
+    const sink = await sinkFor({
+      onMessage: () => {
+        if (drop) {
+          drop = false;
+          throw Object.assign(new Error('drop'), { responseCode: 421 });
+        }
+      },
+    });
+    const mailer = mailerFor(sink.url, 1);
+    const first = await mailer.send({ envelope: { from: FROM, to: 'one@example.org' }, raw: messageFor('one@example.org', 'e') }).catch((e: unknown) => e);
+    expect(classifySmtpReply(first)).toMatchObject({ kind: 'transient' });
+    await mailer.send({ envelope: { from: FROM, to: 'two@example.org' }, raw: messageFor('two@example.org', 'f') });
+    expect(sink.messages.map((m) => m.envelopeTo[0])).toEqual(['two@example.org']);
+  });
+
+  it('a relay that never answers times out as a transient failure', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => {
+      sockets.push(socket);
+      socket.write('220 silent.example ESMTP\r\n');
+      socket.on('data', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          silent.close(() => resolve());
+        }),
+    );
+    const mailer = mailerFor(`smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`, 1, 300);
+    const error = await mailer.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'g') }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(classifySmtpReply(error)).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
+  });
+
+  it('logs in with the user and password of the relay URL (PLAIN and LOGIN), and refuses on wrong credentials', async () => {
+    for (const method of ['PLAIN', 'LOGIN']) {
+      const received: string[] = [];
+      const server = new SMTPServer({
+        authMethods: [method],
+        allowInsecureAuth: true,
+        disabledCommands: ['STARTTLS'],
+        disableReverseLookup: true,
+        logger: false,
+        onAuth(auth, _session, callback) {
+          if (auth.username === 'desk' && auth.password === 's3cret: x') callback(null, { user: 'desk' });
+          else callback(smtpReply(535, '5.7.8 authentication failed'));
+        },
+        onData(stream, session, callback) {
+          stream.on('data', () => {});
+          stream.on('end', () => {
+            received.push(String(session.user));
+            callback();
+          });
+        },
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const port = (server.server.address() as AddressInfo).port;
+
+      const good = mailerFor(`smtp://desk:${encodeURIComponent('s3cret: x')}@127.0.0.1:${port}`, 1);
+      await good.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'h') });
+      expect(received).toEqual(['desk']);
+
+      const bad = mailerFor(`smtp://desk:wrong@127.0.0.1:${port}`, 1);
+      const error = await bad.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'i') }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'EAUTH', responseCode: 535 });
+      expect(classifySmtpReply(error).kind).toBe('permanent-other');
+    }
+  });
+
+  it('refuses an envelope address that would inject SMTP commands', async () => {
+    const sink = await sinkFor();
+    const mailer = mailerFor(sink.url, 1);
+    const error = await mailer
+      .send({ envelope: { from: FROM, to: 'reader@example.org>\r\nRCPT TO:<other@example.org' }, raw: messageFor('x@example.org', 'j') })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EENVELOPE' });
+    expect(sink.messages).toHaveLength(0);
+  });
+});
+
+describe('dot-stuffing', () => {
+  const stuffed = (text: string) => Buffer.concat(dotStuffedSlices(Buffer.from(text, 'latin1'))).toString('latin1');
+
+  it('doubles a dot at the start of any line and ends the data', () => {
+    expect(stuffed('.a\r\nb\r\n.\r\n..c\r\n')).toBe('..a\r\nb\r\n..\r\n...c\r\n.\r\n');
+  });
+
+  it('turns a bare CR or LF before a dot into CRLF, so no receiver sees an early end of data', () => {
+    expect(stuffed('x\r.\r\ny\r\n')).toBe('x\r\n..\r\ny\r\n.\r\n');
+    expect(stuffed('a\n.\nb\r\n')).toBe('a\r\n..\nb\r\n.\r\n');
+  });
+
+  it('adds the missing final line break before the terminating dot', () => {
+    expect(stuffed('no newline')).toBe('no newline\r\n.\r\n');
+    expect(stuffed('')).toBe('\r\n.\r\n');
+  });
+});
