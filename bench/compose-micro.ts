@@ -10,7 +10,13 @@ import { prepareDigestMessage } from '../src/delivery/compose-message.js';
 import { escapeHtml, fillSlots } from '../src/digests/fill-slots.js';
 import { renderDigest } from '../src/digests/render-digest.js';
 import { subscriberLinks } from '../src/subscribers/tokens.js';
-import { makeArticle, sampleArticles, sampleNewsletter, sampleSite, TEST_SECRET } from '../test/digests/sample-articles.js';
+import {
+  makeArticle,
+  sampleArticles,
+  sampleNewsletter,
+  sampleSite,
+  TEST_SECRET,
+} from '../test/digests/sample-articles.js';
 
 const { values } = parseArgs({ options: { readers: { type: 'string', default: '50000' } } });
 const readers = Math.max(1000, Number(values.readers) || 50_000);
@@ -24,7 +30,11 @@ const articles = Array.from({ length: 12 }, (_, i) => {
     publishedAt: new Date(Date.parse(seed.publishedAt) - i * 60_000).toISOString(),
     authors: seed.authors,
     standfirst: seed.standfirst || 'A short standfirst for a story in the digest.',
-    image: { url: `https://news.harbourgazette.example/images/${i + 1}.jpg`, alt: `Picture ${i + 1}`, caption: 'Photo: staff' },
+    image: {
+      url: `https://news.harbourgazette.example/images/${i + 1}.jpg`,
+      alt: `Picture ${i + 1}`,
+      caption: 'Photo: staff',
+    },
   });
 });
 const newsletter = sampleNewsletter();
@@ -45,7 +55,8 @@ const sample = template.render({ id: 1, email: 'reader1@example.org' }, now);
 function timeRenders(count: number): number {
   const start = process.hrtime.bigint();
   let bytes = 0;
-  for (let i = 1; i <= count; i += 1) bytes += template.render({ id: i, email: `reader${i}@example.org` }, now).raw.length;
+  for (let i = 1; i <= count; i += 1)
+    bytes += template.render({ id: i, email: `reader${i}@example.org` }, now).raw.length;
   if (bytes === 0) throw new Error('nothing rendered');
   return Number(process.hrtime.bigint() - start) / 1000 / count;
 }
@@ -57,7 +68,10 @@ async function timeNodemailer(count: number): Promise<number> {
   const start = process.hrtime.bigint();
   for (let i = 1; i <= count; i += 1) {
     const links = subscriberLinks(site, TEST_SECRET, { subscriberId: i, newsletterId: 'daily' });
-    const htmlLinks = { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl) };
+    const htmlLinks = {
+      unsubscribeUrl: escapeHtml(links.unsubscribeUrl),
+      preferencesUrl: escapeHtml(links.preferencesUrl),
+    };
     const composer = new MailComposer({
       from: site.from,
       to: `reader${i}@example.org`,

@@ -287,7 +287,10 @@ export const PREVIEW_TOKEN = 'preview';
 export function renderPreview(input: PrepareDigestMessageInput, format: PreviewFormat, now: Date = new Date()): string {
   const links = linksForToken(input.site, PREVIEW_TOKEN);
   if (format === 'html') {
-    return fillSlots(input.body.html, { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl) });
+    return fillSlots(input.body.html, {
+      unsubscribeUrl: escapeHtml(links.unsubscribeUrl),
+      preferencesUrl: escapeHtml(links.preferencesUrl),
+    });
   }
   if (format === 'text') return fillSlots(input.body.text, links);
   return prepareDigestMessage(input).renderWithLinks(PREVIEW_RECIPIENT, links, now).raw.toString('utf8');

@@ -65,7 +65,10 @@ export function asciiAddress(address: string): string {
   const local = address.slice(0, at);
   const domain = domainToASCII(address.slice(at + 1));
   if (at < 1 || !LOCAL_PART.test(local) || !domain) {
-    throw new AppError('input_invalid', 'recipient address cannot be written in a header (needs SMTPUTF8 or is malformed)');
+    throw new AppError(
+      'input_invalid',
+      'recipient address cannot be written in a header (needs SMTPUTF8 or is malformed)',
+    );
   }
   return `${local}@${domain}`;
 }

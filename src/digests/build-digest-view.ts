@@ -129,7 +129,10 @@ export function composePreheader(
 ): string {
   const [top, ...rest] = articles;
   if (rest.length > 0) {
-    return truncateAtWord(`Also in this issue: ${rest.map((a) => collapseWhitespace(a.title)).join(' · ')}`, PREHEADER_MAX);
+    return truncateAtWord(
+      `Also in this issue: ${rest.map((a) => collapseWhitespace(a.title)).join(' · ')}`,
+      PREHEADER_MAX,
+    );
   }
   const fallback = top?.standfirst ? top.standfirst : (newsletter.description ?? newsletter.name);
   return truncateAtWord(collapseWhitespace(fallback), PREHEADER_MAX);

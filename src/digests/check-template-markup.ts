@@ -12,7 +12,20 @@ export interface MarkupProblem {
 
 /** HTML elements that never have a closing tag (they may appear inside `mj-text`, `mj-raw` and friends). */
 const VOID_ELEMENTS = new Set([
-  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'param',
+  'source',
+  'track',
+  'wbr',
 ]);
 
 const ATTRIBUTES = String.raw`(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>\x60]+))?)*\s*`;
@@ -40,7 +53,9 @@ export function checkTemplateMarkup(markup: string, expectedRoot?: string): Mark
     const [token, closing, opening, , selfClosing] = match;
     if (token === '<') {
       const rest = markup.slice(match.index, match.index + 4);
-      const message = rest.startsWith('<!--') ? 'comment is never closed' : 'a "<" that starts no tag (escape it as &lt;)';
+      const message = rest.startsWith('<!--')
+        ? 'comment is never closed'
+        : 'a "<" that starts no tag (escape it as &lt;)';
       problems.push({ line: lineAt(markup, match.index), message });
       continue;
     }
@@ -62,7 +77,10 @@ export function checkTemplateMarkup(markup: string, expectedRoot?: string): Mark
       const name = opening.toLowerCase();
       if (open.length === 0 && expectedRoot !== undefined) {
         if (rootSeen || name !== expectedRoot) {
-          problems.push({ line: lineAt(markup, match.index), message: `<${opening}> outside the <${expectedRoot}> root` });
+          problems.push({
+            line: lineAt(markup, match.index),
+            message: `<${opening}> outside the <${expectedRoot}> root`,
+          });
         }
         rootSeen = true;
       }

@@ -41,7 +41,9 @@ export function makeDigestId(newsletterId: string, at: Date): string {
   const stamp =
     `${at.getUTCFullYear()}${twoDigits(at.getUTCMonth() + 1)}${twoDigits(at.getUTCDate())}-` +
     `${twoDigits(at.getUTCHours())}${twoDigits(at.getUTCMinutes())}${twoDigits(at.getUTCSeconds())}`;
-  const suffix = randomInt(36 ** 4).toString(36).padStart(4, '0');
+  const suffix = randomInt(36 ** 4)
+    .toString(36)
+    .padStart(4, '0');
   return `${newsletterId}-${stamp}-${suffix}`.toLowerCase();
 }
 
@@ -54,7 +56,8 @@ export async function createDigest(deps: CreateDigestDeps, input: CreateDigestIn
   const { newsletter, site } = input;
   const now = deps.clock();
   const since = input.since ?? (await deps.lastSentAt(newsletter.id));
-  const limit = newsletter.sections.length > 0 ? Math.max(SECTIONED_CANDIDATES, newsletter.maxArticles) : newsletter.maxArticles;
+  const limit =
+    newsletter.sections.length > 0 ? Math.max(SECTIONED_CANDIDATES, newsletter.maxArticles) : newsletter.maxArticles;
   const candidates = await deps.articles.listPublishedSince(since, limit);
   const articles = flattenSections(selectArticles(candidates, newsletter, since));
   if (articles.length === 0) {

@@ -11,7 +11,9 @@ import type { RedisKeys } from '../redis.js';
 import { DigestBodySchema, DigestSchema, type Digest, type DigestBody } from './digest.js';
 
 /** The digest fields `update` may change. */
-export type DigestUpdate = Partial<Pick<Digest, 'status' | 'sendRequestedAt' | 'fannedOutAt' | 'sentAt' | 'pausedReason'>>;
+export type DigestUpdate = Partial<
+  Pick<Digest, 'status' | 'sendRequestedAt' | 'fannedOutAt' | 'sentAt' | 'pausedReason'>
+>;
 
 /** The keys the store uses. */
 export type DigestStoreKeys = Pick<RedisKeys, 'digest' | 'digestBody' | 'digestsByCreated' | 'newsletterDigests'>;
@@ -115,7 +117,10 @@ export class RedisDigestStore {
       .exec();
     const failure = results?.find(([error]) => error);
     if (!results || failure) {
-      throw new AppError('redis_unavailable', `storing digest ${valid.id} failed: ${failure?.[0]?.message ?? 'transaction aborted'}`);
+      throw new AppError(
+        'redis_unavailable',
+        `storing digest ${valid.id} failed: ${failure?.[0]?.message ?? 'transaction aborted'}`,
+      );
     }
   }
 

@@ -14,7 +14,8 @@ export function isRecipientSlot(name: string | undefined): name is RecipientSlot
  * escaped with `escapeHtml`. Throws `template_invalid` for a malformed slotted text (even length, unknown slot).
  */
 export function fillSlots(text: SlottedText, values: Record<RecipientSlot, string>): string {
-  if (text.length % 2 === 0) throw new AppError('template_invalid', 'slotted text must alternate literal, slot, literal');
+  if (text.length % 2 === 0)
+    throw new AppError('template_invalid', 'slotted text must alternate literal, slot, literal');
   let result = text[0] ?? '';
   for (let i = 1; i < text.length; i += 2) {
     const slot = text[i];

@@ -39,7 +39,10 @@ const SLOT_NAMES = Object.values(RecipientSlot);
 function makeSlotMarkers(content: string): { nonce: string; values: Record<RecipientSlot, string> } {
   let nonce = randomBytes(12).toString('hex');
   while (content.includes(nonce)) nonce = randomBytes(12).toString('hex');
-  const values = Object.fromEntries(SLOT_NAMES.map((slot) => [slot, `lpslot${nonce}${slot}`])) as Record<RecipientSlot, string>;
+  const values = Object.fromEntries(SLOT_NAMES.map((slot) => [slot, `lpslot${nonce}${slot}`])) as Record<
+    RecipientSlot,
+    string
+  >;
   return { nonce, values };
 }
 
@@ -74,7 +77,12 @@ async function compileMjml(source: string): Promise<string> {
   }
   try {
     // fonts: {} keeps MJML from adding its default Google Fonts links; no remote resource may load.
-    const result = await mjml2html(source, { validationLevel: 'strict', fonts: {}, keepComments: false, ignoreIncludes: true });
+    const result = await mjml2html(source, {
+      validationLevel: 'strict',
+      fonts: {},
+      keepComments: false,
+      ignoreIncludes: true,
+    });
     return result.html;
   } catch (error) {
     const details = (error as { errors?: MjmlValidationError[] }).errors;

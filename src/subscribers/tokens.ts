@@ -53,7 +53,12 @@ export function createSubscriberToken(secret: string, claim: SubscriberClaim): s
   assertSecret(secret);
   // Checked by hand rather than with a schema: this runs once per recipient on the send path.
   const { subscriberId, newsletterId } = claim;
-  if (!Number.isSafeInteger(subscriberId) || subscriberId < 1 || typeof newsletterId !== 'string' || !NEWSLETTER_ID.test(newsletterId)) {
+  if (
+    !Number.isSafeInteger(subscriberId) ||
+    subscriberId < 1 ||
+    typeof newsletterId !== 'string' ||
+    !NEWSLETTER_ID.test(newsletterId)
+  ) {
     throw new AppError('input_invalid', 'subscriber token claim: subscriberId or newsletterId is invalid');
   }
   return `${subscriberId}.${newsletterId}.${macFor(secret, subscriberId, newsletterId)}`;

@@ -22,7 +22,14 @@ import { renderDigest } from '../../src/digests/render-digest.js';
 import { flattenSections, selectArticles } from '../../src/digests/select-articles.js';
 import { isAppError } from '../../src/errors.js';
 import { subscriberLinks, verifySubscriberToken } from '../../src/subscribers/tokens.js';
-import { anchor, makeArticle, sampleArticles, sampleNewsletter, sampleSite, TEST_SECRET } from '../digests/sample-articles.js';
+import {
+  anchor,
+  makeArticle,
+  sampleArticles,
+  sampleNewsletter,
+  sampleSite,
+  TEST_SECRET,
+} from '../digests/sample-articles.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -148,7 +155,9 @@ describe('a reader’s copy of a digest', () => {
       'Content-Type:',
       'Content-Transfer-Encoding:',
     ]);
-    expect(parsed.subject).toBe('Le Café du Port — Édition du matin: Harbour wall to be rebuilt after winter storms, and 7 more');
+    expect(parsed.subject).toBe(
+      'Le Café du Port — Édition du matin: Harbour wall to be rebuilt after winter storms, and 7 more',
+    );
     expect(parsed.from?.value).toEqual([{ name: 'The Harbour Gazette', address: 'newsletter@harbourgazette.example' }]);
     expect(parsed.replyTo?.value).toEqual([{ name: 'Zoë at the desk', address: 'desk@harbourgazette.example' }]);
     expect(parsed.to).toMatchObject({ value: [{ address: 'reader@example.org' }] });
@@ -173,7 +182,8 @@ describe('a reader’s copy of a digest', () => {
     const bodyLines = text.slice(text.indexOf('\r\n\r\n')).split('\r\n');
     for (const line of bodyLines) expect(line.length, line).toBeLessThanOrEqual(76);
     for (const line of headerBlock(raw).split('\r\n')) {
-      if (!line.startsWith('List-Unsubscribe: ') && !line.startsWith('Message-ID: ')) expect(line.length, line).toBeLessThanOrEqual(78);
+      if (!line.startsWith('List-Unsubscribe: ') && !line.startsWith('Message-ID: '))
+        expect(line.length, line).toBeLessThanOrEqual(78);
     }
   });
 
@@ -207,15 +217,24 @@ describe('a reader’s copy of a digest', () => {
 describe('privacy: two readers’ copies', () => {
   it('differ only in To, Date, Message-ID, List-Unsubscribe and the lines carrying each reader’s token', async () => {
     const first = template.render({ id: 1234, email: 'ada@example.org' }, NOW);
-    const second = template.render({ id: 9876543, email: 'grace.hopper@example.net' }, new Date(NOW.getTime() + 3_600_000));
+    const second = template.render(
+      { id: 9876543, email: 'grace.hopper@example.net' },
+      new Date(NOW.getTime() + 3_600_000),
+    );
     const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1);
     const valuesOf = (id: number) => {
       const links = linksOf(id);
       return [links.unsubscribeUrl, links.preferencesUrl].map((url) => wrapQp(encodeQp(url), 76));
     };
-    const { onlyA, onlyB } = diffLines(first.raw.toString('latin1').split('\r\n'), second.raw.toString('latin1').split('\r\n'));
+    const { onlyA, onlyB } = diffLines(
+      first.raw.toString('latin1').split('\r\n'),
+      second.raw.toString('latin1').split('\r\n'),
+    );
     expect(onlyA.length).toBeGreaterThan(0);
-    for (const [lines, id] of [[onlyA, 1234], [onlyB, 9876543]] as const) {
+    for (const [lines, id] of [
+      [onlyA, 1234],
+      [onlyB, 9876543],
+    ] as const) {
       const encodedValues = valuesOf(id).join('\n');
       for (const line of lines) {
         const isPersonalHeader = /^(To|Date|Message-ID|List-Unsubscribe): /.test(line);
@@ -229,7 +248,11 @@ describe('privacy: two readers’ copies', () => {
     const blank = (content: string, id: number) => {
       const links = linksOf(id);
       expect(content).toContain(tokenOf(links.unsubscribeUrl));
-      return content.split(links.unsubscribeUrl).join('{unsubscribe}').split(links.preferencesUrl).join('{preferences}');
+      return content
+        .split(links.unsubscribeUrl)
+        .join('{unsubscribe}')
+        .split(links.preferencesUrl)
+        .join('{preferences}');
     };
     expect(blank(a.text ?? '', 1234)).toBe(blank(b.text ?? '', 9876543));
     expect(blank(String(a.html), 1234)).toBe(blank(String(b.html), 9876543));
@@ -240,7 +263,14 @@ describe('privacy: two readers’ copies', () => {
 describe('the pre-built message over SMTP', () => {
   it('a pooled relay accepts the raw copies and each reader gets their own', async () => {
     const sink = await startSmtpSink();
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: sink.port,
+      secure: false,
+      ignoreTLS: true,
+      pool: true,
+      maxConnections: 2,
+    });
     try {
       const readers = [
         { id: 1, email: 'one@example.org' },
@@ -276,7 +306,10 @@ describe('the pre-built message over SMTP', () => {
 });
 
 describe('segment-by-segment quoted-printable', () => {
-  const literal = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '\n', '=', 'é', '—', '.', '\t', '€', '<', 'x'), maxLength: 200 });
+  const literal = fc.string({
+    unit: fc.constantFrom('a', 'Z', ' ', '\n', '=', 'é', '—', '.', '\t', '€', '<', 'x'),
+    maxLength: 200,
+  });
   const slotted = fc
     .array(fc.tuple(fc.constantFrom('unsubscribeUrl', 'preferencesUrl'), literal), { minLength: 2, maxLength: 5 })
     .chain((pairs) =>
@@ -298,15 +331,22 @@ describe('segment-by-segment quoted-printable', () => {
           ...input,
           body: { subject: 'S', preheader: '', text, html },
         });
-        const message = prepared.renderWithLinks({ id: 5, email: 'r@example.org' }, { unsubscribeUrl, preferencesUrl }, NOW);
+        const message = prepared.renderWithLinks(
+          { id: 5, email: 'r@example.org' },
+          { unsubscribeUrl, preferencesUrl },
+          NOW,
+        );
         const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n').replace(/\r\n$/, '');
         const decoded = decodeParts(message.raw, digestBoundary(DIGEST.id));
         expect(decoded.text).toBe(crlf(fillSlots(text, { unsubscribeUrl, preferencesUrl })));
         expect(decoded.html).toBe(
-          crlf(fillSlots(html, { unsubscribeUrl: escapeHtml(unsubscribeUrl), preferencesUrl: escapeHtml(preferencesUrl) })),
+          crlf(
+            fillSlots(html, { unsubscribeUrl: escapeHtml(unsubscribeUrl), preferencesUrl: escapeHtml(preferencesUrl) }),
+          ),
         );
         const source = message.raw.toString('latin1');
-        for (const line of source.slice(source.indexOf('\r\n\r\n')).split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+        for (const line of source.slice(source.indexOf('\r\n\r\n')).split('\r\n'))
+          expect(line.length).toBeLessThanOrEqual(76);
       }),
       { numRuns: 200 },
     );

@@ -73,7 +73,14 @@ describe('creating a digest', () => {
     const digest = await createDigest(deps(source), { newsletter: sampleNewsletter(), site: sampleSite() });
     const byId = new Map(sampleArticles().map((a) => [a.id, a]));
     expect(digest.articleIds.map((id) => byId.get(id)?.section.toLowerCase())).toEqual([
-      'news', 'news', 'news', 'business', 'business', 'culture', 'culture', 'opinion',
+      'news',
+      'news',
+      'news',
+      'business',
+      'business',
+      'culture',
+      'culture',
+      'opinion',
     ]);
   });
 
@@ -82,7 +89,9 @@ describe('creating a digest', () => {
     const source = articleSource(sampleArticles());
     const digest = await createDigest(deps(source, lastSent), { newsletter: sampleNewsletter(), site: sampleSite() });
     expect(digest.since).toBe(lastSent.toISOString());
-    const published = sampleArticles().filter((a) => digest.articleIds.includes(a.id)).map((a) => Date.parse(a.publishedAt));
+    const published = sampleArticles()
+      .filter((a) => digest.articleIds.includes(a.id))
+      .map((a) => Date.parse(a.publishedAt));
     expect(published.every((t) => t > lastSent.getTime())).toBe(true);
     expect(digest.articleIds).toHaveLength(3);
   });
@@ -101,7 +110,12 @@ describe('creating a digest', () => {
 
   it('a newsletter of chosen sections looks further back than its cap so other sections do not crowd it out', async () => {
     const source = articleSource(sampleArticles());
-    const newsletter = sampleNewsletter({ id: 'culture', name: 'Culture Weekly', sections: ['Culture'], maxArticles: 2 });
+    const newsletter = sampleNewsletter({
+      id: 'culture',
+      name: 'Culture Weekly',
+      sections: ['Culture'],
+      maxArticles: 2,
+    });
     const digest = await createDigest(deps(source), { newsletter, site: sampleSite() });
     expect(source.calls[0]!.limit).toBeGreaterThan(2);
     expect(digest.articleIds).toHaveLength(2);
@@ -113,7 +127,10 @@ describe('creating a digest', () => {
     const before = await redis.zcard(keys.digestsByCreated);
     let caught: unknown;
     try {
-      await createDigest(deps(source, new Date('2025-12-01T00:00:00Z')), { newsletter: sampleNewsletter(), site: sampleSite() });
+      await createDigest(deps(source, new Date('2025-12-01T00:00:00Z')), {
+        newsletter: sampleNewsletter(),
+        site: sampleSite(),
+      });
     } catch (error) {
       caught = error;
     }
@@ -124,7 +141,10 @@ describe('creating a digest', () => {
 
   it('the stored body renders for a reader with their links in both parts', async () => {
     const source = articleSource(sampleArticles());
-    const digest = await createDigest(deps(source), { newsletter: sampleNewsletter({ maxArticles: 2 }), site: sampleSite() });
+    const digest = await createDigest(deps(source), {
+      newsletter: sampleNewsletter({ maxArticles: 2 }),
+      site: sampleSite(),
+    });
     const body = await digests.getBody(digest.id);
     const links = { unsubscribeUrl: 'https://x.example/u/1', preferencesUrl: 'https://x.example/p/1' };
     expect(fillSlots(body!.text, links)).toContain('https://x.example/u/1');

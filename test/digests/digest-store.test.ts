@@ -58,7 +58,18 @@ describe('the digest store', () => {
     await store.create(digest, body);
     const hash = await redis.hgetall(keys.digest(digest.id));
     expect(Object.keys(hash).sort()).toEqual(
-      ['articleIds', 'createdAt', 'delivered', 'failed', 'id', 'newsletterId', 'recipients', 'skipped', 'status', 'subject'].sort(),
+      [
+        'articleIds',
+        'createdAt',
+        'delivered',
+        'failed',
+        'id',
+        'newsletterId',
+        'recipients',
+        'skipped',
+        'status',
+        'subject',
+      ].sort(),
     );
     expect(JSON.parse(hash.articleIds!)).toEqual(digest.articleIds);
     await redis.hincrby(keys.digest(digest.id), 'delivered', 5);
@@ -88,7 +99,7 @@ describe('the digest store', () => {
     await store.create(second, body);
     expect((await store.listByNewsletter('weekly', 10)).map((d) => d.id)).toEqual([second.id, first.id]);
     expect((await store.listByNewsletter('weekly', 1)).map((d) => d.id)).toEqual([second.id]);
-    expect((await store.listByNewsletter('nobody', 10))).toEqual([]);
+    expect(await store.listByNewsletter('nobody', 10)).toEqual([]);
     const all = await store.list(100);
     expect(all.map((d) => d.id)).toContain(first.id);
     expect(all[0]!.id).toBe(second.id);
@@ -98,8 +109,16 @@ describe('the digest store', () => {
     const digest = makeDigest();
     await store.create(digest, body);
     await store.update(digest.id, { status: 'paused', pausedReason: 'relay refused 50 in a row' });
-    expect(await store.get(digest.id)).toMatchObject({ status: 'paused', pausedReason: 'relay refused 50 in a row', subject: digest.subject });
-    await store.update(digest.id, { status: 'sending', pausedReason: undefined, sendRequestedAt: '2025-11-27T07:00:00.000Z' });
+    expect(await store.get(digest.id)).toMatchObject({
+      status: 'paused',
+      pausedReason: 'relay refused 50 in a row',
+      subject: digest.subject,
+    });
+    await store.update(digest.id, {
+      status: 'sending',
+      pausedReason: undefined,
+      sendRequestedAt: '2025-11-27T07:00:00.000Z',
+    });
     const after = await store.get(digest.id);
     expect(after?.status).toBe('sending');
     expect(after?.pausedReason).toBeUndefined();

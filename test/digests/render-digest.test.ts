@@ -19,14 +19,16 @@ const LINKS = {
   unsubscribeUrl: 'https://news.harbourgazette.example/unsubscribe/5.daily.Abc-_def',
   preferencesUrl: 'https://news.harbourgazette.example/preferences/5.daily.Abc-_def',
 };
-const htmlLinks = { unsubscribeUrl: escapeHtml(LINKS.unsubscribeUrl), preferencesUrl: escapeHtml(LINKS.preferencesUrl) };
+const htmlLinks = {
+  unsubscribeUrl: escapeHtml(LINKS.unsubscribeUrl),
+  preferencesUrl: escapeHtml(LINKS.preferencesUrl),
+};
 
 let articles: Article[];
 let body: DigestBody;
 let html: string;
 let text: string;
 const scratch: string[] = [];
-
 
 async function expectTemplateInvalid(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
   let caught: unknown;
@@ -78,25 +80,37 @@ describe('the digest templates', () => {
   });
 
   it('the markup check notices unclosed, mismatched and stray tags', () => {
-    expect(checkTemplateMarkup('<mjml><mj-body><mj-text>Hi <b>there</mj-text></mj-body></mjml>', 'mjml')).not.toEqual([]);
+    expect(checkTemplateMarkup('<mjml><mj-body><mj-text>Hi <b>there</mj-text></mj-body></mjml>', 'mjml')).not.toEqual(
+      [],
+    );
     expect(checkTemplateMarkup('<mjml><mj-body></mjml>', 'mjml')[0]?.message).toMatch(/closes <mj-body>/);
     expect(checkTemplateMarkup('<mjml></mjml></mj-text>', 'mjml')[0]?.message).toMatch(/closes nothing/);
     expect(checkTemplateMarkup('<mjml>a < b</mjml>', 'mjml')[0]?.message).toMatch(/starts no tag/);
-    expect(checkTemplateMarkup('<mjml><br><img src="x"><mj-image src="y" /><!-- <open> --></mjml>', 'mjml')).toEqual([]);
+    expect(checkTemplateMarkup('<mjml><br><img src="x"><mj-image src="y" /><!-- <open> --></mjml>', 'mjml')).toEqual(
+      [],
+    );
   });
 
   it('a partial with an unclosed tag is refused instead of mailing a broken layout', async () => {
     const dir = templatesWith('partials/article-card.mjml', (s) => s.replace('</h3>', ''));
     await expectTemplateInvalid(
-      renderDigest({ newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() }, { templatesDir: dir }),
+      renderDigest(
+        { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
+        { templatesDir: dir },
+      ),
       /not well-formed/,
     );
   });
 
   it('MJML that fails strict validation is refused', async () => {
-    const dir = templatesWith('digest.mjml', (s) => s.replace('<mj-section padding="36px 0 40px">', '<mj-section padding="36px 0 40px" colour="red">'));
+    const dir = templatesWith('digest.mjml', (s) =>
+      s.replace('<mj-section padding="36px 0 40px">', '<mj-section padding="36px 0 40px" colour="red">'),
+    );
     await expectTemplateInvalid(
-      renderDigest({ newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() }, { templatesDir: dir }),
+      renderDigest(
+        { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
+        { templatesDir: dir },
+      ),
       /validation/,
     );
   });
@@ -104,7 +118,10 @@ describe('the digest templates', () => {
   it('a misspelt field in a template is an error, not an empty string', async () => {
     const dir = templatesWith('digest.txt', (s) => s.replace('{{postalAddress}}', '{{postalAdress}}'));
     await expectTemplateInvalid(
-      renderDigest({ newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() }, { templatesDir: dir }),
+      renderDigest(
+        { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
+        { templatesDir: dir },
+      ),
       /postalAdress/,
     );
   });
@@ -112,7 +129,10 @@ describe('the digest templates', () => {
   it('a template that drops the unsubscribe link cannot produce a digest', async () => {
     const dir = templatesWith('digest.txt', (s) => s.replace('{{unsubscribeUrl}}', ''));
     await expectTemplateInvalid(
-      renderDigest({ newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() }, { templatesDir: dir }),
+      renderDigest(
+        { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
+        { templatesDir: dir },
+      ),
       /no unsubscribeUrl link/,
     );
   });
@@ -123,15 +143,20 @@ describe('a rendered digest', () => {
     expect(html).toContain('<title>The Daily Digest · Thursday 27 November 2025</title>');
     expect(html).toMatch(/<h1[^>]*>The Daily Digest<\/h1>/);
     expect(html).toContain('<time datetime="2025-11-27">Thursday 27 November 2025</time>');
-    for (const section of ['News', 'Business', 'Culture', 'Opinion']) expect(html).toMatch(new RegExp(`<h2[^>]*>${section}</h2>`));
+    for (const section of ['News', 'Business', 'Culture', 'Opinion'])
+      expect(html).toMatch(new RegExp(`<h2[^>]*>${section}</h2>`));
     for (const article of articles) {
-      expect(html).toMatch(anchor(escapeHtml(article.url).replace(/=/g, '&#x3D;'), escapeHtml(article.title).replace(/=/g, '&#x3D;')));
+      expect(html).toMatch(
+        anchor(escapeHtml(article.url).replace(/=/g, '&#x3D;'), escapeHtml(article.title).replace(/=/g, '&#x3D;')),
+      );
     }
     expect(html.indexOf('>News</h2>')).toBeLessThan(html.indexOf('>Business</h2>'));
   });
 
   it('article cards carry the image with its alt text and caption, the byline, the standfirst and a Read more link', () => {
-    expect(html).toContain('alt="A breached stone harbour wall at low tide" src="https://news.harbourgazette.example/images/harbour-wall.jpg"');
+    expect(html).toContain(
+      'alt="A breached stone harbour wall at low tide" src="https://news.harbourgazette.example/images/harbour-wall.jpg"',
+    );
     expect(html).toContain('The eastern wall after the January storms. Photo: Tom Reyes');
     expect(html).toContain('By Zoë Ångström and Ben Okafor');
     expect(html).toContain('By Mara Quill, Ivo Stein and Lena Park');
@@ -210,7 +235,9 @@ describe('a rendered digest', () => {
 
   it('has a subject naming the top story and how many follow, and a preheader of the next headlines', () => {
     expect(body.subject).toBe('The Daily Digest: Harbour wall to be rebuilt after winter storms, and 7 more');
-    expect(body.preheader.startsWith('Also in this issue: Ferry timetable changes: what you need to know · ')).toBe(true);
+    expect(body.preheader.startsWith('Also in this issue: Ferry timetable changes: what you need to know · ')).toBe(
+      true,
+    );
     expect(body.preheader.length).toBeLessThanOrEqual(140);
     expect(html).toContain('Also in this issue: Ferry timetable changes');
   });
@@ -267,9 +294,9 @@ describe('subject and preheader', () => {
   });
 
   it('a single article previews its standfirst', () => {
-    expect(composePreheader({ name: 'W', description: undefined }, [{ title: 't', standfirst: 'First  line\nsecond' }])).toBe(
-      'First line second',
-    );
+    expect(
+      composePreheader({ name: 'W', description: undefined }, [{ title: 't', standfirst: 'First  line\nsecond' }]),
+    ).toBe('First line second');
   });
 });
 

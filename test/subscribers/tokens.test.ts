@@ -106,7 +106,10 @@ describe('subscriber tokens', () => {
   });
 
   it('links are built on the site address without doubling its trailing slash', () => {
-    const links = subscriberLinks({ baseUrl: 'https://news.example.org/' }, SECRET, { subscriberId: 3, newsletterId: 'daily' });
+    const links = subscriberLinks({ baseUrl: 'https://news.example.org/' }, SECRET, {
+      subscriberId: 3,
+      newsletterId: 'daily',
+    });
     const token = createSubscriberToken(SECRET, { subscriberId: 3, newsletterId: 'daily' });
     expect(links).toEqual({
       unsubscribeUrl: `https://news.example.org/unsubscribe/${token}`,
