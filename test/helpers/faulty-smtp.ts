@@ -61,6 +61,11 @@ export interface AcceptedMessage {
   acceptedAt: number;
   /** True when the reply to this acceptance was stalled (the client may have given up and may send it again). */
   wasStalled: boolean;
+  /**
+   * True when the connection closed before the relay's 250 went out (the relay was cut, or the client gave up
+   * waiting): the client cannot know the message was accepted and will send it again.
+   */
+  isReplyLost: boolean;
   /** The whole message, only when the relay was started with `keepRaw`. */
   raw?: Buffer;
 }
@@ -85,6 +90,8 @@ export interface FaultySmtpStats {
   stalledRejected: number;
   /** Connections refused or cut while the relay was down. */
   cutWhileDown: number;
+  /** Accepted messages whose 250 never reached the client (see `AcceptedMessage.isReplyLost`). */
+  repliesLost: number;
 }
 
 /** What `snapshot()` returns: the accepted messages (without raw bodies) and the counters. */
@@ -193,6 +200,7 @@ function emptyStats(): FaultySmtpStats {
     stalledAccepted: 0,
     stalledRejected: 0,
     cutWhileDown: 0,
+    repliesLost: 0,
   };
 }
 
@@ -207,6 +215,15 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
   const permanentlyRefused = new Set<string>();
   const stats = emptyStats();
   const faults = new WeakMap<SMTPServerSession, TransactionFault>();
+  /** Accepted messages whose reply is still to be written, by session id. */
+  const awaitingReply = new Map<string, AcceptedMessage[]>();
+  const markRepliesLost = (sessionId: string) => {
+    for (const record of awaitingReply.get(sessionId) ?? []) {
+      record.isReplyLost = true;
+      stats.repliesLost++;
+    }
+    awaitingReply.delete(sessionId);
+  };
   const timers = new Set<NodeJS.Timeout>();
 
   const connectionsOf = (): ConnectionHandle[] => [
@@ -239,6 +256,9 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
     size: 50 * 1024 * 1024,
     // The client decides how long it waits; the relay must not hang up on a slow but live client first.
     socketTimeout: 120_000,
+    onClose(session) {
+      markRepliesLost(session.id);
+    },
     onConnect(_session, callback) {
       if (isDown) {
         stats.cutWhileDown++;
@@ -300,32 +320,40 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
         const accept = (wasStalled: boolean) => {
           const messageId = readMessageId(raw);
           const acceptedAt = Date.now();
-          for (const recipient of session.envelope.rcptTo) {
-            accepted.push({
-              messageId,
-              recipient: recipient.address.toLowerCase(),
-              acceptedAt,
-              wasStalled,
-              ...(options.keepRaw ? { raw } : {}),
-            });
-            stats.accepted++;
-          }
+          const records = session.envelope.rcptTo.map((recipient) => ({
+            messageId,
+            recipient: recipient.address.toLowerCase(),
+            acceptedAt,
+            wasStalled,
+            isReplyLost: false,
+            ...(options.keepRaw ? { raw } : {}),
+          }));
+          accepted.push(...records);
+          stats.accepted += records.length;
+          return records;
+        };
+        /** Sends the 250 after `delayMs`; if the connection closes first, the acceptance's reply is lost. */
+        const replyLater = (records: AcceptedMessage[], delayMs: number) => {
+          awaitingReply.set(session.id, records);
+          later(delayMs, () => {
+            if (awaitingReply.get(session.id) === records) awaitingReply.delete(session.id);
+            callback();
+          });
         };
         if (fault === 'stall') {
           if (plan.stallOutcome === 'accept') {
             // The relay has the message and will deliver it; only its 250 is late. This is the duplicate that
             // SMTP cannot rule out (RFC 1047): a client that gave up will send the message again.
-            accept(true);
             stats.stalledAccepted++;
-            later(plan.stallMs, () => callback());
+            replyLater(accept(true), plan.stallMs);
           } else {
             stats.stalledRejected++;
             later(plan.stallMs, () => callback(smtpError(451, '4.4.1 Timed out while queueing, try again later')));
           }
           return;
         }
-        accept(false);
-        if (plan.replyDelayMs > 0) later(plan.replyDelayMs, () => callback());
+        const records = accept(false);
+        if (plan.replyDelayMs > 0) replyLater(records, plan.replyDelayMs);
         else callback();
       });
     },
@@ -411,18 +439,36 @@ const RelayRequestSchema = z.discriminatedUnion('type', [
 type RelayRequest = z.infer<typeof RelayRequestSchema>;
 type RelayRequestBody = RelayRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** A relay running in a process of its own; every method is a round trip over IPC. */
-export interface FaultySmtpProcess {
+/** What a scenario needs from a relay, wherever it runs (in this process or its own). */
+export interface RelayControl {
   port: number;
   url: string;
-  pid: number;
   configure(plan: FaultPlanInput): Promise<void>;
   setDown(isDown: boolean): Promise<void>;
   snapshot(): Promise<FaultySmtpSnapshot>;
   setHolding(isHolding: boolean): Promise<void>;
   held(): Promise<string[]>;
-  /** Closes the relay and waits for its process to exit. */
+  /** Closes the relay (and waits for its process to exit, if it has one). */
   close(): Promise<void>;
+}
+
+/** A relay running in a process of its own; every method is a round trip over IPC. */
+export interface FaultySmtpProcess extends RelayControl {
+  pid: number;
+}
+
+/** The same controls over a relay in this process. */
+export function controlLocalRelay(relay: FaultySmtp): RelayControl {
+  return {
+    port: relay.port,
+    url: relay.url,
+    configure: async (plan) => relay.configure(plan),
+    setDown: (isDown) => relay.setDown(isDown),
+    snapshot: async () => relay.snapshot(),
+    setHolding: async (isHolding) => relay.setHolding(isHolding),
+    held: async () => relay.held(),
+    close: () => relay.close(),
+  };
 }
 
 /** Starts a relay in its own Node process (so killing workers never touches it) and waits until it listens. */

@@ -23,8 +23,8 @@ function facts(overrides: Partial<DeliveryFacts> = {}): DeliveryFacts {
     removed: new Set(['r4@example.test']),
     permanentlyRefused: new Set(['r3@example.test']),
     accepted: [
-      { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false },
-      { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false },
+      { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false },
+      { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false },
     ],
     digest: digest({ recipients: 4, delivered: 2, failed: 1, skipped: 1 }),
     ledger: { sent: new Set([1, 2]), failed: new Set([3]), skipped: new Set([4]) },
@@ -48,7 +48,7 @@ describe('the delivery audit', () => {
 
   it('reports a reader who got nothing, and a digest marked sent anyway', () => {
     const audit = auditDelivery(
-      facts({ accepted: [{ recipient: 'r1@example.test', messageId: '<1>', wasStalled: false }] }),
+      facts({ accepted: [{ recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false }] }),
     );
     expect(audit.lost).toBe(1);
     expect(audit.problems.join('\n')).toMatch(/1 deliverable recipient\(s\) got nothing/);
@@ -59,19 +59,25 @@ describe('the delivery audit', () => {
     const stalled = auditDelivery(
       facts({
         accepted: [
-          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: true },
-          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false },
-          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false },
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: true, isReplyLost: true },
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false },
+          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false },
         ],
       }),
     );
-    expect(stalled).toMatchObject({ delivered: 1, reached: 2, duplicates: 1, duplicatesAfterStall: 1, problems: [] });
+    expect(stalled).toMatchObject({
+      delivered: 1,
+      reached: 2,
+      duplicates: 1,
+      duplicatesAfterLostReply: 1,
+      problems: [],
+    });
     const plain = auditDelivery(
       facts({
         accepted: [
-          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false },
-          { recipient: 'r1@example.test', messageId: '<1b>', wasStalled: false },
-          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false },
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false },
+          { recipient: 'r1@example.test', messageId: '<1b>', wasStalled: false, isReplyLost: false },
+          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false },
         ],
       }),
     );
@@ -82,7 +88,10 @@ describe('the delivery audit', () => {
   it('reports a removed reader who still got it, and a refusal neither recorded nor suppressed', () => {
     const audit = auditDelivery(
       facts({
-        accepted: [...facts().accepted, { recipient: 'r4@example.test', messageId: '<4>', wasStalled: false }],
+        accepted: [
+          ...facts().accepted,
+          { recipient: 'r4@example.test', messageId: '<4>', wasStalled: false, isReplyLost: false },
+        ],
         ledger: { sent: new Set([1, 2]), failed: new Set(), skipped: new Set([4]) },
         suppressed: new Set(),
       }),

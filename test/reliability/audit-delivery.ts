@@ -19,7 +19,7 @@ export interface DeliveryFacts {
   /** Lower-cased addresses the relay refuses permanently. */
   permanentlyRefused: Set<string>;
   /** Every acceptance the relay recorded during the scenario. */
-  accepted: Pick<AcceptedMessage, 'messageId' | 'recipient' | 'wasStalled'>[];
+  accepted: Pick<AcceptedMessage, 'messageId' | 'recipient' | 'wasStalled' | 'isReplyLost'>[];
   /** The digest as stored at the end. */
   digest: Digest | undefined;
   /** Subscriber ids the ledger marks as delivered, failed and skipped. */
@@ -38,8 +38,11 @@ export interface DeliveryAudit {
   reached: number;
   /** Extra acceptances beyond the first, summed over recipients. */
   duplicates: number;
-  /** Of those, extras that follow an acceptance whose reply the relay stalled past the client's timeout (RFC 1047). */
-  duplicatesAfterStall: number;
+  /**
+   * Of those, extras that follow an acceptance whose 250 never reached the client (stalled past its timeout, or the
+   * connection closed first): the duplicate SMTP cannot rule out (RFC 1047).
+   */
+  duplicatesAfterLostReply: number;
   /** Deliverable recipients the relay never accepted. */
   lost: number;
   /** Recipients refused permanently and recorded as failed. */
@@ -53,7 +56,7 @@ export interface DeliveryAudit {
 /** Counts the outcome of a send and lists every way it breaks "once, and nobody missed". */
 export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
   const problems: string[] = [];
-  const byRecipient = new Map<string, Pick<AcceptedMessage, 'messageId' | 'wasStalled'>[]>();
+  const byRecipient = new Map<string, Pick<AcceptedMessage, 'messageId' | 'wasStalled' | 'isReplyLost'>[]>();
   for (const record of facts.accepted) {
     const list = byRecipient.get(record.recipient) ?? [];
     list.push(record);
@@ -68,7 +71,7 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
   let reached = 0;
   let refusedYetAccepted = 0;
   let duplicates = 0;
-  let duplicatesAfterStall = 0;
+  let duplicatesAfterLostReply = 0;
   let lost = 0;
   let failed = 0;
   let skipped = 0;
@@ -147,16 +150,18 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
     }
     if (copies.length > 1) {
       duplicates += copies.length - 1;
-      const firstStalled = copies.findIndex((c) => c.wasStalled);
-      const explained = firstStalled === -1 ? 0 : copies.length - 1 - firstStalled;
-      duplicatesAfterStall += explained;
+      const firstLost = copies.findIndex((c) => c.wasStalled || c.isReplyLost);
+      const explained = firstLost === -1 ? 0 : copies.length - 1 - firstLost;
+      duplicatesAfterLostReply += explained;
       if (explained < copies.length - 1) note('duplicate', id);
     }
   }
 
   if (lost > 0) problems.push(`${lost} deliverable recipient(s) got nothing`);
-  if (duplicates > duplicatesAfterStall) {
-    problems.push(`${duplicates - duplicatesAfterStall} duplicate(s) not explained by a stalled relay reply`);
+  if (duplicates > duplicatesAfterLostReply) {
+    problems.push(
+      `${duplicates - duplicatesAfterLostReply} duplicate(s) not explained by a relay reply that never arrived`,
+    );
   }
   if (refusedYetAccepted > 0) problems.push(`${refusedYetAccepted} permanently refused address(es) were accepted too`);
   if (unstableIds > 0) problems.push(`${unstableIds} recipient(s) got copies with different Message-IDs`);
@@ -201,7 +206,7 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
     delivered,
     reached,
     duplicates,
-    duplicatesAfterStall,
+    duplicatesAfterLostReply,
     lost,
     failed,
     skipped,

@@ -1,0 +1,515 @@
+/**
+ * The reliability scenarios of the send path. Each one builds a rig, sends one digest through real worker processes
+ * while something goes wrong, and returns a row of the chaos table plus every breach of "once, and nobody missed".
+ * `npm test` runs them small (test/reliability/*.test.ts); `npm run chaos` runs them full size.
+ */
+import { randomInt } from 'node:crypto';
+import type { FaultPlanInput } from '../helpers/faulty-smtp.js';
+import { runLetterpress } from '../helpers/cli.js';
+import { sleep, type LetterpressProcess } from '../helpers/processes.js';
+import type { DeliveryAudit } from './audit-delivery.js';
+import { openSendRig, type RigOptions, type SendRig } from './send-rig.js';
+
+/** How big a scenario runs and how its processes are tuned. */
+export interface ScenarioScale {
+  recipients: number;
+  batchSize: number;
+  /** Worker processes running at once. */
+  workers: number;
+  /** DELIVERY_CONCURRENCY per worker process. */
+  concurrency: number;
+  /** SMTP_POOL_SIZE per worker process. */
+  poolSize: number;
+  /** SMTP_TIMEOUT_MS (a stall lasts 1.5 times this). */
+  smtpTimeoutMs: number;
+  /** Delay of every healthy reply to DATA, so that faults land in the middle of a send. */
+  replyDelayMs: number;
+  /** Scenario 1: SIGKILLs. */
+  kills: number;
+  /** Scenario 1: random pause before each kill, in milliseconds. */
+  killGapMs: [number, number];
+  /** Scenario 4: how long the relay is down. */
+  relayDownMs: number;
+  /** Give up waiting for `sent` after this long. */
+  settleTimeoutMs: number;
+  relayInOwnProcess: boolean;
+  echoWorkerLogs?: boolean;
+}
+
+/** One row of the chaos table, with the evidence behind it. */
+export interface ScenarioResult {
+  scenario: string;
+  recipients: number;
+  /** Deliverable recipients the relay accepted exactly once. */
+  delivered: number;
+  duplicates: number;
+  lost: number;
+  /** Permanently refused, recorded as failed and suppressed. */
+  failed: number;
+  seconds: number;
+  /** Duplicates after an acceptance whose 250 never reached the client (SMTP cannot rule these out). */
+  duplicatesAfterLostReply: number;
+  /** Duplicates whose first copy was accepted within a second before a worker was SIGKILLed (sent, not yet recorded). */
+  duplicatesAtKill: number;
+  skipped: number;
+  /** Breaches of the invariants; empty when the scenario passed. */
+  problems: string[];
+  /** What happened during the run (kills, restarts, relay statistics). */
+  notes: string[];
+}
+
+/** A scenario: a name for the table, and how to run it at a given scale. */
+export interface Scenario {
+  id: string;
+  title: string;
+  run(scale: ScenarioScale): Promise<ScenarioResult>;
+}
+
+function rigOptions(label: string, scale: ScenarioScale, plan: FaultPlanInput = {}): RigOptions {
+  return {
+    label,
+    recipients: scale.recipients,
+    batchSize: scale.batchSize,
+    concurrency: scale.concurrency,
+    poolSize: scale.poolSize,
+    smtpTimeoutMs: scale.smtpTimeoutMs,
+    relayInOwnProcess: scale.relayInOwnProcess,
+    echoWorkerLogs: scale.echoWorkerLogs,
+    plan: { replyDelayMs: scale.replyDelayMs, ...plan },
+  };
+}
+
+function toResult(
+  title: string,
+  audit: DeliveryAudit,
+  seconds: number,
+  notes: string[],
+  extra: Partial<ScenarioResult> = {},
+): ScenarioResult {
+  return {
+    scenario: title,
+    recipients: audit.recipients,
+    delivered: audit.delivered,
+    duplicates: audit.duplicates,
+    lost: audit.lost,
+    failed: audit.failed,
+    seconds: Math.round(seconds * 10) / 10,
+    duplicatesAfterLostReply: audit.duplicatesAfterLostReply,
+    duplicatesAtKill: 0,
+    skipped: audit.skipped,
+    problems: audit.problems,
+    notes,
+    ...extra,
+  };
+}
+
+async function withRig<T>(options: RigOptions, run: (rig: SendRig) => Promise<T>): Promise<T> {
+  const rig = await openSendRig(options);
+  try {
+    return await run(rig);
+  } finally {
+    await rig.close();
+  }
+}
+
+function randomBetween([min, max]: [number, number]): number {
+  return min + randomInt(Math.max(1, max - min + 1));
+}
+
+/** The tail of a worker's log, for a failure message. */
+function logTail(worker: LetterpressProcess, chars = 1_500): string {
+  return worker.stderr().slice(-chars).trim();
+}
+
+/** 1. Worker processes SIGKILLed at random instants and restarted. */
+const killStorm: Scenario = {
+  id: 'kill-storm',
+  title: 'workers SIGKILLed and restarted',
+  run(scale) {
+    return withRig(rigOptions('kill', scale), async (rig) => {
+      const started = Date.now();
+      await rig.startWorkers(scale.workers);
+      await rig.send();
+      const killedAt: number[] = [];
+      const observation = await rig.waitForSent({
+        timeoutMs: scale.settleTimeoutMs,
+        during: async (signal) => {
+          while (killedAt.length < scale.kills && !signal.aborted) {
+            await sleep(randomBetween(scale.killGapMs));
+            if (signal.aborted) return;
+            const live = rig.workers.filter((worker) => worker.isRunning());
+            const victim = live[randomInt(live.length)];
+            if (!victim) continue;
+            victim.kill('SIGKILL');
+            killedAt.push(Date.now());
+            await victim.exited;
+            rig.startWorker();
+          }
+        },
+      });
+      const audit = await rig.audit({ atSent: observation.atSent });
+      const snapshot = await rig.relay.snapshot();
+      // A kill between the relay's 250 and the ledger write leaves a message sent but unrecorded: the restarted
+      // batch sends it again with the same Message-ID. Count those separately from unexplained duplicates.
+      const earlier = new Map<string, { acceptedAt: number; isReplyLost: boolean }>();
+      let duplicatesAtKill = 0;
+      for (const record of snapshot.accepted) {
+        const first = earlier.get(record.recipient);
+        const isReplyLost = record.wasStalled || record.isReplyLost;
+        if (first === undefined) {
+          earlier.set(record.recipient, { acceptedAt: record.acceptedAt, isReplyLost });
+          continue;
+        }
+        if (!first.isReplyLost && killedAt.some((at) => at >= first.acceptedAt && at - first.acceptedAt <= 1_000)) {
+          duplicatesAtKill++;
+        }
+        first.isReplyLost ||= isReplyLost;
+      }
+      const unexplained = audit.duplicates - audit.duplicatesAfterLostReply - duplicatesAtKill;
+      const problems = audit.problems.filter((p) => !/duplicate\(s\) not explained/.test(p));
+      if (unexplained > 0)
+        problems.push(`${unexplained} duplicate(s) not explained by a kill right after the relay accepted`);
+      if (!observation.isSent) {
+        problems.push(`not sent within ${scale.settleTimeoutMs} ms; last worker log:\n${logTail(rig.workers.at(-1)!)}`);
+      }
+      return toResult(this.title, audit, (Date.now() - started) / 1000, [`${killedAt.length} SIGKILLs`], {
+        duplicatesAtKill,
+        problems,
+      });
+    });
+  },
+};
+
+/** Resolves once the relay has accepted at least `count` messages. */
+async function untilAccepted(rig: SendRig, count: number, signal?: AbortSignal): Promise<void> {
+  while (!signal?.aborted) {
+    if ((await rig.relay.snapshot()).stats.accepted >= count) return;
+    await sleep(50);
+  }
+}
+
+/** Resolves once no fan-out or delivery job is waiting, delayed or active. */
+async function untilQueuesDrained(rig: SendRig, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(
+      Object.values(rig.app.queues.queues).map((queue) =>
+        queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized'),
+      ),
+    );
+    if (counts.every((c) => Object.values(c).every((n) => n === 0))) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+function notSent(
+  scale: ScenarioScale,
+  rig: SendRig,
+  observation: { isSent: boolean; digest?: { status: string } },
+): string[] {
+  if (observation.isSent) return [];
+  const worker = rig.workers.at(-1);
+  return [
+    `the digest is "${observation.digest?.status ?? 'gone'}" after ${scale.settleTimeoutMs} ms` +
+      (worker ? `; last worker log:\n${logTail(worker)}` : ''),
+  ];
+}
+
+/**
+ * 2. The private Redis (appendonly, everysec) is restarted while the fan-out job runs (SIGKILL, a crash) and again
+ * in the middle of delivery (SIGTERM, a clean shutdown).
+ */
+const redisRestarts: Scenario = {
+  id: 'redis-restarts',
+  title: 'Redis restarted during fan-out and delivery',
+  run(scale) {
+    return withRig({ ...rigOptions('redis', scale), usePrivateRedis: true }, async (rig) => {
+      const started = Date.now();
+      const redis = rig.privateRedis;
+      if (!redis) throw new Error('scenario 2 needs a private Redis');
+      const notes: string[] = [];
+      // A raw connection of our own, polled tightly, to catch the fan-out job while it is active.
+      const probe = rig.redis.duplicate({ enableAutoPipelining: false, retryStrategy: () => 50 });
+      probe.on('error', () => {});
+      const activeFanOut = `${rig.app.keys.bullPrefix}:fanout:active`;
+      try {
+        await rig.startWorkers(scale.workers);
+        await rig.send();
+        let caught: 'during' | 'after' | undefined;
+        const deadline = Date.now() + 60_000;
+        while (!caught && Date.now() < deadline) {
+          const [active, fields] = await Promise.all([
+            probe.llen(activeFanOut),
+            probe.hmget(rig.app.keys.digest(rig.digest.id), 'fannedOutAt'),
+          ]);
+          if (fields[0]) caught = 'after';
+          else if (active > 0) caught = 'during';
+          else await sleep(2);
+        }
+        await redis.stop('kill');
+        const fannedOutBeforeCrash = caught === 'after';
+        notes.push(
+          fannedOutBeforeCrash
+            ? 'first restart (SIGKILL) came just after fan-out finished'
+            : caught === 'during'
+              ? 'first restart (SIGKILL) while the fan-out job was active'
+              : 'first restart (SIGKILL): fan-out never seen',
+        );
+        await sleep(1_500);
+        await redis.start();
+        const observation = await rig.waitForSent({
+          timeoutMs: scale.settleTimeoutMs,
+          during: async (signal) => {
+            await untilAccepted(rig, Math.ceil(rig.recipients.length * 0.4), signal);
+            if (signal.aborted) return;
+            await redis.stop('graceful');
+            await sleep(1_500);
+            await redis.start();
+            notes.push(`second restart (SIGTERM) after ${(await rig.relay.snapshot()).stats.accepted} acceptances`);
+          },
+        });
+        const crashed = rig.workers.filter((worker) => !worker.isRunning());
+        const audit = await rig.audit({ atSent: observation.atSent });
+        const problems = [...audit.problems, ...notSent(scale, rig, observation)];
+        for (const worker of crashed) {
+          const exit = await worker.exited;
+          problems.push(
+            `a worker exited on its own during the restarts (code ${exit.code}, signal ${exit.signal}); log:\n${logTail(worker)}`,
+          );
+        }
+        return toResult(this.title, audit, (Date.now() - started) / 1000, notes, { problems });
+      } finally {
+        probe.disconnect();
+      }
+    });
+  },
+};
+
+/** 3. A hostile relay: 10% temporary refusals, 2% permanent, 2% dropped mid-DATA, 1% stalled past the timeout. */
+function hostileRelay(stallOutcome: 'accept' | 'reject'): Scenario {
+  return {
+    id: `hostile-relay-${stallOutcome}`,
+    title: `hostile relay (stalls ${stallOutcome === 'accept' ? 'then accept' : 'then reject'})`,
+    run(scale) {
+      const plan: FaultPlanInput = {
+        temporaryShare: 0.1,
+        permanentShare: 0.02,
+        dropShare: 0.02,
+        stallShare: 0.01,
+        stallMs: Math.round(scale.smtpTimeoutMs * 1.5),
+        stallOutcome,
+        seed: 20_261_127,
+      };
+      return withRig(rigOptions(`hostile-${stallOutcome}`, scale, plan), async (rig) => {
+        const started = Date.now();
+        await rig.startWorkers(scale.workers);
+        await rig.send();
+        const observation = await rig.waitForSent({ timeoutMs: scale.settleTimeoutMs });
+        const audit = await rig.audit({ atSent: observation.atSent });
+        const { stats } = await rig.relay.snapshot();
+        const notes = [
+          `relay: ${stats.transactions} transactions, ${stats.temporaryAtMailFrom} × 421, ${stats.temporaryAfterData} × 451, ` +
+            `${stats.permanent} × 550, ${stats.dropped} dropped mid-DATA, ${stats.stalledAccepted + stats.stalledRejected} stalled`,
+        ];
+        if (audit.duplicatesAfterLostReply > 0) {
+          notes.push(
+            `${audit.duplicatesAfterLostReply} duplicate(s) after a 250 that never reached the client: ` +
+              'same Message-ID, receivers can collapse them',
+          );
+        }
+        return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
+          problems: [...audit.problems, ...notSent(scale, rig, observation)],
+        });
+      });
+    },
+  };
+}
+
+/** 4. The relay is down (connections refused) for a while in the middle of the send. */
+const relayOutage: Scenario = {
+  id: 'relay-outage',
+  title: 'relay down mid-send',
+  run(scale) {
+    return withRig(rigOptions('outage', scale), async (rig) => {
+      const started = Date.now();
+      const notes: string[] = [];
+      const problems: string[] = [];
+      await rig.startWorkers(scale.workers);
+      await rig.send();
+      const observation = await rig.waitForSent({
+        timeoutMs: scale.settleTimeoutMs + scale.relayDownMs,
+        during: async (signal) => {
+          await untilAccepted(rig, Math.ceil(rig.recipients.length * 0.3), signal);
+          if (signal.aborted) return;
+          await rig.relay.setDown(true);
+          const downAt = Date.now();
+          const acceptedAtDown = (await rig.relay.snapshot()).stats.accepted;
+          // While the relay is down the digest must wait: never `sent`, never failing anyone for it.
+          while (Date.now() - downAt < scale.relayDownMs) {
+            const digest = await rig.app.digests.get(rig.digest.id);
+            if (digest?.status !== 'sending')
+              problems.push(`the digest became "${digest?.status}" while the relay was down`);
+            if ((digest?.counts.failed ?? 0) > 0) problems.push('recipients were failed while the relay was down');
+            if (problems.length > 0) break;
+            await sleep(Math.min(1_000, scale.relayDownMs / 5));
+          }
+          await rig.relay.setDown(false);
+          notes.push(`relay down ${Math.round((Date.now() - downAt) / 1000)} s after ${acceptedAtDown} acceptances`);
+          const upAt = Date.now();
+          await untilAccepted(rig, acceptedAtDown + 1, signal);
+          if (!signal.aborted)
+            notes.push(`first acceptance ${Math.round((Date.now() - upAt) / 100) / 10} s after the relay came back`);
+        },
+      });
+      const { stats } = await rig.relay.snapshot();
+      notes.push(`${stats.cutWhileDown} connection(s) refused or cut while down`);
+      const audit = await rig.audit({ atSent: observation.atSent });
+      return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
+        problems: [...problems, ...audit.problems, ...notSent(scale, rig, observation)],
+      });
+    });
+  },
+};
+
+/** 5. `letterpress digest send` twice at once for the same digest, and once more after it finished. */
+const doubleSend: Scenario = {
+  id: 'double-send',
+  title: '`digest send` twice at once, then again',
+  run(scale) {
+    return withRig(rigOptions('double', scale), async (rig) => {
+      const started = Date.now();
+      const problems: string[] = [];
+      await rig.startWorkers(scale.workers);
+      const send = () => runLetterpress(['digest', 'send', rig.digest.id, '--json'], rig.workerEnv);
+      const both = await Promise.all([send(), send()]);
+      for (const result of both) {
+        if (result.code !== 0)
+          problems.push(`a concurrent \`digest send\` exited ${result.code}: ${result.stderr.trim()}`);
+      }
+      const observation = await rig.waitForSent({ timeoutMs: scale.settleTimeoutMs });
+      const again = await send();
+      if (again.code !== 0)
+        problems.push(`\`digest send\` after the digest was sent exited ${again.code}: ${again.stderr.trim()}`);
+      const statusAfter = (again.json as { status?: string } | undefined)?.status;
+      if (statusAfter !== 'sent') problems.push(`\`digest send\` after the digest was sent answered "${statusAfter}"`);
+      if (!(await untilQueuesDrained(rig, 30_000))) problems.push('jobs were still queued 30 s after the third send');
+      const audit = await rig.audit({ atSent: observation.atSent });
+      return toResult(this.title, audit, (Date.now() - started) / 1000, ['three `digest send` processes'], {
+        problems: [...problems, ...audit.problems, ...notSent(scale, rig, observation)],
+      });
+    });
+  },
+};
+
+/**
+ * 6. Subscribers removed while their batch waits in the queue or is in flight. The relay's gate holds every
+ * transaction at RCPT TO while the removals are recorded, so "in flight" is exact: a reader whose RCPT was already
+ * at the relay may get their one copy; everyone else removed must get nothing.
+ */
+const removalsInFlight: Scenario = {
+  id: 'removed-mid-send',
+  title: 'subscribers removed mid-send',
+  run(scale) {
+    return withRig(rigOptions('removed', scale), async (rig) => {
+      const started = Date.now();
+      const removed = new Set<string>();
+      const removedInFlight = new Set<string>();
+      const notes: string[] = [];
+      await rig.startWorkers(scale.workers);
+      await rig.send();
+      const observation = await rig.waitForSent({
+        timeoutMs: scale.settleTimeoutMs,
+        during: async (signal) => {
+          await untilAccepted(rig, Math.ceil(rig.recipients.length * 0.25), signal);
+          if (signal.aborted) return;
+          await rig.relay.setHolding(true);
+          // Wait until the lanes that were sending are parked at the gate.
+          let held = await rig.relay.held();
+          for (let i = 0; i < 100 && held.length === 0; i++) {
+            await sleep(20);
+            held = await rig.relay.held();
+          }
+          await sleep(200);
+          const snapshot = await rig.relay.snapshot();
+          const reached = new Set([...snapshot.accepted.map((r) => r.recipient), ...(await rig.relay.held())]);
+          const candidates = rig.recipients.filter((r) => !reached.has(r.email.toLowerCase()));
+          const chosen = candidates.filter((_, index) => index % 10 === 3);
+          for (const { id } of chosen) await rig.app.subscribers.unsubscribe(id);
+          // Anyone whose RCPT reached the gate before their removal returned is in flight: either outcome is right.
+          const heldAfter = new Set(await rig.relay.held());
+          for (const { email } of chosen) {
+            const address = email.toLowerCase();
+            (heldAfter.has(address) ? removedInFlight : removed).add(address);
+          }
+          notes.push(
+            `${chosen.length} removed while ${heldAfter.size} transaction(s) were held in flight and ` +
+              `${snapshot.stats.accepted} delivered; ${removedInFlight.size} of them were already at the relay`,
+          );
+          await rig.relay.setHolding(false);
+        },
+      });
+      const audit = await rig.audit({ removed, removedInFlight, atSent: observation.atSent });
+      return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
+        problems: [...audit.problems, ...notSent(scale, rig, observation)],
+      });
+    });
+  },
+};
+
+/** 7. SIGTERM to a worker in the middle of a batch; a fresh worker finishes the digest. */
+const gracefulStop: Scenario = {
+  id: 'sigterm-mid-batch',
+  title: 'SIGTERM mid-batch, then restart',
+  run(scale) {
+    return withRig(rigOptions('sigterm', scale), async (rig) => {
+      const started = Date.now();
+      const problems: string[] = [];
+      const notes: string[] = [];
+      await rig.startWorkers(1);
+      const worker = rig.workers[0]!;
+      await rig.send();
+      await untilAccepted(rig, Math.ceil(rig.recipients.length * 0.3));
+      const atSignal = (await rig.relay.snapshot()).stats.accepted;
+      const exit = await worker.stop('SIGTERM', 30_000);
+      const atExit = (await rig.relay.snapshot()).stats.accepted;
+      const inFlightLimit = scale.concurrency * scale.poolSize;
+      notes.push(
+        `exit ${exit.code ?? exit.signal}${exit.forced ? ' (forced)' : ''}; ${atExit - atSignal} accepted after SIGTERM`,
+      );
+      if (exit.forced) problems.push('the worker did not stop within 30 s of SIGTERM');
+      if (atExit - atSignal > inFlightLimit) {
+        problems.push(`${atExit - atSignal} messages accepted after SIGTERM; at most ${inFlightLimit} were in flight`);
+      }
+      const digest = await rig.app.digests.get(rig.digest.id);
+      if (digest?.status !== 'sending')
+        problems.push(`after the stop the digest is "${digest?.status}", not "sending"`);
+      if (
+        (digest?.counts.delivered ?? 0) !== new Set((await rig.relay.snapshot()).accepted.map((r) => r.recipient)).size
+      ) {
+        problems.push('after the stop, the delivered count differs from what the relay accepted');
+      }
+      const failedJobs = await rig.app.queues.queues.deliver.getJobCounts('failed');
+      if ((failedJobs.failed ?? 0) > 0)
+        problems.push(`${failedJobs.failed} delivery job(s) failed because of the stop`);
+      rig.startWorker();
+      const observation = await rig.waitForSent({ timeoutMs: scale.settleTimeoutMs });
+      const audit = await rig.audit({ atSent: observation.atSent });
+      return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
+        problems: [...problems, ...audit.problems, ...notSent(scale, rig, observation)],
+      });
+    });
+  },
+};
+
+/** Every scenario, in the order of the issue. */
+export const scenarios: Scenario[] = [
+  killStorm,
+  redisRestarts,
+  hostileRelay('accept'),
+  hostileRelay('reject'),
+  relayOutage,
+  doubleSend,
+  removalsInFlight,
+  gracefulStop,
+];
