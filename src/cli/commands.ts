@@ -9,6 +9,7 @@ import type { App } from '../app.js';
 import { findNewsletter, loadConfig, type Config } from '../config.js';
 import { AppError, parseInput } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { DigestSchema } from '../digests/digest.js';
 import { EmailSchema } from '../subscribers/subscriber.js';
 
 // Use cases are imported when their command runs: MJML, BullMQ and the feed parser each take a noticeable time to
@@ -35,7 +36,7 @@ export interface Command {
   run(input: CommandInput): Promise<CommandOutput>;
 }
 
-const DigestIdSchema = z.string().regex(/^[a-z0-9-]{6,80}$/, 'must be a digest id as printed by `digest create`');
+const DigestIdSchema = z.string().refine((id) => DigestSchema.shape.id.safeParse(id).success, 'must be a digest id as printed by `digest create`');
 const NewsletterIdSchema = z.string().min(1, 'is required');
 
 /** Loads config, opens the app, runs the function, always closes the app. */
