@@ -3,7 +3,7 @@ import sanitizeHtml from 'sanitize-html';
 
 /** Block-level tags whose boundaries become spaces in plain text, so "<p>a</p><p>b</p>" reads "a b". */
 const BLOCK_BOUNDARY =
-  /<\/?(?:p|div|br|hr|li|ul|ol|h[1-6]|blockquote|pre|table|tr|td|th|section|article|header|footer|figure|figcaption|dd|dt|dl)\b[^>]*>/gi;
+  /<\/?(?:p|div|br|hr|li|ul|ol|h[1-6]|blockquote|pre|table|tr|td|th|section|article|header|footer|figure|figcaption|dd|dt|dl)\b[^<>]*>/gi;
 
 /** Converts an HTML fragment to one line of plain text: tags removed, entities decoded, whitespace collapsed. */
 export function htmlToText(html: string): string {
@@ -45,6 +45,9 @@ export function truncateAtWord(text: string, max: number): string {
   const cut = text.slice(0, room + 1);
   const lastSpace = cut.lastIndexOf(' ');
   // With no space in a sensible range (a URL, a long compound) cut mid-word rather than keep almost nothing.
-  const end = lastSpace >= room * 0.6 ? lastSpace : room;
+  let end = lastSpace >= room * 0.6 ? lastSpace : room;
+  // Never split a surrogate pair (an emoji or a rare CJK character) in half.
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
   return `${text.slice(0, end).replace(/[\s,;:.\-–—]+$/u, '')}…`;
 }

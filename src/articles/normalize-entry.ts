@@ -65,7 +65,7 @@ export function normalizeEntry(entry: FeedEntry, context: NormalizeContext, iden
 
   const rawContent =
     entry.contentHtml ?? (entry.contentText ? textToHtml(entry.contentText) : undefined) ??
-    (entry.summary && /<[a-z][^>]*>/i.test(entry.summary) ? entry.summary : undefined);
+    (entry.summary && /<[a-z][^<>]*>/i.test(entry.summary) ? entry.summary : undefined);
   const contentHtml = rawContent ? sanitizeContent(rawContent, contentBase) : '';
 
   let standfirst = entry.summary ? toPlainText(entry.summary) : '';
@@ -213,7 +213,7 @@ function chooseImage(images: EntryImage[], base: string | undefined, contentHtml
     };
   }
   // The sanitizer's output is regular (double-quoted attributes, tracking already gone), so a pattern is enough here.
-  const tag = /<img\s[^>]*>/i.exec(contentHtml)?.[0];
+  const tag = /<img\s[^<>]*>/i.exec(contentHtml)?.[0];
   const src = tag && /\ssrc="([^"]+)"/.exec(tag)?.[1];
   if (!tag || !src) return undefined;
   const alt = /\salt="([^"]*)"/.exec(tag)?.[1] ?? '';

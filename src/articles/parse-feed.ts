@@ -215,10 +215,16 @@ function rejection(error: unknown, format: FeedDocument['format']): AppError {
 function readFeedBurnerOriginalLinks(text: string): Map<string, string> | undefined {
   if (!/origLink\b/i.test(text)) return undefined;
   const map = new Map<string, string>();
-  const blocks = text.matchAll(/<(item|entry)\b[\s\S]*?<\/\1>/gi);
-  for (const block of blocks) {
-    const body = block[0];
-    const original = /<[\w-]*:?origLink\b[^>]*>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*(?:\]\]>)?\s*<\//i.exec(body)?.[1];
+  // indexOf rather than one lazy regex over the document: linear even when a hostile feed opens many items and
+  // closes none.
+  const opening = /<(item|entry)\b/gi;
+  let match: RegExpExecArray | null;
+  while ((match = opening.exec(text)) !== null) {
+    const close = text.indexOf(`</${match[1]}>`, opening.lastIndex);
+    if (close === -1) break;
+    const body = text.slice(match.index, close);
+    opening.lastIndex = close;
+    const original = /<[\w-]*:?origLink\b[^<>]*>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*(?:\]\]>)?\s*<\//i.exec(body)?.[1];
     if (!original) continue;
     const decoded = original.replace(/&amp;/g, '&');
     // FeedBurner's own hosts and its "MyBrand" custom domains (feeds.example.com/~r/…) alike.

@@ -121,15 +121,23 @@ function removeForbiddenCharacters(text: string): string {
  */
 export function repairXml(text: string): string | undefined {
   let changed = false;
-  const parts = text.split(/(<!\[CDATA\[[\s\S]*?\]\]>)/);
-  const repaired = parts
-    .map((part, index) => {
-      if (index % 2 === 1) return part;
-      const fixed = part.replace(/&(?!(?:[A-Za-z][\w.-]{0,31}|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)/g, '&amp;');
-      if (fixed !== part) changed = true;
-      return fixed;
-    })
-    .join('');
+  // Split into text and CDATA sections with indexOf (linear even with many unterminated CDATA openings).
+  const pieces: string[] = [];
+  let position = 0;
+  while (position < text.length) {
+    const open = text.indexOf('<![CDATA[', position);
+    const textEnd = open === -1 ? text.length : open;
+    const plain = text.slice(position, textEnd);
+    const fixed = plain.replace(/&(?!(?:[A-Za-z][\w.-]{0,31}|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)/g, '&amp;');
+    if (fixed !== plain) changed = true;
+    pieces.push(fixed);
+    if (open === -1) break;
+    const close = text.indexOf(']]>', open + 9);
+    const cdataEnd = close === -1 ? text.length : close + 3;
+    pieces.push(text.slice(open, cdataEnd));
+    position = cdataEnd;
+  }
+  const repaired = pieces.join('');
   let result = repaired.trimEnd();
   if (/<\/[A-Za-z_][\w:.-]*\s*$/.test(result)) {
     result += '>';

@@ -296,6 +296,18 @@ describe('refusals', () => {
     expect(rejectionOf(() => parse('{"title": "x"}'))).toBe('feed_rejected: not a JSON Feed (no "items" array)');
   });
 
+  it.each([
+    ['300,000 unterminated CDATA sections and a bare ampersand', `<rss version="2.0"><channel><title>a & b</title>${'<![CDATA['.repeat(300_000)}`],
+    ['200,000 nested tags', `<rss version="2.0"><channel><title>t</title>${'<b>'.repeat(200_000)}</channel></rss>`],
+  ])('refuses a hostile structure (%s) instead of hanging', (_name, xml) => {
+    expect(rejectionOf(() => parse(xml))).toMatch(/^feed_rejected: malformed XML/);
+  });
+
+  it('reads a FeedBurner feed whose text is full of item-like tags without slowing to a crawl', () => {
+    const xml = `<rss version="2.0"><channel><title>t</title><item><title>Tags</title><link>http://feeds.feedburner.com/~r/P/~3/x/</link><feedburner:origLink>https://paper.example/tags</feedburner:origLink><description><![CDATA[${'<item '.repeat(300_000)}]]></description></item></channel></rss>`;
+    expect(only(parse(xml).articles).url).toBe('https://paper.example/tags');
+  });
+
   it('refuses an empty document', () => {
     expect(rejectionOf(() => parse('  \n '))).toBe('feed_rejected: empty document');
   });
