@@ -49,8 +49,13 @@ export interface MessageRecipient {
 
 /** One reader's finished message. */
 export interface RenderedMessage {
-  /** The complete RFC 5322 message, CRLF line ends, 7-bit. */
-  raw: Buffer;
+  /** The complete RFC 5322 message, CRLF line ends, 7-bit (joined from `chunks` when first read). */
+  readonly raw: Buffer;
+  /**
+   * The same bytes in order: the frozen pieces every reader shares and this reader's values. A mailer that writes
+   * them as they are sends the message without joining (copying) it.
+   */
+  readonly chunks: readonly Buffer[];
   envelope: { from: string; to: string };
   /** The Message-ID header value, angle brackets included; the same for every retry of this reader's copy. */
   messageId: string;
@@ -256,7 +261,16 @@ export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMe
         length += value.length;
       }
     }
-    return { raw: Buffer.concat(list, length), envelope: { from: from.address, to }, messageId };
+    let joined: Buffer | undefined;
+    return {
+      chunks: list,
+      get raw() {
+        joined ??= Buffer.concat(list, length);
+        return joined;
+      },
+      envelope: { from: from.address, to },
+      messageId,
+    };
   };
 
   return {

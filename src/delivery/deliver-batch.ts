@@ -17,7 +17,7 @@ export interface MessageTemplate {
   render(
     recipient: { id: number; email: string },
     now: Date,
-  ): { raw: Buffer; envelope: { from: string; to: string }; messageId: string };
+  ): { raw: Buffer; chunks?: readonly Buffer[]; envelope: { from: string; to: string }; messageId: string };
 }
 
 /** What the relay said about an accepted message. */
@@ -27,9 +27,12 @@ export interface SendResult {
   rejected: string[];
 }
 
-/** Sends one pre-built raw message; throws on refusal or transport failure (the error is classified). */
+/**
+ * Sends one pre-built raw message; throws on refusal or transport failure (the error is classified). `chunks`, when
+ * given, are the same bytes as `raw` in pieces, for a mailer that can write them without joining.
+ */
 export interface Mailer {
-  send(message: { envelope: { from: string; to: string }; raw: Buffer }): Promise<SendResult>;
+  send(message: { envelope: { from: string; to: string }; raw: Buffer; chunks?: readonly Buffer[] }): Promise<SendResult>;
 }
 
 /** The ledger operations a delivery batch needs. */
@@ -201,7 +204,8 @@ export async function deliverBatch(
     const message = template.render({ id, email }, deps.clock());
     let reply: SmtpReplyClass;
     try {
-      reply = classifySmtpReply(await deps.mailer.send({ envelope: message.envelope, raw: message.raw }));
+      // The message itself, not a copy of its fields: reading `raw` would join the chunks a mailer can send as they are.
+      reply = classifySmtpReply(await deps.mailer.send(message));
     } catch (error) {
       reply = classifySmtpReply(error);
     }

@@ -55,7 +55,8 @@ interface Reply {
 
 interface Outgoing {
   envelope: { from: string; to: string };
-  raw: Buffer;
+  /** The message whole, or its chunks. */
+  message: Buffer | readonly Buffer[];
   resolve: (result: SendResult) => void;
   reject: (error: Error) => void;
 }
@@ -67,32 +68,92 @@ const LF_DOT = Buffer.from('\n.', 'ascii');
 const CR_DOT = Buffer.from('\r.', 'ascii');
 const ENVELOPE_ADDRESS = /^[^\s<>]*$/;
 
+/** Shared chunks at least this large have their inner dot-stuffing computed once and reused (by identity). */
+const CACHED_CHUNK_BYTES = 4_096;
+const innerSlicesCache = new WeakMap<Buffer, Buffer[]>();
+
+/**
+ * Dot-stuffing inside one chunk, independent of its neighbours: every "\n." after the first byte and every "\r."
+ * (a bare CR) gets its dot doubled, a bare line break before a dot becoming CRLF. A "\n." at index 0 is left to the
+ * caller, which knows whether the previous chunk ended with a CR.
+ */
+function innerSlices(chunk: Buffer): Buffer[] {
+  const slices: Buffer[] = [];
+  const push = (slice: Buffer) => {
+    if (slice.length > 0) slices.push(slice);
+  };
+  let start = 0;
+  let lf = chunk.indexOf(LF_DOT, 1);
+  let cr = chunk.indexOf(CR_DOT);
+  while (lf !== -1 || cr !== -1) {
+    const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+    if (at === lf && chunk[at - 1] === 0x0d) {
+      push(chunk.subarray(start, at + 1));
+    } else {
+      push(chunk.subarray(start, at));
+      slices.push(CRLF);
+    }
+    slices.push(DOT);
+    start = at + 1;
+    if (at === lf) lf = chunk.indexOf(LF_DOT, start);
+    if (at === cr) cr = chunk.indexOf(CR_DOT, start);
+  }
+  push(chunk.subarray(start));
+  return slices;
+}
+
 /**
  * The message's bytes as the DATA phase sends them: a dot at the start of a line doubled, a final CRLF ensured, and
  * the terminating `.`. A bare CR or LF right before a dot becomes CRLF first (as nodemailer does), so no receiver
- * can read an early end of data whatever it takes for a line end. Returns slices of the message plus a few constant
- * buffers; nothing is copied.
+ * can read an early end of data whatever it takes for a line end. Takes the message whole or in chunks (see
+ * `RenderedMessage.chunks`; chunks of 4 KB or more are treated as immutable and their stuffing is reused). Returns
+ * slices of the input plus a few constant buffers; nothing is copied.
  */
-export function dotStuffedSlices(raw: Buffer): Buffer[] {
-  const slices: Buffer[] = [];
-  if (raw[0] === 0x2e) slices.push(DOT);
-  let start = 0;
-  let lf = raw.indexOf(LF_DOT);
-  let cr = raw.indexOf(CR_DOT);
-  while (lf !== -1 || cr !== -1) {
-    const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
-    const isCrlf = at === lf && at > 0 && raw[at - 1] === 0x0d;
-    if (isCrlf) slices.push(raw.subarray(start, at + 1), DOT);
-    else slices.push(raw.subarray(start, at), CRLF, DOT);
-    start = at + 1;
-    if (at === lf) lf = raw.indexOf(LF_DOT, start);
-    if (at === cr) cr = raw.indexOf(CR_DOT, start);
+export function dotStuffedSlices(message: Buffer | readonly Buffer[]): Buffer[] {
+  const chunks = Buffer.isBuffer(message) ? [message] : message;
+  const isShared = !Buffer.isBuffer(message);
+  const out: Buffer[] = [];
+  // The last two bytes of the input so far (-1: none yet).
+  let last = -1;
+  let beforeLast = -1;
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    let slices: Buffer[];
+    if (isShared && chunk.length >= CACHED_CHUNK_BYTES) {
+      slices = innerSlicesCache.get(chunk) ?? innerSlices(chunk);
+      innerSlicesCache.set(chunk, slices);
+    } else {
+      slices = innerSlices(chunk);
+    }
+    const endsWithBareBreak = last === 0x0d || (last === 0x0a && beforeLast !== 0x0d);
+    if (chunk[0] === 0x2e) {
+      // A dot opening this chunk opens a line when the message starts here or the previous chunk ended a line.
+      if (last === -1 || (last === 0x0a && beforeLast === 0x0d)) {
+        out.push(DOT);
+      } else if (endsWithBareBreak) {
+        const previous = out.pop() as Buffer;
+        if (previous.length > 1) out.push(previous.subarray(0, previous.length - 1));
+        out.push(CRLF, DOT);
+      }
+      out.push(...slices);
+    } else if (chunk[0] === 0x0a && chunk[1] === 0x2e) {
+      // "\n." at the start of this chunk: a CRLF line start when the previous chunk ended with CR, else a bare LF.
+      const first = slices[0] as Buffer;
+      out.push(last === 0x0d ? first.subarray(0, 1) : CRLF, DOT, first.subarray(1), ...slices.slice(1));
+    } else {
+      out.push(...slices);
+    }
+    if (chunk.length >= 2) {
+      beforeLast = chunk[chunk.length - 2] as number;
+      last = chunk[chunk.length - 1] as number;
+    } else {
+      beforeLast = last;
+      last = chunk[0] as number;
+    }
   }
-  slices.push(raw.subarray(start));
-  const length = raw.length;
-  if (length < 2 || raw[length - 2] !== 0x0d || raw[length - 1] !== 0x0a) slices.push(CRLF);
-  slices.push(END_OF_DATA);
-  return slices;
+  if (last !== 0x0a || beforeLast !== 0x0d) out.push(CRLF);
+  out.push(END_OF_DATA);
+  return out;
 }
 
 /** Splits a complete reply out of the receive buffer, or returns undefined when more bytes are needed. */
@@ -181,7 +242,7 @@ class SmtpSession {
   }
 
   /** Sends one message; resolves with the relay's reply or throws an SmtpSendError. */
-  async send(envelope: { from: string; to: string }, raw: Buffer): Promise<SendResult> {
+  async send(envelope: { from: string; to: string }, message: Buffer | readonly Buffer[]): Promise<SendResult> {
     if (!ENVELOPE_ADDRESS.test(envelope.from) || !ENVELOPE_ADDRESS.test(envelope.to) || envelope.to === '') {
       throw new SmtpSendError('the envelope holds an address SMTP cannot carry', 'EENVELOPE');
     }
@@ -220,7 +281,7 @@ class SmtpSession {
     }
     const socket = this.liveSocket();
     socket.cork();
-    for (const slice of dotStuffedSlices(raw)) socket.write(slice);
+    for (const slice of dotStuffedSlices(message)) socket.write(slice);
     socket.uncork();
     const final = await this.readReply();
     if (final.code < 200 || final.code >= 300) {
@@ -353,7 +414,7 @@ export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMail
   let isClosed = false;
 
   const run = (session: SmtpSession, outgoing: Outgoing): void => {
-    session.send(outgoing.envelope, outgoing.raw).then(
+    session.send(outgoing.envelope, outgoing.message).then(
       (result) => {
         outgoing.resolve(result);
         release(session);
@@ -413,7 +474,8 @@ export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMail
     send(message) {
       if (isClosed) return Promise.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
       return new Promise<SendResult>((resolve, reject) => {
-        queue.push({ envelope: message.envelope, raw: message.raw, resolve, reject });
+        // Chunks when the caller has them: reading `raw` could join (copy) the whole message.
+        queue.push({ envelope: message.envelope, message: message.chunks ?? message.raw, resolve, reject });
         pump();
       });
     },

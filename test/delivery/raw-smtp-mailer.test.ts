@@ -1,5 +1,6 @@
 /** The raw SMTP mailer: pre-built bytes out unchanged, refusals and failures shaped for classifySmtpReply. */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifySmtpReply } from '../../src/delivery/classify-smtp-reply.js';
@@ -61,6 +62,26 @@ describe('raw SMTP mailer', () => {
       expect(message.envelopeFrom).toBe(FROM);
       expect(message.raw.equals(original?.raw ?? Buffer.alloc(0))).toBe(true);
     }
+  });
+
+  it('sends a message given in chunks (shared frozen pieces and per-reader values) without joining it', async () => {
+    const sink = await sinkFor();
+    const mailer = mailerFor(sink.url, 2);
+    const whole = messageFor('reader@example.org', 'chunked');
+    const shared = Buffer.concat([whole.subarray(0, 120), Buffer.alloc(5_000, 'a'), Buffer.from('\r\n.dot line\r\n')]);
+    const raw = Buffer.concat([shared, whole.subarray(120)]);
+    for (let i = 0; i < 3; i += 1) {
+      const message = {
+        envelope: { from: FROM, to: 'reader@example.org' },
+        chunks: [shared, whole.subarray(120, 200), whole.subarray(200)],
+        get raw(): Buffer {
+          throw new Error('the raw mailer must not join the chunks');
+        },
+      };
+      await mailer.send(message);
+    }
+    expect(sink.messages).toHaveLength(3);
+    for (const received of sink.messages) expect(received.raw.equals(raw)).toBe(true);
   });
 
   it('a refused mailbox is thrown with the reply for classifySmtpReply, and the connection carries on', async () => {
@@ -197,6 +218,39 @@ describe('dot-stuffing', () => {
   it('turns a bare CR or LF before a dot into CRLF, so no receiver sees an early end of data', () => {
     expect(stuffed('x\r.\r\ny\r\n')).toBe('x\r\n..\r\ny\r\n.\r\n');
     expect(stuffed('a\n.\nb\r\n')).toBe('a\r\n..\nb\r\n.\r\n');
+  });
+
+  it('gives the same bytes however the message is cut into chunks', () => {
+    /** The rule, byte by byte: a bare CR or LF before a dot becomes CRLF, a dot opening a line is doubled. */
+    const reference = (input: Buffer): Buffer => {
+      const out: number[] = [];
+      for (let i = 0; i < input.length; i += 1) {
+        const byte = input[i] as number;
+        if (byte === 0x2e) {
+          const previous = i > 0 ? input[i - 1] : undefined;
+          const isBareBreak = previous === 0x0d || (previous === 0x0a && (i < 2 || input[i - 2] !== 0x0d));
+          if (isBareBreak) out.splice(out.length - 1, 1, 0x0d, 0x0a);
+          if (i === 0 || previous === 0x0a || previous === 0x0d) out.push(0x2e);
+        }
+        out.push(byte);
+      }
+      const n = input.length;
+      if (n < 2 || input[n - 2] !== 0x0d || input[n - 1] !== 0x0a) out.push(0x0d, 0x0a);
+      out.push(0x2e, 0x0d, 0x0a);
+      return Buffer.from(out);
+    };
+    const bytes = fc.array(fc.constantFrom(0x2e, 0x0d, 0x0a, 0x61), { maxLength: 40 });
+    fc.assert(
+      fc.property(bytes, fc.array(fc.nat({ max: 40 }), { maxLength: 6 }), (values, cuts) => {
+        const whole = Buffer.from(values);
+        const points = [...new Set(cuts.map((c) => Math.min(c, whole.length)))].sort((a, b) => a - b);
+        const chunks = [0, ...points].map((from, i) => whole.subarray(from, points[i] ?? whole.length));
+        const expected = reference(whole);
+        expect(Buffer.concat(dotStuffedSlices(whole)).equals(expected)).toBe(true);
+        expect(Buffer.concat(dotStuffedSlices(chunks)).equals(expected)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('adds the missing final line break before the terminating dot', () => {
