@@ -140,21 +140,24 @@ export function parseFeedDate(raw: string | undefined): Date | undefined {
   if (!raw) return undefined;
   let value = collapseWhitespace(raw);
   if (!value || value.length > 100) return undefined;
-  const attempts: string[] = [];
-  // Without a zone, JavaScript reads a date-time as local time; feeds mean UTC (RFC 822 says so for "GMT"-less dates).
-  const hasZone = /(?:Z|[+-]\d{2}:?\d{2}|\b(?:GMT|UTC?|[ECMP][SD]T|[A-Z]{3,5}))\s*$/i.test(value);
-  const isIsoDateTime = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value);
-  if (isIsoDateTime && !hasZone) value = `${value.replace(' ', 'T')}Z`;
-  attempts.push(value);
+  // Without a zone, JavaScript reads a date-time as local time; feeds mean UTC (RFC 822 says so for "GMT"-less dates),
+  // and the server's own time zone must not change what an article's date is.
+  const hasZone = /(?:Z|[+-]\d{2}:?\d{2}|\b(?:GMT|UTC?|[ECMP][SD]T|[A-Z]{3,5}))\s*$/.test(value);
+  if (!hasZone) {
+    value = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value)
+      ? `${value.replace(' ', 'T')}Z`
+      : /^\d{4}-\d{2}-\d{2}$/.test(value)
+        ? value
+        : `${value} GMT`;
+  }
+  const attempts: string[] = [value];
   // Localised weekday names ("Ter, 05 Mar 2024 ...") defeat Date.parse; the weekday carries no information.
   const noWeekday = value.replace(/^[^\d,]{1,20},\s*/, '');
   attempts.push(noWeekday);
   const zoneMatch = /\s([A-Z]{2,5})$/.exec(noWeekday);
-  if (zoneMatch?.[1]) {
+  if (zoneMatch?.[1] && zoneMatch[1] !== 'GMT' && zoneMatch[1] !== 'UTC' && zoneMatch[1] !== 'UT') {
     const offset = ZONE_OFFSETS[zoneMatch[1]] ?? '+0000';
     attempts.push(`${noWeekday.slice(0, zoneMatch.index)} ${offset}`);
-  } else if (!hasZone && /\d{1,2}:\d{2}/.test(noWeekday)) {
-    attempts.push(`${noWeekday} +0000`);
   }
   for (const attempt of attempts) {
     const time = Date.parse(attempt);

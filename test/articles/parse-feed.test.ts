@@ -358,6 +358,19 @@ describe('dates', () => {
     ]);
   });
 
+  it("reads zone-less dates as UTC whatever the server's time zone", () => {
+    const previous = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(new Date(2026, 0, 1).getTimezoneOffset()).toBe(300);
+      const feed = parse(buildRss([item('Wed, 25 Nov 2026 10:00:00', 'rfc'), item('2026-11-25T10:00:00', 'iso'), item('25 Nov 2026', 'day')]));
+      expect(feed.articles.map((a) => a.publishedAt)).toEqual(['2026-11-25T10:00:00.000Z', '2026-11-25T10:00:00.000Z', '2026-11-25T00:00:00.000Z']);
+    } finally {
+      if (previous === undefined) delete process.env.TZ;
+      else process.env.TZ = previous;
+    }
+  });
+
   it('gives an undated item the same content hash on every re-read, whatever the clock says', () => {
     const rss = buildRss([item(undefined, 'Undated')]);
     const first = only(parse(rss, { now: new Date('2026-11-27T12:00:00Z') }).articles);
