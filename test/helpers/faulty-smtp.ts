@@ -336,7 +336,9 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
         const replyLater = (records: AcceptedMessage[], delayMs: number) => {
           awaitingReply.set(session.id, records);
           later(delayMs, () => {
-            if (awaitingReply.get(session.id) === records) awaitingReply.delete(session.id);
+            const socket = socketOf(session);
+            if (!socket || socket.destroyed || !socket.writable) markRepliesLost(session.id);
+            else if (awaitingReply.get(session.id) === records) awaitingReply.delete(session.id);
             callback();
           });
         };
@@ -386,6 +388,7 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
           server.server.close(() => resolve());
           for (const connection of connectionsOf()) {
             stats.cutWhileDown++;
+            markRepliesLost(connection.id);
             connection._socket.destroy();
           }
         });

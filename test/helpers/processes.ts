@@ -121,6 +121,17 @@ export function spawnWorker(options: SpawnOptions, args: string[] = []): Letterp
   return spawnLetterpress(['worker', ...args], options);
 }
 
+/** Waits up to `timeoutMs` for the process to exit on its own; undefined when it still runs. */
+export async function waitForExit(started: LetterpressProcess, timeoutMs: number): Promise<ProcessExit | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  const result = await Promise.race([started.exited, timedOut]);
+  clearTimeout(timer);
+  return result;
+}
+
 /** Kills (SIGKILL) every `letterpress` process this module started that still runs, and waits for them. */
 export async function killAllStarted(): Promise<void> {
   const running = [...live];

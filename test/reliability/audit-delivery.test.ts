@@ -23,8 +23,8 @@ function facts(overrides: Partial<DeliveryFacts> = {}): DeliveryFacts {
     removed: new Set(['r4@example.test']),
     permanentlyRefused: new Set(['r3@example.test']),
     accepted: [
-      { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false },
-      { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false },
+      { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+      { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
     ],
     digest: digest({ recipients: 4, delivered: 2, failed: 1, skipped: 1 }),
     ledger: { sent: new Set([1, 2]), failed: new Set([3]), skipped: new Set([4]) },
@@ -48,7 +48,11 @@ describe('the delivery audit', () => {
 
   it('reports a reader who got nothing, and a digest marked sent anyway', () => {
     const audit = auditDelivery(
-      facts({ accepted: [{ recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false }] }),
+      facts({
+        accepted: [
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+        ],
+      }),
     );
     expect(audit.lost).toBe(1);
     expect(audit.problems.join('\n')).toMatch(/1 deliverable recipient\(s\) got nothing/);
@@ -59,9 +63,9 @@ describe('the delivery audit', () => {
     const stalled = auditDelivery(
       facts({
         accepted: [
-          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: true, isReplyLost: true },
-          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false },
-          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false },
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: true, isReplyLost: true, acceptedAt: 1_000 },
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
         ],
       }),
     );
@@ -75,9 +79,9 @@ describe('the delivery audit', () => {
     const plain = auditDelivery(
       facts({
         accepted: [
-          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false },
-          { recipient: 'r1@example.test', messageId: '<1b>', wasStalled: false, isReplyLost: false },
-          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false },
+          { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+          { recipient: 'r1@example.test', messageId: '<1b>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+          { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
         ],
       }),
     );
@@ -85,12 +89,24 @@ describe('the delivery audit', () => {
     expect(plain.problems.join('\n')).toMatch(/different Message-IDs/);
   });
 
+  it('counts a duplicate whose first copy was accepted just before a worker was killed apart from the rest', () => {
+    const accepted = [
+      { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+      { recipient: 'r1@example.test', messageId: '<1>', wasStalled: false, isReplyLost: false, acceptedAt: 40_000 },
+      { recipient: 'r2@example.test', messageId: '<2>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
+    ];
+    expect(auditDelivery(facts({ accepted, killedAt: [1_200] }))).toMatchObject({ duplicatesAtKill: 1, problems: [] });
+    expect(auditDelivery(facts({ accepted, killedAt: [5_000] })).problems.join('\n')).toMatch(
+      /1 duplicate\(s\) not explained/,
+    );
+  });
+
   it('reports a removed reader who still got it, and a refusal neither recorded nor suppressed', () => {
     const audit = auditDelivery(
       facts({
         accepted: [
           ...facts().accepted,
-          { recipient: 'r4@example.test', messageId: '<4>', wasStalled: false, isReplyLost: false },
+          { recipient: 'r4@example.test', messageId: '<4>', wasStalled: false, isReplyLost: false, acceptedAt: 1_000 },
         ],
         ledger: { sent: new Set([1, 2]), failed: new Set(), skipped: new Set([4]) },
         suppressed: new Set(),

@@ -19,14 +19,22 @@ export interface DeliveryFacts {
   /** Lower-cased addresses the relay refuses permanently. */
   permanentlyRefused: Set<string>;
   /** Every acceptance the relay recorded during the scenario. */
-  accepted: Pick<AcceptedMessage, 'messageId' | 'recipient' | 'wasStalled' | 'isReplyLost'>[];
+  accepted: Pick<AcceptedMessage, 'messageId' | 'recipient' | 'acceptedAt' | 'wasStalled' | 'isReplyLost'>[];
   /** The digest as stored at the end. */
   digest: Digest | undefined;
   /** Subscriber ids the ledger marks as delivered, failed and skipped. */
   ledger: { sent: Set<number>; failed: Set<number>; skipped: Set<number> };
   /** Lower-cased addresses on the suppression list at the end. */
   suppressed: Set<string>;
+  /**
+   * When worker processes were SIGKILLed (ms since the epoch). A kill right after the relay accepted a message but
+   * before the ledger recorded it makes the restarted batch send it again; such duplicates are counted apart.
+   */
+  killedAt?: number[];
 }
+
+/** How long after an acceptance a SIGKILL can still have prevented the ledger write. */
+export const KILL_WINDOW_MS = 1_000;
 
 /** One row of the chaos table, plus the breaches that make it a failure. */
 export interface DeliveryAudit {
@@ -43,6 +51,8 @@ export interface DeliveryAudit {
    * connection closed first): the duplicate SMTP cannot rule out (RFC 1047).
    */
   duplicatesAfterLostReply: number;
+  /** Of those, extras whose first copy was accepted within `KILL_WINDOW_MS` before a worker was SIGKILLed. */
+  duplicatesAtKill: number;
   /** Deliverable recipients the relay never accepted. */
   lost: number;
   /** Recipients refused permanently and recorded as failed. */
@@ -56,7 +66,10 @@ export interface DeliveryAudit {
 /** Counts the outcome of a send and lists every way it breaks "once, and nobody missed". */
 export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
   const problems: string[] = [];
-  const byRecipient = new Map<string, Pick<AcceptedMessage, 'messageId' | 'wasStalled' | 'isReplyLost'>[]>();
+  const byRecipient = new Map<
+    string,
+    Pick<AcceptedMessage, 'messageId' | 'acceptedAt' | 'wasStalled' | 'isReplyLost'>[]
+  >();
   for (const record of facts.accepted) {
     const list = byRecipient.get(record.recipient) ?? [];
     list.push(record);
@@ -72,6 +85,7 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
   let refusedYetAccepted = 0;
   let duplicates = 0;
   let duplicatesAfterLostReply = 0;
+  let duplicatesAtKill = 0;
   let lost = 0;
   let failed = 0;
   let skipped = 0;
@@ -150,17 +164,25 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
     }
     if (copies.length > 1) {
       duplicates += copies.length - 1;
-      const firstLost = copies.findIndex((c) => c.wasStalled || c.isReplyLost);
-      const explained = firstLost === -1 ? 0 : copies.length - 1 - firstLost;
-      duplicatesAfterLostReply += explained;
-      if (explained < copies.length - 1) note('duplicate', id);
+      // Each extra copy is explained by what happened to the copy before it.
+      for (let index = 1; index < copies.length; index++) {
+        const previous = copies[index - 1];
+        if (!previous) continue;
+        const atKill = facts.killedAt?.some(
+          (at) => at >= previous.acceptedAt && at - previous.acceptedAt <= KILL_WINDOW_MS,
+        );
+        if (previous.wasStalled || previous.isReplyLost) duplicatesAfterLostReply++;
+        else if (atKill) duplicatesAtKill++;
+        else note('duplicate', id);
+      }
     }
   }
 
   if (lost > 0) problems.push(`${lost} deliverable recipient(s) got nothing`);
-  if (duplicates > duplicatesAfterLostReply) {
+  const unexplained = duplicates - duplicatesAfterLostReply - duplicatesAtKill;
+  if (unexplained > 0) {
     problems.push(
-      `${duplicates - duplicatesAfterLostReply} duplicate(s) not explained by a relay reply that never arrived`,
+      `${unexplained} duplicate(s) not explained by a lost relay reply or a kill right after an acceptance`,
     );
   }
   if (refusedYetAccepted > 0) problems.push(`${refusedYetAccepted} permanently refused address(es) were accepted too`);
@@ -207,6 +229,7 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
     reached,
     duplicates,
     duplicatesAfterLostReply,
+    duplicatesAtKill,
     lost,
     failed,
     skipped,

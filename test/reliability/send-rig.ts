@@ -98,6 +98,7 @@ export interface SendRig {
     removed?: Set<string>;
     removedInFlight?: Set<string>;
     atSent?: FaultySmtpSnapshot;
+    killedAt?: number[];
   }): Promise<DeliveryAudit>;
   /** The addresses the relay refuses permanently under the rig's plan. */
   permanentlyRefused(): Set<string>;
@@ -284,6 +285,7 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
           recipients,
           removed: extra.removed ?? new Set(),
           removedInFlight: extra.removedInFlight,
+          killedAt: extra.killedAt,
           permanentlyRefused: permanentlyRefused(),
           accepted: snapshot.accepted,
           ...facts,
