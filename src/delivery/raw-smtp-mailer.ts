@@ -78,19 +78,18 @@ const innerSlicesCache = new WeakMap<Buffer, Buffer[]>();
  * caller, which knows whether the previous chunk ended with a CR.
  */
 function innerSlices(chunk: Buffer): Buffer[] {
-  const slices: Buffer[] = [];
-  const push = (slice: Buffer) => {
-    if (slice.length > 0) slices.push(slice);
-  };
-  let start = 0;
   let lf = chunk.indexOf(LF_DOT, 1);
   let cr = chunk.indexOf(CR_DOT);
+  // The common case: nothing to escape, the chunk goes out as it is (no view allocated).
+  if (lf === -1 && cr === -1) return [chunk];
+  const slices: Buffer[] = [];
+  let start = 0;
   while (lf !== -1 || cr !== -1) {
     const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
     if (at === lf && chunk[at - 1] === 0x0d) {
-      push(chunk.subarray(start, at + 1));
+      slices.push(chunk.subarray(start, at + 1));
     } else {
-      push(chunk.subarray(start, at));
+      if (at > start) slices.push(chunk.subarray(start, at));
       slices.push(CRLF);
     }
     slices.push(DOT);
@@ -98,7 +97,7 @@ function innerSlices(chunk: Buffer): Buffer[] {
     if (at === lf) lf = chunk.indexOf(LF_DOT, start);
     if (at === cr) cr = chunk.indexOf(CR_DOT, start);
   }
-  push(chunk.subarray(start));
+  if (start < chunk.length) slices.push(chunk.subarray(start));
   return slices;
 }
 
@@ -135,13 +134,13 @@ export function dotStuffedSlices(message: Buffer | readonly Buffer[]): Buffer[] 
         if (previous.length > 1) out.push(previous.subarray(0, previous.length - 1));
         out.push(CRLF, DOT);
       }
-      out.push(...slices);
+      for (const slice of slices) out.push(slice);
     } else if (chunk[0] === 0x0a && chunk[1] === 0x2e) {
       // "\n." at the start of this chunk: a CRLF line start when the previous chunk ended with CR, else a bare LF.
       const first = slices[0] as Buffer;
       out.push(last === 0x0d ? first.subarray(0, 1) : CRLF, DOT, first.subarray(1), ...slices.slice(1));
     } else {
-      out.push(...slices);
+      for (const slice of slices) out.push(slice);
     }
     if (chunk.length >= 2) {
       beforeLast = chunk[chunk.length - 2] as number;
