@@ -437,6 +437,7 @@ const RelayRequestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('snapshot'), id: z.number() }),
   z.object({ type: z.literal('setHolding'), id: z.number(), isHolding: z.boolean() }),
   z.object({ type: z.literal('held'), id: z.number() }),
+  z.object({ type: z.literal('stats'), id: z.number() }),
   z.object({ type: z.literal('close'), id: z.number() }),
 ]);
 type RelayRequest = z.infer<typeof RelayRequestSchema>;
@@ -449,6 +450,8 @@ export interface RelayControl {
   configure(plan: FaultPlanInput): Promise<void>;
   setDown(isDown: boolean): Promise<void>;
   snapshot(): Promise<FaultySmtpSnapshot>;
+  /** Only the counters (cheap to poll, unlike a snapshot of a large run). */
+  stats(): Promise<FaultySmtpStats>;
   setHolding(isHolding: boolean): Promise<void>;
   held(): Promise<string[]>;
   /** Closes the relay (and waits for its process to exit, if it has one). */
@@ -468,6 +471,7 @@ export function controlLocalRelay(relay: FaultySmtp): RelayControl {
     configure: async (plan) => relay.configure(plan),
     setDown: (isDown) => relay.setDown(isDown),
     snapshot: async () => relay.snapshot(),
+    stats: async () => ({ ...relay.stats }),
     setHolding: async (isHolding) => relay.setHolding(isHolding),
     held: async () => relay.held(),
     close: () => relay.close(),
@@ -533,6 +537,7 @@ export async function startFaultySmtpProcess(
       await request({ type: 'setHolding', isHolding });
     },
     held: async () => z.array(z.string()).parse(await request({ type: 'held' })),
+    stats: async () => (await request({ type: 'stats' })) as FaultySmtpStats,
     close: async () => {
       if (!exitError) await request({ type: 'close' }).catch(() => undefined);
       if (!exitError) child.kill('SIGTERM');
@@ -573,6 +578,9 @@ async function serveOverIpc(): Promise<void> {
         break;
       case 'held':
         answer(relay.held());
+        break;
+      case 'stats':
+        answer({ ...relay.stats });
         break;
       case 'snapshot':
         answer(relay.snapshot());

@@ -47,6 +47,12 @@ export interface PrivateRedis {
   close(): Promise<void>;
 }
 
+/** Every redis-server this process started and has not seen exit; killed when this process exits. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Finds a free TCP port on the loopback interface (bind port 0, read it, release it). */
 export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -123,7 +129,13 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     if (isRunning()) return;
     const started = spawn('redis-server', args, { stdio: 'ignore' });
     child = started;
-    exited = new Promise((resolve) => started.once('exit', () => resolve()));
+    running.add(started);
+    exited = new Promise((resolve) =>
+      started.once('exit', () => {
+        running.delete(started);
+        resolve();
+      }),
+    );
     await waitForPing(url, started, 20_000);
   };
   const stop = async (mode: RedisStopMode = 'graceful') => {

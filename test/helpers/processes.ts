@@ -47,6 +47,10 @@ export interface SpawnOptions {
 }
 
 const live = new Set<LetterpressProcess>();
+// A test that times out or a runner that is interrupted must not leave workers behind.
+process.on('exit', () => {
+  for (const started of live) started.child.kill('SIGKILL');
+});
 
 /** Environment variables a child inherits from this process; everything else comes from the caller. */
 function baseEnv(): Record<string, string> {

@@ -94,6 +94,8 @@ export interface ScenarioResult {
 
 /** A scenario: a name for the table, and how to run it at a given scale. */
 export interface Scenario {
+  /** Its number in the issue (3a and 3b are the two stall variants of 3). */
+  number: string;
   id: string;
   title: string;
   run(scale: ScenarioScale): Promise<ScenarioResult>;
@@ -158,6 +160,7 @@ function logTail(worker: LetterpressProcess, chars = 1_500): string {
 
 /** 1. Worker processes SIGKILLed at random instants and restarted. */
 const killStorm: Scenario = {
+  number: '1',
   id: 'kill-storm',
   title: 'workers SIGKILLed and restarted',
   run(scale) {
@@ -198,7 +201,7 @@ const killStorm: Scenario = {
 /** Resolves once the relay has accepted at least `count` messages. */
 async function untilAccepted(rig: SendRig, count: number, signal?: AbortSignal): Promise<void> {
   while (!signal?.aborted) {
-    if ((await rig.relay.snapshot()).stats.accepted >= count) return;
+    if ((await rig.relay.stats()).accepted >= count) return;
     await sleep(50);
   }
 }
@@ -236,6 +239,7 @@ function notSent(
  * in the middle of delivery (SIGTERM, a clean shutdown).
  */
 const redisRestarts: Scenario = {
+  number: '2',
   id: 'redis-restarts',
   title: 'Redis restarted during fan-out and delivery',
   run(scale) {
@@ -283,7 +287,7 @@ const redisRestarts: Scenario = {
             restarts++;
             await sleep(1_500);
             await redis.start();
-            notes.push(`second restart (SIGTERM) after ${(await rig.relay.snapshot()).stats.accepted} acceptances`);
+            notes.push(`second restart (SIGTERM) after ${(await rig.relay.stats()).accepted} acceptances`);
           },
         });
         const crashed = rig.workers.filter((worker) => !worker.isRunning());
@@ -309,6 +313,7 @@ const redisRestarts: Scenario = {
 /** 3. A hostile relay: 10% temporary refusals, 2% permanent, 2% dropped mid-DATA, 1% stalled past the timeout. */
 function hostileRelay(stallOutcome: 'accept' | 'reject'): Scenario {
   return {
+    number: stallOutcome === 'accept' ? '3a' : '3b',
     id: `hostile-relay-${stallOutcome}`,
     title: `hostile relay (stalls ${stallOutcome === 'accept' ? 'then accept' : 'then reject'})`,
     run(scale) {
@@ -327,7 +332,7 @@ function hostileRelay(stallOutcome: 'accept' | 'reject'): Scenario {
         await rig.send();
         const observation = await rig.waitForSent({ timeoutMs: scale.settleTimeoutMs });
         const audit = await rig.audit({ atSent: observation.atSent });
-        const { stats } = await rig.relay.snapshot();
+        const stats = await rig.relay.stats();
         const notes = [
           `relay: ${stats.transactions} transactions, ${stats.temporaryAtMailFrom} × 421, ${stats.temporaryAfterData} × 451, ` +
             `${stats.permanent} × 550, ${stats.dropped} dropped mid-DATA, ${stats.stalledAccepted + stats.stalledRejected} stalled`,
@@ -354,6 +359,7 @@ function hostileRelay(stallOutcome: 'accept' | 'reject'): Scenario {
 
 /** 4. The relay is down (connections refused) for a while in the middle of the send. */
 const relayOutage: Scenario = {
+  number: '4',
   id: 'relay-outage',
   title: 'relay down mid-send',
   run(scale) {
@@ -371,7 +377,7 @@ const relayOutage: Scenario = {
           if (signal.aborted) return;
           await rig.relay.setDown(true);
           const downAt = Date.now();
-          const acceptedAtDown = (await rig.relay.snapshot()).stats.accepted;
+          const acceptedAtDown = (await rig.relay.stats()).accepted;
           // While the relay is down the digest must wait: never `sent`, never failing anyone for it.
           while (Date.now() - downAt < scale.relayDownMs) {
             const digest = await rig.app.digests.get(rig.digest.id);
@@ -390,7 +396,7 @@ const relayOutage: Scenario = {
             notes.push(`first acceptance ${Math.round((Date.now() - upAt) / 100) / 10} s after the relay came back`);
         },
       });
-      const { stats } = await rig.relay.snapshot();
+      const stats = await rig.relay.stats();
       notes.push(`${stats.cutWhileDown} connection(s) refused or cut while down`);
       const audit = await rig.audit({ atSent: observation.atSent });
       return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
@@ -403,6 +409,7 @@ const relayOutage: Scenario = {
 
 /** 5. `letterpress digest send` twice at once for the same digest, and once more after it finished. */
 const doubleSend: Scenario = {
+  number: '5',
   id: 'double-send',
   title: '`digest send` twice at once, then again',
   run(scale) {
@@ -438,6 +445,7 @@ const doubleSend: Scenario = {
  * at the relay may get their one copy; everyone else removed must get nothing.
  */
 const removalsInFlight: Scenario = {
+  number: '6',
   id: 'removed-mid-send',
   title: 'subscribers removed mid-send',
   run(scale) {
@@ -490,6 +498,7 @@ const removalsInFlight: Scenario = {
 
 /** 7. SIGTERM to a worker in the middle of a batch; a fresh worker finishes the digest. */
 const gracefulStop: Scenario = {
+  number: '7',
   id: 'sigterm-mid-batch',
   title: 'SIGTERM mid-batch, then restart',
   run(scale) {
@@ -501,9 +510,9 @@ const gracefulStop: Scenario = {
       const worker = rig.workers[0]!;
       await rig.send();
       await untilAccepted(rig, Math.ceil(rig.recipients.length * 0.3));
-      const atSignal = (await rig.relay.snapshot()).stats.accepted;
+      const atSignal = (await rig.relay.stats()).accepted;
       const exit = await worker.stop('SIGTERM', 30_000);
-      const atExit = (await rig.relay.snapshot()).stats.accepted;
+      const atExit = (await rig.relay.stats()).accepted;
       const inFlightLimit = scale.concurrency * scale.poolSize;
       notes.push(
         `exit ${exit.code ?? exit.signal}${exit.forced ? ' (forced)' : ''}; ${atExit - atSignal} accepted after SIGTERM`,
