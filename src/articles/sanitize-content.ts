@@ -79,6 +79,19 @@ export interface SanitizeContentOptions {
  * tracking pixels, beacons and feed-ad links removed, every link cleaned of tracking parameters.
  */
 export function sanitizeContent(html: string, baseUrl: string | undefined, options: SanitizeContentOptions = {}): string {
+  // Broken markup (a <p> left open inside another) can come out of one pass as something a parser reads differently
+  // the second time; passes repeat until the output is a fixed point, so what we store is what every reader parses.
+  let output = sanitizeOnce(html, baseUrl, options);
+  for (let pass = 0; pass < 3; pass += 1) {
+    const again = sanitizeOnce(output, baseUrl, options);
+    if (again === output) break;
+    output = again;
+  }
+  return output;
+}
+
+/** One pass of the allowlist sanitizer. */
+function sanitizeOnce(html: string, baseUrl: string | undefined, options: SanitizeContentOptions): string {
   const maxInputChars = options.maxInputChars ?? 2_000_000;
   const input = html.length > maxInputChars ? html.slice(0, maxInputChars) : html;
   const output = sanitizeHtml(input, {
