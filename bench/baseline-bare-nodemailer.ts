@@ -29,7 +29,10 @@ export function bareMailOptions(fixture: BenchFixture, index: number): Parameter
     list: { id: `${newsletter.id}.${site.mailDomain}`, unsubscribe: links.unsubscribeUrl },
     headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
     text: fillSlots(body.text, links),
-    html: fillSlots(body.html, { unsubscribeUrl: escapeHtml(links.unsubscribeUrl), preferencesUrl: escapeHtml(links.preferencesUrl) }),
+    html: fillSlots(body.html, {
+      unsubscribeUrl: escapeHtml(links.unsubscribeUrl),
+      preferencesUrl: escapeHtml(links.preferencesUrl),
+    }),
   };
 }
 
@@ -72,7 +75,11 @@ const ArgumentsSchema = z.tuple([
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
-  const [fixturePath, smtpUrl, connections, messages] = parseInput(ArgumentsSchema, process.argv.slice(2), 'baseline arguments');
+  const [fixturePath, smtpUrl, connections, messages] = parseInput(
+    ArgumentsSchema,
+    process.argv.slice(2),
+    'baseline arguments',
+  );
   const fixture = await readBenchFixture(fixturePath);
   await runAsBenchChild(() => sendWithBareNodemailer(fixture, { smtpUrl, connections, messages }));
 }

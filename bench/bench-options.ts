@@ -91,6 +91,13 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     latest: values.latest,
     cpuProf: values['cpu-prof'],
   });
-  if (!parsed.success) throw new AppError('input_invalid', `bench flags: ${formatZodIssues(parsed.error).replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a}-${b.toLowerCase()}`)}`);
-  return { ...parsed.data, tutorialMessages: parsed.data.tutorialMessages ?? Math.min(2_000, parsed.data.baselineMessages) };
+  if (!parsed.success)
+    throw new AppError(
+      'input_invalid',
+      `bench flags: ${formatZodIssues(parsed.error).replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a}-${b.toLowerCase()}`)}`,
+    );
+  return {
+    ...parsed.data,
+    tutorialMessages: parsed.data.tutorialMessages ?? Math.min(2_000, parsed.data.baselineMessages),
+  };
 }

@@ -78,7 +78,14 @@ export interface BenchReport {
   version: 1;
   startedAt: string;
   finishedAt: string;
-  machine: { cpus: number; cpuModel: string; node: string; redis: string; totalMemoryBytes: number; loadAverageAtStart: number[] };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    redis: string;
+    totalMemoryBytes: number;
+    loadAverageAtStart: number[];
+  };
   options: Record<string, unknown>;
   ours: OursFigures;
   baselines: { bareNodemailer: BaselineFigures | null; tutorialPipeline: BaselineFigures | null };
@@ -169,7 +176,8 @@ export function checkTargets(ours: OursFigures, ratios: BenchReport['ratios']): 
 }
 
 const formatInteger = (n: number) => Math.round(n).toLocaleString('en-US');
-const formatMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`);
+const formatMs = (ms: number) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`;
 const formatMb = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(0)} MB`;
 const formatKb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const formatRatio = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(2)}x`);
@@ -208,7 +216,9 @@ export function formatReportMarkdown(report: BenchReport): string {
     row('sender processes', (r) => String(r.senderProcesses)),
     row('sender RSS peak (largest process)', (r) => formatMb(r.senderRssPeakBytes)),
     row('Redis used_memory peak', (_r, isOurs) => (isOurs ? formatMb(ours.redis.usedMemoryPeakBytes) : '–')),
-    row('Redis bytes per pending recipient', (_r, isOurs) => (isOurs ? `${ours.redis.bytesPerPendingRecipient.toFixed(1)} B` : '–')),
+    row('Redis bytes per pending recipient', (_r, isOurs) =>
+      isOurs ? `${ours.redis.bytesPerPendingRecipient.toFixed(1)} B` : '–',
+    ),
     row('duplicates at the sink', (r) => String(r.duplicates)),
     '',
     `Ours over bare nodemailer: **${formatRatio(report.ratios.vsBareNodemailer)}** throughput ` +
@@ -221,7 +231,8 @@ export function formatReportMarkdown(report: BenchReport): string {
     '| target | goal | measured | met |',
     '|---|---|---|---|',
     ...report.targets.map(
-      (t) => `| ${t.name} | ${t.target} | ${t.value}${t.projected ? ' (projected)' : ''} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`,
+      (t) =>
+        `| ${t.name} | ${t.target} | ${t.value}${t.projected ? ' (projected)' : ''} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`,
     ),
     '',
     `Ledger: ${ours.ledger.status}; recipients ${formatInteger(ours.ledger.recipients)}, delivered ${formatInteger(ours.ledger.delivered)}, ` +

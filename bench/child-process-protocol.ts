@@ -78,7 +78,10 @@ export function spawnBenchChild(entry: string, args: string[], env: NodeJS.Proce
 }
 
 /** Child side: prints ready, waits for `go`, runs the work, prints done, then waits for stdin to close and exits. */
-export async function runAsBenchChild(work: () => Promise<void>, cleanup: () => Promise<void> = async () => {}): Promise<void> {
+export async function runAsBenchChild(
+  work: () => Promise<void>,
+  cleanup: () => Promise<void> = async () => {},
+): Promise<void> {
   const lines = createInterface({ input: process.stdin });
   const go = new Promise<boolean>((resolve) => lines.on('line', (line) => line.trim() === 'go' && resolve(true)));
   const closed = new Promise<boolean>((resolve) => lines.once('close', () => resolve(false)));

@@ -83,7 +83,12 @@ function spawnWorker(env: Record<string, string>, cpuProfDir: string | undefined
 }
 
 /** Waits until `count` workers listen on both the fan-out and the deliver queue. */
-async function waitForWorkers(redisUrl: string, prefix: string, count: number, children: ChildProcess[]): Promise<void> {
+async function waitForWorkers(
+  redisUrl: string,
+  prefix: string,
+  count: number,
+  children: ChildProcess[],
+): Promise<void> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queues = [QueueName.fanout, QueueName.deliver].map((name) => new Queue(name, { connection, prefix }));
   try {
@@ -137,7 +142,8 @@ export async function measureRealPath(context: RealPathContext, seedMs: number):
             fanOutMs = Date.parse(digest.fannedOutAt) - t0;
             const settled = digest.counts.delivered + digest.counts.failed + digest.counts.skipped;
             pendingAtMeasure = Math.max(0, digest.counts.recipients - settled);
-            bytesPerPendingRecipient = pendingAtMeasure > 0 ? Math.max(0, memory - usedMemoryBeforeBytes) / pendingAtMeasure : 0;
+            bytesPerPendingRecipient =
+              pendingAtMeasure > 0 ? Math.max(0, memory - usedMemoryBeforeBytes) / pendingAtMeasure : 0;
           }
         }
         await new Promise((resolve) => setTimeout(resolve, 100));

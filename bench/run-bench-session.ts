@@ -33,7 +33,10 @@ import { repoRoot, startSinkProcess, type SinkProcess } from './sink-process.js'
 const SAMPLE_FEED = join(repoRoot, 'src/demo/sample-feed.xml');
 
 /** Runs the whole benchmark and returns its report. Progress goes to `progress` (stderr by default). */
-export async function runBench(options: BenchOptions, progress: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<BenchReport> {
+export async function runBench(
+  options: BenchOptions,
+  progress: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<BenchReport> {
   const startedAt = new Date();
   const loadAverageAtStart = loadavg();
   const cleanups: (() => Promise<void>)[] = [];
@@ -64,7 +67,12 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
 
     progress('ingesting the sample feed and building the digest');
     const ingest = await ingestSources(
-      { store: app.articles, logger: app.logger, maxBytes: config.feed.maxBytes, fetchTimeoutMs: config.feed.fetchTimeoutMs },
+      {
+        store: app.articles,
+        logger: app.logger,
+        maxBytes: config.feed.maxBytes,
+        fetchTimeoutMs: config.feed.fetchTimeoutMs,
+      },
       [SAMPLE_FEED],
     );
     const rejected = ingest.rejected[0];
@@ -164,7 +172,12 @@ async function readRedisVersion(url: string): Promise<string> {
   }
 }
 
-function buildNotes(options: BenchOptions, subscribers: number, baselines: BenchReport['baselines'], bytes: number): string[] {
+function buildNotes(
+  options: BenchOptions,
+  subscribers: number,
+  baselines: BenchReport['baselines'],
+  bytes: number,
+): string[] {
   const notes = [
     'Deliveries/s is the median of per-second acceptance counts between 10 % and 90 % of the run; latency is from the send request (baselines: from the start of the run) to acceptance by the sink.',
     'CPU is user + system time from /proc of the sending processes and Redis over the measured interval; the sink is excluded (it is reported in the JSON).',
@@ -182,7 +195,9 @@ function buildNotes(options: BenchOptions, subscribers: number, baselines: Bench
   if (tutorial) notes.push(tutorial);
   if (options.skipBaselines) notes.push('Baselines skipped (--skip-baselines): ratios are not available.');
   if (subscribers < 1_000_000) {
-    notes.push('Million-reader figures are projected from this run: its own time plus the remaining readers at the steady rate; fan-out scaled linearly.');
+    notes.push(
+      'Million-reader figures are projected from this run: its own time plus the remaining readers at the steady rate; fan-out scaled linearly.',
+    );
   }
   return notes;
 }

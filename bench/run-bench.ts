@@ -28,7 +28,11 @@ async function main(): Promise<number> {
     else process.stdout.write(`${formatReportMarkdown(report)}\nwritten: ${written.json}, ${written.markdown}\n`);
     return 0;
   } catch (error) {
-    const message = isAppError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message = isAppError(error)
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
     process.stderr.write(`bench failed: ${message}\n`);
     if (options.json) process.stdout.write(`${JSON.stringify({ error: { message: (error as Error).message } })}\n`);
     return 1;

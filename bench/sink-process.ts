@@ -83,7 +83,9 @@ export async function waitForAcceptances(
     }
     if (accepted >= expected) return;
     if (Date.now() - lastChange > stallMs) {
-      throw new Error(`the sink has accepted ${accepted} of ${expected} messages and nothing arrived for ${stallMs / 1000} s`);
+      throw new Error(
+        `the sink has accepted ${accepted} of ${expected} messages and nothing arrived for ${stallMs / 1000} s`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }

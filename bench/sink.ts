@@ -118,7 +118,11 @@ export async function startCountingSink(options: { smtpPort?: number } = {}): Pr
       });
       stream.on('end', () => {
         if (current === phase) {
-          current.record(session.envelope.rcptTo.map((r) => r.address), bytes, keep);
+          current.record(
+            session.envelope.rcptTo.map((r) => r.address),
+            bytes,
+            keep,
+          );
         }
         callback();
       });

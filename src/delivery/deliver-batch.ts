@@ -32,7 +32,11 @@ export interface SendResult {
  * given, are the same bytes as `raw` in pieces, for a mailer that can write them without joining.
  */
 export interface Mailer {
-  send(message: { envelope: { from: string; to: string }; raw: Buffer; chunks?: readonly Buffer[] }): Promise<SendResult>;
+  send(message: {
+    envelope: { from: string; to: string };
+    raw: Buffer;
+    chunks?: readonly Buffer[];
+  }): Promise<SendResult>;
 }
 
 /** The ledger operations a delivery batch needs. */

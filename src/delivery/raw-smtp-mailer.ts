@@ -201,9 +201,7 @@ class SmtpSession {
     const rejectUnauthorized = this.target.searchParams.get('rejectUnauthorized') !== 'false';
     // SNI takes a host name, never an address literal.
     const servername = isIP(host) === 0 ? host : undefined;
-    const socket = secure
-      ? connectTls({ host, port, servername, rejectUnauthorized })
-      : connectTcp({ host, port });
+    const socket = secure ? connectTls({ host, port, servername, rejectUnauthorized }) : connectTcp({ host, port });
     this.attach(socket);
     await this.waitForConnect(socket, secure ? 'secureConnect' : 'connect');
 
@@ -213,7 +211,8 @@ class SmtpSession {
 
     const wantsTls = this.target.searchParams.get('requireTLS') === 'true';
     if (!secure && (capabilities.has('STARTTLS') || wantsTls)) {
-      if (!capabilities.has('STARTTLS')) throw new SmtpSendError('the relay does not offer STARTTLS (requireTLS=true)', 'ETLS');
+      if (!capabilities.has('STARTTLS'))
+        throw new SmtpSendError('the relay does not offer STARTTLS (requireTLS=true)', 'ETLS');
       const reply = await this.command('STARTTLS');
       if (reply.code !== 220) throw refusal(reply, 'ETLS', 'STARTTLS refused');
       const plain = this.socket as Socket;
@@ -230,7 +229,9 @@ class SmtpSession {
       const auth = capabilities.get('AUTH') ?? '';
       let reply: Reply;
       if (/\bPLAIN\b/i.test(auth) || !/\bLOGIN\b/i.test(auth)) {
-        reply = await this.command(`AUTH PLAIN ${Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64')}`);
+        reply = await this.command(
+          `AUTH PLAIN ${Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64')}`,
+        );
       } else {
         reply = await this.command('AUTH LOGIN');
         if (reply.code === 334) reply = await this.command(Buffer.from(user, 'utf8').toString('base64'));
@@ -337,7 +338,8 @@ class SmtpSession {
 
   private liveSocket(): Socket | TLSSocket {
     if (this.failure) throw this.failure;
-    if (!this.socket || this.socket.destroyed) throw new SmtpSendError('the connection to the relay is closed', 'ECONNECTION');
+    if (!this.socket || this.socket.destroyed)
+      throw new SmtpSendError('the connection to the relay is closed', 'ECONNECTION');
     return this.socket;
   }
 
@@ -371,7 +373,10 @@ class SmtpSession {
     });
     socket.on('timeout', () => this.fail(new SmtpSendError('the relay did not answer in time', 'ETIMEDOUT')));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const code = error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'ECONNECTION' : 'ESOCKET';
+      const code =
+        error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE'
+          ? 'ECONNECTION'
+          : 'ESOCKET';
       this.fail(new SmtpSendError(`connection to the relay failed: ${error.message}`, code));
     });
     socket.on('close', () => this.fail(new SmtpSendError('the relay closed the connection', 'ECONNECTION')));

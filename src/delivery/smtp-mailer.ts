@@ -63,7 +63,11 @@ export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim'>): C
     );
   }
   if (!config.dkim) {
-    return createRawSmtpMailer({ url: config.smtp.url, poolSize: config.smtp.poolSize, timeoutMs: config.smtp.timeoutMs });
+    return createRawSmtpMailer({
+      url: config.smtp.url,
+      poolSize: config.smtp.poolSize,
+      timeoutMs: config.smtp.timeoutMs,
+    });
   }
   return createSmtpMailer({
     url: config.smtp.url,

@@ -28,12 +28,32 @@ const ours: OursFigures = {
   fanOutMs: 400,
   batchSize: 500,
   concurrency: 4,
-  redis: { usedMemoryBeforeBytes: 50e6, usedMemoryPeakBytes: 52e6, bytesPerPendingRecipient: 12.5, pendingAtMeasure: 99_000 },
+  redis: {
+    usedMemoryBeforeBytes: 50e6,
+    usedMemoryPeakBytes: 52e6,
+    bytesPerPendingRecipient: 12.5,
+    pendingAtMeasure: 99_000,
+  },
   workerRssPeakBytesEach: [110 * 1024 * 1024, 100 * 1024 * 1024],
   ledger: { status: 'sent', recipients: 100_000, delivered: 100_000, failed: 0, skipped: 0 },
 };
-const bare: BaselineFigures = { ...run, messages: 20_000, deliveriesPerSecond: 800, endToEndPerSecond: 750, cpuPerMessageMs: 1.2, senderProcesses: 1, description: 'bare' };
-const tutorial: BaselineFigures = { ...run, messages: 2_000, deliveriesPerSecond: 50, endToEndPerSecond: 40, cpuPerMessageMs: 20, description: 'tutorial' };
+const bare: BaselineFigures = {
+  ...run,
+  messages: 20_000,
+  deliveriesPerSecond: 800,
+  endToEndPerSecond: 750,
+  cpuPerMessageMs: 1.2,
+  senderProcesses: 1,
+  description: 'bare',
+};
+const tutorial: BaselineFigures = {
+  ...run,
+  messages: 2_000,
+  deliveriesPerSecond: 50,
+  endToEndPerSecond: 40,
+  cpuPerMessageMs: 20,
+  description: 'tutorial',
+};
 
 describe('benchmark report', () => {
   it('states our throughput as a multiple of each baseline, and of their CPU per message', () => {
@@ -58,7 +78,9 @@ describe('benchmark report', () => {
     expect(million).toMatchObject({ projected: true, met: true, value: '8.4 min' });
     expect(targets.find((t) => t.name === 'worker RSS peak')?.met).toBe(true);
     expect(targets.find((t) => t.name === 'Redis per pending recipient')?.met).toBe(true);
-    const slow = checkTargets({ ...ours, deliveriesPerSecond: 1_000 }, ratios).find((t) => t.name === '1,000,000 readers delivered');
+    const slow = checkTargets({ ...ours, deliveriesPerSecond: 1_000 }, ratios).find(
+      (t) => t.name === '1,000,000 readers delivered',
+    );
     expect(slow?.met).toBe(false);
   });
 
@@ -69,7 +91,14 @@ describe('benchmark report', () => {
       version: 1,
       startedAt: '2026-11-27T12:00:00.000Z',
       finishedAt: '2026-11-27T12:05:00.000Z',
-      machine: { cpus: 2, cpuModel: 'test cpu', node: '20.20.2', redis: '7.0.15', totalMemoryBytes: 1e9, loadAverageAtStart: [0, 0, 0] },
+      machine: {
+        cpus: 2,
+        cpuModel: 'test cpu',
+        node: '20.20.2',
+        redis: '7.0.15',
+        totalMemoryBytes: 1e9,
+        loadAverageAtStart: [0, 0, 0],
+      },
       options: {},
       ours,
       baselines: { bareNodemailer: bare, tutorialPipeline: tutorial },

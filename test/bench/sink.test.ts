@@ -16,10 +16,21 @@ describe('the benchmark sink', () => {
   it('counts each accepted message once, flags a reader who got the digest twice, and starts fresh per phase', async () => {
     const t0 = Date.now();
     await fetch(`${control}/phase?t0=${t0}`, { method: 'POST' });
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.smtpPort, secure: false, pool: true, maxConnections: 2 });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: sink.smtpPort,
+      secure: false,
+      pool: true,
+      maxConnections: 2,
+    });
     try {
-      const send = (to: string) => transport.sendMail({ from: 'desk@bench.example', to, subject: 'Digest', text: 'x'.repeat(1000) });
-      await Promise.all([send('reader1@bench.example'), send('reader2@bench.example'), send('reader900000@bench.example')]);
+      const send = (to: string) =>
+        transport.sendMail({ from: 'desk@bench.example', to, subject: 'Digest', text: 'x'.repeat(1000) });
+      await Promise.all([
+        send('reader1@bench.example'),
+        send('reader2@bench.example'),
+        send('reader900000@bench.example'),
+      ]);
       await send('reader2@bench.example');
 
       const summary = (await (await fetch(`${control}/summary`)).json()) as Record<string, unknown>;

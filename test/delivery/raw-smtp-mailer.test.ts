@@ -51,7 +51,10 @@ describe('raw SMTP mailer', () => {
   it('delivers every message byte for byte, dotted lines included, over a small pool of connections', async () => {
     const sink = await sinkFor();
     const mailer = mailerFor(sink.url, 3);
-    const sent = Array.from({ length: 20 }, (_, i) => ({ to: `reader${i}@example.org`, raw: messageFor(`reader${i}@example.org`, `m${i}`) }));
+    const sent = Array.from({ length: 20 }, (_, i) => ({
+      to: `reader${i}@example.org`,
+      raw: messageFor(`reader${i}@example.org`, `m${i}`),
+    }));
     const results = await Promise.all(sent.map((m) => mailer.send({ envelope: { from: FROM, to: m.to }, raw: m.raw })));
 
     expect(results.every((r) => classifySmtpReply(r).kind === 'ok')).toBe(true);
@@ -86,10 +89,13 @@ describe('raw SMTP mailer', () => {
 
   it('a refused mailbox is thrown with the reply for classifySmtpReply, and the connection carries on', async () => {
     const sink = await sinkFor({
-      onRecipient: (address) => (address.startsWith('gone') ? smtpReply(550, '5.1.1 <gone@example.org>: user unknown') : undefined),
+      onRecipient: (address) =>
+        address.startsWith('gone') ? smtpReply(550, '5.1.1 <gone@example.org>: user unknown') : undefined,
     });
     const mailer = mailerFor(sink.url, 1);
-    const refused = await mailer.send({ envelope: { from: FROM, to: 'gone@example.org' }, raw: messageFor('gone@example.org', 'a') }).catch((e: unknown) => e);
+    const refused = await mailer
+      .send({ envelope: { from: FROM, to: 'gone@example.org' }, raw: messageFor('gone@example.org', 'a') })
+      .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'EENVELOPE', responseCode: 550 });
     expect(classifySmtpReply(refused)).toMatchObject({ kind: 'permanent-mailbox', code: 550, enhancedCode: '5.1.1' });
     expect(classifySmtpReply(refused).message).not.toContain('gone@example.org');
@@ -106,7 +112,10 @@ describe('raw SMTP mailer', () => {
       },
     });
     const mailer = mailerFor(sink.url, 1);
-    const send = () => mailer.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'c') }).catch((e: unknown) => e);
+    const send = () =>
+      mailer
+        .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'c') })
+        .catch((e: unknown) => e);
     expect(classifySmtpReply(await send())).toMatchObject({ kind: 'transient', code: 451, isRelayUnavailable: false });
     replyCode = 554;
     expect(classifySmtpReply(await send())).toMatchObject({ kind: 'permanent-other', code: 554 });
@@ -118,7 +127,9 @@ describe('raw SMTP mailer', () => {
     await probe.close();
     cleanups.pop();
     const mailer = mailerFor(`smtp://127.0.0.1:${port}`, 2);
-    const error = await mailer.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'd') }).catch((e: unknown) => e);
+    const error = await mailer
+      .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'd') })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ECONNECTION' });
     expect(classifySmtpReply(error).isRelayUnavailable).toBe(true);
   });
@@ -134,7 +145,9 @@ describe('raw SMTP mailer', () => {
       },
     });
     const mailer = mailerFor(sink.url, 1);
-    const first = await mailer.send({ envelope: { from: FROM, to: 'one@example.org' }, raw: messageFor('one@example.org', 'e') }).catch((e: unknown) => e);
+    const first = await mailer
+      .send({ envelope: { from: FROM, to: 'one@example.org' }, raw: messageFor('one@example.org', 'e') })
+      .catch((e: unknown) => e);
     expect(classifySmtpReply(first)).toMatchObject({ kind: 'transient' });
     await mailer.send({ envelope: { from: FROM, to: 'two@example.org' }, raw: messageFor('two@example.org', 'f') });
     expect(sink.messages.map((m) => m.envelopeTo[0])).toEqual(['two@example.org']);
@@ -156,7 +169,9 @@ describe('raw SMTP mailer', () => {
         }),
     );
     const mailer = mailerFor(`smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`, 1, 300);
-    const error = await mailer.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'g') }).catch((e: unknown) => e);
+    const error = await mailer
+      .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'g') })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ETIMEDOUT' });
     expect(classifySmtpReply(error)).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
   });
@@ -187,11 +202,16 @@ describe('raw SMTP mailer', () => {
       const port = (server.server.address() as AddressInfo).port;
 
       const good = mailerFor(`smtp://desk:${encodeURIComponent('s3cret: x')}@127.0.0.1:${port}`, 1);
-      await good.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'h') });
+      await good.send({
+        envelope: { from: FROM, to: 'reader@example.org' },
+        raw: messageFor('reader@example.org', 'h'),
+      });
       expect(received).toEqual(['desk']);
 
       const bad = mailerFor(`smtp://desk:wrong@127.0.0.1:${port}`, 1);
-      const error = await bad.send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'i') }).catch((e: unknown) => e);
+      const error = await bad
+        .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'i') })
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'EAUTH', responseCode: 535 });
       expect(classifySmtpReply(error).kind).toBe('permanent-other');
     }
@@ -201,7 +221,10 @@ describe('raw SMTP mailer', () => {
     const sink = await sinkFor();
     const mailer = mailerFor(sink.url, 1);
     const error = await mailer
-      .send({ envelope: { from: FROM, to: 'reader@example.org>\r\nRCPT TO:<other@example.org' }, raw: messageFor('x@example.org', 'j') })
+      .send({
+        envelope: { from: FROM, to: 'reader@example.org>\r\nRCPT TO:<other@example.org' },
+        raw: messageFor('x@example.org', 'j'),
+      })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EENVELOPE' });
     expect(sink.messages).toHaveLength(0);
