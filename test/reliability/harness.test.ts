@@ -128,6 +128,16 @@ describe('the fault-injecting relay', () => {
     expect(smtp.stats.stalledRejected).toBe(1);
   });
 
+  it('marks an acceptance whose 250 was cut off by going down as a lost reply', async () => {
+    const smtp = await relay({ plan: { replyDelayMs: 2_000 } });
+    const sending = outcome(client(smtp.port, 5_000).sendMail(message('cut@example.test', 'c1')));
+    for (let i = 0; i < 100 && smtp.accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await smtp.setDown(true);
+    expect(await sending).toMatchObject({ ok: false });
+    expect(smtp.accepted).toMatchObject([{ messageId: '<c1@example.test>', isReplyLost: true }]);
+    expect(smtp.stats.repliesLost).toBe(1);
+  });
+
   it('goes down (connections refused) and comes back on the same port', async () => {
     const smtp = await relay();
     await smtp.setDown(true);
