@@ -30,6 +30,8 @@ export interface ScenarioScale {
   killGapMs: [number, number];
   /** Scenario 4: how long the relay is down. */
   relayDownMs: number;
+  /** Scenario 2b: how long Redis stays down mid-delivery (longer than BullMQ's 30 s job lock). */
+  redisDownMs: number;
   /** Give up waiting for `sent` after this long. */
   settleTimeoutMs: number;
   relayInOwnProcess: boolean;
@@ -48,6 +50,7 @@ export const smallScale: ScenarioScale = {
   kills: 2,
   killGapMs: [300, 900],
   relayDownMs: 4_000,
+  redisDownMs: 40_000,
   settleTimeoutMs: 150_000,
   relayInOwnProcess: false,
 };
@@ -64,6 +67,7 @@ export const fullScale: ScenarioScale = {
   kills: 20,
   killGapMs: [500, 4_000],
   relayDownMs: 5 * 60_000,
+  redisDownMs: 45_000,
   settleTimeoutMs: 20 * 60_000,
   relayInOwnProcess: true,
 };
@@ -310,6 +314,53 @@ const redisRestarts: Scenario = {
   },
 };
 
+/**
+ * 2b. Redis down for longer than BullMQ's job lock (30 s) in the middle of delivery: when it comes back, the locks of
+ * the batches in progress have expired, so the stalled-job check may hand a batch to a second run while the first
+ * one still works on it.
+ */
+const redisLongOutage: Scenario = {
+  number: '2b',
+  id: 'redis-long-outage',
+  title: 'Redis down longer than the job lock mid-delivery',
+  run(scale) {
+    return withRig({ ...rigOptions('redis-long', scale), usePrivateRedis: true }, async (rig) => {
+      const started = Date.now();
+      const redis = rig.privateRedis;
+      if (!redis) throw new Error('scenario 2b needs a private Redis');
+      const notes: string[] = [];
+      await rig.startWorkers(scale.workers);
+      await rig.send();
+      const observation = await rig.waitForSent({
+        timeoutMs: scale.settleTimeoutMs + scale.redisDownMs,
+        during: async (signal) => {
+          await untilAccepted(rig, Math.ceil(rig.recipients.length * 0.3), signal);
+          if (signal.aborted) return;
+          await redis.stop('graceful');
+          const downAt = Date.now();
+          const acceptedAtStop = (await rig.relay.stats()).accepted;
+          await sleep(scale.redisDownMs);
+          await redis.start();
+          notes.push(
+            `Redis down ${Math.round((Date.now() - downAt) / 1000)} s after ${acceptedAtStop} acceptances; ` +
+              `${(await rig.relay.stats()).accepted - acceptedAtStop} accepted while it was down`,
+          );
+        },
+      });
+      const crashed = rig.workers.filter((worker) => !worker.isRunning());
+      const audit = await rig.audit({ atSent: observation.atSent });
+      const problems = [...audit.problems, ...notSent(scale, rig, observation)];
+      for (const worker of crashed) {
+        const exit = await worker.exited;
+        problems.push(
+          `a worker exited on its own (code ${exit.code}, signal ${exit.signal}); log:\n${logTail(worker)}`,
+        );
+      }
+      return toResult(this.title, audit, (Date.now() - started) / 1000, notes, { problems });
+    });
+  },
+};
+
 /** 3. A hostile relay: 10% temporary refusals, 2% permanent, 2% dropped mid-DATA, 1% stalled past the timeout. */
 function hostileRelay(stallOutcome: 'accept' | 'reject'): Scenario {
   return {
@@ -547,6 +598,7 @@ const gracefulStop: Scenario = {
 export const scenarios: Scenario[] = [
   killStorm,
   redisRestarts,
+  redisLongOutage,
   hostileRelay('accept'),
   hostileRelay('reject'),
   relayOutage,
