@@ -21,7 +21,7 @@ export interface CaptureServer {
   url: string;
   port: number;
   directory: string;
-  /** Messages written so far, in arrival order. */
+  /** The most recent messages written (at most 1,000, oldest first), so a long-running worker stays bounded. */
   messages: CapturedMessage[];
   close(): Promise<void>;
 }
@@ -40,7 +40,6 @@ export interface CaptureServerOptions {
 export async function startCaptureServer(options: CaptureServerOptions): Promise<CaptureServer> {
   await mkdir(options.directory, { recursive: true });
   const messages: CapturedMessage[] = [];
-  let sequence = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -54,11 +53,10 @@ export async function startCaptureServer(options: CaptureServerOptions): Promise
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         const recipients = session.envelope.rcptTo.map((r) => r.address);
-        sequence += 1;
-        const file = `${String(sequence).padStart(5, '0')}-${safeFileName(recipients[0] ?? 'unknown')}.eml`;
-        writeFile(join(options.directory, file), raw).then(
-          () => {
+        writeNumbered(options.directory, safeFileName(recipients[0] ?? 'unknown'), raw).then(
+          (file) => {
             messages.push({ file, recipients, bytes: raw.length });
+            if (messages.length > RECENT_MESSAGES) messages.shift();
             callback();
           },
           (error: Error) => callback(error),
@@ -81,6 +79,26 @@ export async function startCaptureServer(options: CaptureServerOptions): Promise
     messages,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+const RECENT_MESSAGES = 1_000;
+let sequence = 0;
+
+/**
+ * Writes `NNNNN-<name>.eml` with the next free number. `wx` never overwrites, so a restarted worker, or two workers
+ * sharing the folder, keep every message.
+ */
+async function writeNumbered(directory: string, name: string, raw: Buffer): Promise<string> {
+  for (;;) {
+    sequence += 1;
+    const file = `${String(sequence).padStart(5, '0')}-${name}.eml`;
+    try {
+      await writeFile(join(directory, file), raw, { flag: 'wx' });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** Turns an address into a readable, filesystem-safe name part. */

@@ -251,7 +251,7 @@ export const commands: Record<string, Command> = {
       const { createApp } = await import('../app.js');
       const { runWorkers } = await import('../../workers/run-workers.js');
       const app = await createApp(config, { logger });
-      const workers = await runWorkers(app);
+      const workers = await runWorkers(app, { handleSignals: false });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGTERM', stop);

@@ -11,7 +11,7 @@ export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
 
 const USAGE = `usage: letterpress <command> [options]
 
-  demo [--out DIR]                              run the main job end to end on embedded defaults
+  demo [--out DIR] [--keep]                     run the main job end to end on embedded defaults
   ingest <file|url>...                          ingest RSS, Atom or JSON feeds
   articles list [--limit N]                     list stored articles, newest first
   subscribers add <email> [--newsletter ID]...  add an active subscriber

@@ -15,6 +15,7 @@ import { ingestSources } from '../articles/ingest-sources.js';
 import { createDigest } from '../digests/create-digest.js';
 import { sendDigest } from '../delivery/send-digest.js';
 import { waitForDigestSettled } from '../delivery/wait-for-digest.js';
+import { escapeHtml } from '../escape-html.js';
 import { silentLogger } from '../logger.js';
 import { deletePrefix } from '../redis.js';
 import { runWorkers } from '../../workers/run-workers.js';
@@ -31,6 +32,9 @@ export const SAMPLE_READERS = [
   'margaret.hamilton@example.org',
   'dennis.ritchie@example.net',
 ];
+
+/** Names of the files the demo (through the capture server) writes. */
+const DEMO_FILE = /^(?:\d{5}-[a-z0-9@._-]+\.(?:eml|html)|index\.html)$/;
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -60,8 +64,9 @@ export interface DemoSummary {
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
+  // Remove only what an earlier demo run wrote here (numbered messages, their previews, the index), nothing else.
   for (const name of await readdir(outDir)) {
-    if (name.endsWith('.eml') || name.endsWith('.html')) await rm(join(outDir, name));
+    if (DEMO_FILE.test(name)) await rm(join(outDir, name));
   }
 
   const redis = await resolveDemoRedis(options.env.REDIS_URL);
@@ -75,7 +80,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     NODE_ENV: 'development',
   });
   const app = await createApp(config, { logger: silentLogger });
-  const workers = await runWorkers(app);
+  const workers = await runWorkers(app, { handleSignals: false });
+  // Ctrl-C stops waiting, and the cleanup below still runs (keys, capture server, private Redis).
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const report = await ingestSources(
       { store: app.articles, logger: app.logger, maxBytes: config.feed.maxBytes, fetchTimeoutMs: config.feed.fetchTimeoutMs },
@@ -93,7 +103,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       { newsletter, site: config.site },
     );
     await sendDigest(app, { digestId: digest.id });
-    const settled = await waitForDigestSettled(app, digest.id, { timeoutMs: 120_000 });
+    const settled = await waitForDigestSettled(app, digest.id, { timeoutMs: 120_000, signal: interrupted.signal });
+    if (interrupted.signal.aborted) throw new Error('interrupted: the demo stopped before the digest was sent');
+    if (settled.status !== 'sent') throw new Error(`the digest is ${settled.status} after two minutes, not sent`);
     const index = await writePreviews(outDir, settled.subject);
     const lines = [
       `Letterpress demo: "${settled.subject}"`,
@@ -117,6 +129,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       text: lines.join('\n'),
     };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await workers.close();
     if (!options.keepData) await deletePrefix(app.redis, prefix);
     await app.close();
@@ -149,8 +163,4 @@ async function writePreviews(outDir: string, subject: string): Promise<string> {
 `,
   );
   return index;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

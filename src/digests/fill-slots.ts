@@ -25,12 +25,4 @@ export function fillSlots(text: SlottedText, values: Record<RecipientSlot, strin
   return result;
 }
 
-/** Escapes text for HTML content and (quoted) attribute values. */
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+export { escapeHtml } from '../escape-html.js';

@@ -3,11 +3,8 @@
  * HTML with inline styles only: no script, no remote font or image, no cookie.
  */
 import type { Site } from '../../config.js';
+import { escapeHtml } from '../../escape-html.js';
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function layout(site: Pick<Site, 'name'>, title: string, body: string): string {
   return `<!doctype html>
