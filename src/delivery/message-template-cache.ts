@@ -43,7 +43,11 @@ export function createMessageTemplateCache(deps: MessageTemplateCacheDeps): Mess
         return deps.prepare(digest, body);
       })();
       entries.set(digest.id, prepared);
-      prepared.catch(() => entries.delete(digest.id));
+      // A failed preparation is forgotten so the next batch tries again, but only if it is still the cached one: a
+      // stale preparation (evicted, then replaced) that fails late must not drop its newer replacement.
+      prepared.catch(() => {
+        if (entries.get(digest.id) === prepared) entries.delete(digest.id);
+      });
       while (entries.size > maxEntries) {
         const oldest = entries.keys().next().value;
         if (oldest === undefined) break;
