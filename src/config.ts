@@ -111,6 +111,8 @@ export interface Config {
   prefix: string;
   smtp: { url: string | undefined; poolSize: number; timeoutMs: number; captureDir: string };
   secret: string;
+  /** True when no LETTERPRESS_SECRET is set and the public development secret signs tokens. */
+  isDevelopmentSecret: boolean;
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: { port: number; adminToken: string | undefined; webhookSecret: string | undefined };
@@ -166,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     prefix: e.LETTERPRESS_PREFIX,
     smtp: { url: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, timeoutMs: e.SMTP_TIMEOUT_MS, captureDir: e.CAPTURE_DIR },
     secret: e.LETTERPRESS_SECRET ?? DEVELOPMENT_SECRET,
+    isDevelopmentSecret: !e.LETTERPRESS_SECRET,
     dkim:
       e.DKIM_DOMAIN && e.DKIM_SELECTOR && privateKey
         ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey }

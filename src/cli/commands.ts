@@ -36,15 +36,28 @@ export interface Command {
   run(input: CommandInput): Promise<CommandOutput>;
 }
 
-const DigestIdSchema = z.string().refine((id) => DigestSchema.shape.id.safeParse(id).success, 'must be a digest id as printed by `digest create`');
+const DigestIdSchema = z
+  .string()
+  .refine((id) => DigestSchema.shape.id.safeParse(id).success, 'must be a digest id as printed by `digest create`');
 const NewsletterIdSchema = z.string().min(1, 'is required');
+
+/** Long-running processes say loudly when anyone could forge their unsubscribe links. */
+function warnAboutDevelopmentSecret(config: Config, logger: { warn(message: string): void }): void {
+  if (config.isDevelopmentSecret) {
+    logger.warn(
+      'LETTERPRESS_SECRET is not set: tokens are signed with the public development secret, so anyone can forge unsubscribe links. Set it before real readers subscribe.',
+    );
+  }
+}
 
 /** Loads config, opens the app, runs the function, always closes the app. */
 async function withApp<T>(run: (app: App, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const { createApp } = await import('../app.js');
   // One-shot commands print only errors; warnings about the deployment belong to the long-running processes.
-  const app = await createApp(config, { logger: createLogger(config.logLevel === 'info' || config.logLevel === 'warn' ? 'error' : config.logLevel) });
+  const app = await createApp(config, {
+    logger: createLogger(config.logLevel === 'info' || config.logLevel === 'warn' ? 'error' : config.logLevel),
+  });
   try {
     return await run(app, config);
   } finally {
@@ -53,7 +66,8 @@ async function withApp<T>(run: (app: App, config: Config) => Promise<T>): Promis
 }
 
 function one(positionals: string[], what: string): string {
-  if (positionals.length !== 1) throw new AppError('input_invalid', `expected exactly one ${what}, got ${positionals.length}`);
+  if (positionals.length !== 1)
+    throw new AppError('input_invalid', `expected exactly one ${what}, got ${positionals.length}`);
   return positionals[0] as string;
 }
 
@@ -62,7 +76,11 @@ export const commands: Record<string, Command> = {
   demo: {
     options: { out: { type: 'string' }, keep: { type: 'boolean' } },
     async run({ values }) {
-      const flags = parseInput(z.object({ out: z.string().min(1).default('./demo-out'), keep: z.boolean().default(false) }), values, 'demo flags');
+      const flags = parseInput(
+        z.object({ out: z.string().min(1).default('./demo-out'), keep: z.boolean().default(false) }),
+        values,
+        'demo flags',
+      );
       const { runDemo } = await import('../demo/run-demo.js');
       const summary = await runDemo({ outDir: flags.out, keepData: flags.keep, env: process.env });
       return { result: summary, text: summary.text };
@@ -72,18 +90,31 @@ export const commands: Record<string, Command> = {
   ingest: {
     options: {},
     async run({ positionals }) {
-      const sources = parseInput(z.array(z.string().min(1)).min(1, 'name at least one feed file or URL'), positionals, 'ingest sources');
+      const sources = parseInput(
+        z.array(z.string().min(1)).min(1, 'name at least one feed file or URL'),
+        positionals,
+        'ingest sources',
+      );
       return withApp(async (app, config) => {
         const { ingestSources } = await import('../articles/ingest-sources.js');
         const report = await ingestSources(
-          { store: app.articles, logger: app.logger, maxBytes: config.feed.maxBytes, fetchTimeoutMs: config.feed.fetchTimeoutMs },
+          {
+            store: app.articles,
+            logger: app.logger,
+            maxBytes: config.feed.maxBytes,
+            fetchTimeoutMs: config.feed.fetchTimeoutMs,
+          },
           sources,
         );
         const lines = [
           `ingested ${report.ingested}, updated ${report.updated}, unchanged ${report.unchanged}, rejected sources ${report.rejected.length}`,
           ...report.rejected.map((r) => `  rejected ${r.source}: ${r.reason}`),
         ];
-        return { result: report, text: lines.join('\n'), exitCode: report.rejected.length > 0 && report.rejected.length === sources.length ? 1 : 0 };
+        return {
+          result: report,
+          text: lines.join('\n'),
+          exitCode: report.rejected.length > 0 && report.rejected.length === sources.length ? 1 : 0,
+        };
       });
     },
   },
@@ -91,7 +122,11 @@ export const commands: Record<string, Command> = {
   'articles list': {
     options: { limit: { type: 'string' } },
     async run({ values }) {
-      const flags = parseInput(z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }), values, 'articles list flags');
+      const flags = parseInput(
+        z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }),
+        values,
+        'articles list flags',
+      );
       return withApp(async (app) => {
         const articles = await app.articles.list(flags.limit);
         const text = articles.map((a) => `${a.publishedAt}  [${a.section}]  ${a.title}\n    ${a.url}`).join('\n');
@@ -107,7 +142,11 @@ export const commands: Record<string, Command> = {
     options: { newsletter: { type: 'string', multiple: true } },
     async run({ values, positionals }) {
       const email = parseInput(EmailSchema, one(positionals, 'email address'), 'email');
-      const flags = parseInput(z.object({ newsletter: z.array(NewsletterIdSchema).optional() }), values, 'subscribers add flags');
+      const flags = parseInput(
+        z.object({ newsletter: z.array(NewsletterIdSchema).optional() }),
+        values,
+        'subscribers add flags',
+      );
       return withApp(async (app, config) => {
         const newsletterIds = flags.newsletter ?? config.newsletters.map((n) => n.id);
         for (const id of newsletterIds) findNewsletter(config, id);
@@ -124,7 +163,13 @@ export const commands: Record<string, Command> = {
     options: { newsletter: { type: 'string' }, since: { type: 'string' } },
     async run({ values }) {
       const flags = parseInput(
-        z.object({ newsletter: NewsletterIdSchema.default('daily'), since: z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-27T06:00:00Z' }).optional() }),
+        z.object({
+          newsletter: NewsletterIdSchema.default('daily'),
+          since: z
+            .string()
+            .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-27T06:00:00Z' })
+            .optional(),
+        }),
         values,
         'digest create flags',
       );
@@ -141,7 +186,12 @@ export const commands: Record<string, Command> = {
           { newsletter, site: config.site, since: flags.since ? new Date(flags.since) : undefined },
         );
         return {
-          result: { id: digest.id, newsletterId: digest.newsletterId, subject: digest.subject, articles: digest.articleIds.length },
+          result: {
+            id: digest.id,
+            newsletterId: digest.newsletterId,
+            subject: digest.subject,
+            articles: digest.articleIds.length,
+          },
           text: digest.id,
         };
       });
@@ -152,17 +202,31 @@ export const commands: Record<string, Command> = {
     options: { format: { type: 'string' }, out: { type: 'string' } },
     async run({ values, positionals }) {
       const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
-      const flags = parseInput(z.object({ format: z.enum(['html', 'text', 'eml']).default('html'), out: z.string().min(1).optional() }), values, 'digest preview flags');
+      const flags = parseInput(
+        z.object({ format: z.enum(['html', 'text', 'eml']).default('html'), out: z.string().min(1).optional() }),
+        values,
+        'digest preview flags',
+      );
       return withApp(async (app, config) => {
         const digest = await app.digests.get(digestId);
         const body = await app.digests.getBody(digestId);
         if (!digest || !body) throw new AppError('digest_not_found', `no digest "${digestId}"`);
         const newsletter = findNewsletter(config, digest.newsletterId);
         const { renderDigestPreview } = await import('../digests/preview-digest.js');
-        const content = renderDigestPreview({ digest, body, newsletter, site: config.site, secret: config.secret, format: flags.format });
+        const content = renderDigestPreview({
+          digest,
+          body,
+          newsletter,
+          site: config.site,
+          secret: config.secret,
+          format: flags.format,
+        });
         if (flags.out) {
           await writeFile(flags.out, content);
-          return { result: { digestId, format: flags.format, out: flags.out, bytes: Buffer.byteLength(content) }, text: `wrote ${flags.out}` };
+          return {
+            result: { digestId, format: flags.format, out: flags.out, bytes: Buffer.byteLength(content) },
+            text: `wrote ${flags.out}`,
+          };
         }
         return { result: { digestId, format: flags.format, content }, text: content };
       });
@@ -173,18 +237,41 @@ export const commands: Record<string, Command> = {
     options: { wait: { type: 'boolean' }, timeout: { type: 'string' } },
     async run({ values, positionals }) {
       const digestId = parseInput(DigestIdSchema, one(positionals, 'digest id'), 'digest id');
-      const flags = parseInput(z.object({ wait: z.boolean().default(false), timeout: z.coerce.number().int().min(1).max(86_400).default(3_600) }), values, 'digest send flags');
+      const flags = parseInput(
+        z.object({
+          wait: z.boolean().default(false),
+          timeout: z.coerce.number().int().min(1).max(86_400).default(3_600),
+        }),
+        values,
+        'digest send flags',
+      );
       return withApp(async (app) => {
         const { sendDigest } = await import('../delivery/send-digest.js');
         const { waitForDigestSettled } = await import('../delivery/wait-for-digest.js');
         const started = await sendDigest(app, { digestId });
         if (!flags.wait) {
-          return { result: { digestId, status: started.status }, text: `digest ${digestId}: ${started.status} (run \`letterpress worker\` to deliver)` };
+          const hints: Record<string, string> = {
+            sending: 'workers deliver it: run `letterpress worker` if none is running',
+            paused: `it is paused: see \`letterpress digest status ${digestId}\`, then \`letterpress digest resume ${digestId}\``,
+            sent: 'it was already sent; nobody receives it twice',
+            cancelled: 'it was cancelled',
+          };
+          return {
+            result: { digestId, status: started.status },
+            text: `digest ${digestId}: ${started.status} (${hints[started.status] ?? 'see digest status'})`,
+          };
         }
         const digest = await waitForDigestSettled(app, digestId, { timeoutMs: flags.timeout * 1000 });
         const counts = digest.counts;
         return {
-          result: { digestId, status: digest.status, recipients: counts.recipients, delivered: counts.delivered, failed: counts.failed, skipped: counts.skipped },
+          result: {
+            digestId,
+            status: digest.status,
+            recipients: counts.recipients,
+            delivered: counts.delivered,
+            failed: counts.failed,
+            skipped: counts.skipped,
+          },
           text: `digest ${digestId}: ${digest.status}; recipients ${counts.recipients}, delivered ${counts.delivered}, failed ${counts.failed}, skipped ${counts.skipped}`,
           exitCode: digest.status === 'sent' ? 0 : 1,
         };
@@ -250,6 +337,7 @@ export const commands: Record<string, Command> = {
       }
       const { createApp } = await import('../app.js');
       const { runWorkers } = await import('../../workers/run-workers.js');
+      warnAboutDevelopmentSecret(config, logger);
       const app = await createApp(config, { logger });
       const workers = await runWorkers(app, { handleSignals: false });
       await new Promise<void>((resolve) => {
@@ -270,7 +358,9 @@ export const commands: Record<string, Command> = {
       const config = loadConfig();
       const { createApp } = await import('../app.js');
       const { startHttpServer } = await import('../http/server.js');
-      const app = await createApp(config, { logger: createLogger(config.logLevel, 'letterpress-serve') });
+      const logger = createLogger(config.logLevel, 'letterpress-serve');
+      warnAboutDevelopmentSecret(config, logger);
+      const app = await createApp(config, { logger });
       const server = await startHttpServer(app, { port: config.http.port });
       app.logger.info({ port: server.port }, 'listening');
       await new Promise<void>((resolve) => {

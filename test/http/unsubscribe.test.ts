@@ -60,8 +60,31 @@ describe('unsubscribe endpoint', () => {
     expect(await app.redis.getbit(app.keys.newsletterActive('daily'), subscriber.id)).toBe(1);
   });
 
+  it('shows a reader the newsletters they receive, and leaving one from there works at once', async () => {
+    const { subscriber } = await app.subscribers.add({ email: 'chooser@example.org', newsletterIds: ['daily'], status: 'active' });
+    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const page = await createHttpApp(app).request(`/preferences/${token}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('The Daily Digest');
+    expect(html).not.toContain('chooser@example.org');
+    const action = /action="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(action).toMatch(/^\/unsubscribe\//);
+    expect((await oneClick(action)).status).toBe(200);
+    expect(await app.redis.getbit(app.keys.newsletterActive('daily'), subscriber.id)).toBe(0);
+    const after = await (await createHttpApp(app).request(`/preferences/${token}`)).text();
+    expect(after).toContain('You receive none of our newsletters');
+  });
+
+  it('refuses a preferences link that was not issued by us', async () => {
+    const response = await createHttpApp(app).request('/preferences/1.daily.AAAAAAAAAAAAAAAAAAAAAA');
+    expect(response.status).toBe(400);
+  });
+
   it('sets no cookie and allows no remote resource on any public page', async () => {
-    for (const path of ['/unsubscribe/abc', '/healthz', '/nowhere']) {
+    const { subscriber } = await app.subscribers.add({ email: 'looker@example.org', newsletterIds: ['daily'], status: 'active' });
+    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    for (const path of ['/unsubscribe/abc', `/unsubscribe/${token}`, `/preferences/${token}`, '/healthz', '/nowhere']) {
       const response = await createHttpApp(app).request(path);
       expect(response.headers.get('set-cookie')).toBeNull();
       expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");

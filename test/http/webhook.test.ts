@@ -61,6 +61,12 @@ describe('CMS webhook', () => {
     expect((await app.articles.list(10)).map((a) => a.title)).not.toContain('Unsigned');
   });
 
+  it('refuses an oversized body before reading it all', async () => {
+    const body = JSON.stringify({ articles: [{ ...article, contentHtml: 'x'.repeat(6 * 1024 * 1024) }] });
+    const response = await post(body, signWebhookBody(SECRET, body, now()));
+    expect(response.status).toBe(413);
+  });
+
   it('names the article and field of an invalid payload and stores none of it', async () => {
     const body = JSON.stringify({ articles: [{ ...article, id: 'cms-3003', title: 'Fine' }, { ...article, id: 'cms-3004', url: 'not a url' }] });
     const response = await post(body, signWebhookBody(SECRET, body, now()));
