@@ -4,7 +4,12 @@
  */
 import { DelayedError, UnrecoverableError, type Processor } from 'bullmq';
 import type { App } from '../src/app.js';
-import { deliverBatch, type BatchCounts, type DeliverBatchDeps } from '../src/delivery/deliver-batch.js';
+import {
+  createSendSlots,
+  deliverBatch,
+  type BatchCounts,
+  type DeliverBatchDeps,
+} from '../src/delivery/deliver-batch.js';
 import { parseJobPayload } from '../src/delivery/job-definitions.js';
 import { mapJobError } from './map-job-error.js';
 
@@ -26,6 +31,8 @@ export function createDeliverProcessor(app: App, options: DeliverWorkerOptions =
     subscribers: app.subscribers,
     clock: app.clock,
     sendConcurrency: app.config.smtp.poolSize,
+    // One slot per pooled connection for all the batches this process runs at once (DELIVERY_CONCURRENCY).
+    sendSlots: createSendSlots(app.config.smtp.poolSize),
     pauseAfterPermanentFailures: app.config.delivery.pauseAfterPermanentFailures,
     relayRetryBaseMs: options.relayRetryBaseMs,
     relayRetryMaxMs: options.relayRetryMaxMs,

@@ -71,6 +71,12 @@ export interface DeliverBatchDeps {
   logger: Logger;
   /** Messages in flight at once; match the SMTP pool size. */
   sendConcurrency: number;
+  /**
+   * Shared by every batch of the process, one slot per mailer connection, taken before a recipient's last check
+   * and given back when the relay has answered: a checked message never waits for a connection, so a reader who
+   * leaves during that wait is not sent to. @defaultValue none (each batch is limited by sendConcurrency only)
+   */
+  sendSlots?: SendSlots;
   /** Consecutive non-mailbox permanent refusals that pause the digest. */
   pauseAfterPermanentFailures: number;
   /** First delay when the relay is unavailable; doubles per deferral in a row. @defaultValue 1000 */
@@ -114,6 +120,37 @@ export type DeliverBatchResult =
       message: string;
       counts: BatchCounts;
     };
+
+/** Messages between their last check and the relay's answer, across every batch of one process. */
+export interface SendSlots {
+  /** Waits for a free slot; the returned function frees it (calling it again does nothing). */
+  acquire(): Promise<() => void>;
+}
+
+/** First-come, first-served send slots: at most `count` held at once. */
+export function createSendSlots(count: number): SendSlots {
+  let free = Math.max(1, count);
+  const waiting: (() => void)[] = [];
+  const grant = (): (() => void) => {
+    let isFreed = false;
+    return () => {
+      if (isFreed) return;
+      isFreed = true;
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    };
+  };
+  return {
+    acquire() {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve(grant());
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(grant())));
+    },
+  };
+}
 
 /** Transient failures of the connection itself in a row after which the batch stops taking recipients. */
 const RELAY_UNAVAILABLE_STREAK = 3;
@@ -193,6 +230,17 @@ export async function deliverBatch(
   const transient = new Map<number, SmtpReplyClass>();
 
   const sendOne = async (id: number): Promise<void> => {
+    const free = deps.sendSlots ? await deps.sendSlots.acquire() : () => {};
+    try {
+      // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
+      if (options.signal?.aborted) stop ??= 'shutting-down';
+      if (stop === undefined) await checkAndSend(id, free);
+    } finally {
+      free();
+    }
+  };
+
+  const checkAndSend = async (id: number, freeSlot: () => void): Promise<void> => {
     const check = await deps.ledger.checkRecipient(digest.id, newsletterId, id);
     const stopReason = stopFor(check.status);
     if (stopReason) {
@@ -213,6 +261,7 @@ export async function deliverBatch(
     } catch (error) {
       reply = classifySmtpReply(error);
     }
+    freeSlot();
     switch (reply.kind) {
       case 'ok':
         successes += 1;

@@ -128,9 +128,9 @@ export interface FaultySmtp {
   snapshot(): FaultySmtpSnapshot;
   /**
    * Closes or opens the gate at RCPT TO: while closed, every RCPT TO waits for its reply, so the transactions that
-   * reached the relay are held in flight until the gate opens.
+   * reached the relay are held in flight until the gate opens. Opening returns the recipients it released.
    */
-  setHolding(isHolding: boolean): void;
+  setHolding(isHolding: boolean): string[];
   /** Lower-cased recipients whose RCPT TO waits at the closed gate. */
   held(): string[];
   close(): Promise<void>;
@@ -404,10 +404,11 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
     },
     setHolding(nextIsHolding) {
       isHolding = nextIsHolding;
-      if (isHolding) return;
+      if (isHolding) return [];
       const released = [...waiting];
       waiting.clear();
       for (const waiter of released) waiter.release();
+      return released.map((waiter) => waiter.recipient);
     },
     held() {
       return [...waiting].map((waiter) => waiter.recipient);
@@ -452,7 +453,8 @@ export interface RelayControl {
   snapshot(): Promise<FaultySmtpSnapshot>;
   /** Only the counters (cheap to poll, unlike a snapshot of a large run). */
   stats(): Promise<FaultySmtpStats>;
-  setHolding(isHolding: boolean): Promise<void>;
+  /** Closes or opens the gate; opening returns the recipients it released (held until then). */
+  setHolding(isHolding: boolean): Promise<string[]>;
   held(): Promise<string[]>;
   /** Closes the relay (and waits for its process to exit, if it has one). */
   close(): Promise<void>;
@@ -533,9 +535,7 @@ export async function startFaultySmtpProcess(
       await request({ type: 'setDown', isDown });
     },
     snapshot: async () => (await request({ type: 'snapshot' })) as FaultySmtpSnapshot,
-    setHolding: async (isHolding) => {
-      await request({ type: 'setHolding', isHolding });
-    },
+    setHolding: async (isHolding) => z.array(z.string()).parse(await request({ type: 'setHolding', isHolding })),
     held: async () => z.array(z.string()).parse(await request({ type: 'held' })),
     stats: async () => (await request({ type: 'stats' })) as FaultySmtpStats,
     close: async () => {
@@ -573,8 +573,7 @@ async function serveOverIpc(): Promise<void> {
         relay.setDown(request.isDown).then(() => answer(), fail);
         break;
       case 'setHolding':
-        relay.setHolding(request.isHolding);
-        answer();
+        answer(relay.setHolding(request.isHolding));
         break;
       case 'held':
         answer(relay.held());
