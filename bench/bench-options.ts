@@ -31,6 +31,11 @@ export const BenchOptionsSchema = z.object({
   latest: z.boolean().default(false),
   /** Folder for V8 CPU profiles of the worker processes (node --cpu-prof). Unset: no profiling. */
   cpuProf: z.string().min(1).optional(),
+  /**
+   * Node/V8 flags for the worker processes only (as NODE_OPTIONS), e.g. `--max-semi-space-size=2
+   * --max-old-space-size=96` to bound their memory. Unset: Node's defaults.
+   */
+  workerNodeOptions: z.string().min(1).optional(),
 });
 export type BenchOptions = z.infer<typeof BenchOptionsSchema> & { tutorialMessages: number };
 
@@ -47,7 +52,9 @@ export const benchUsage = `usage: npm run bench -- [flags]
   --json                 print one JSON document on stdout
   --out DIR              where results are written (default bench/results)
   --latest               also write bench/results/latest.md
-  --cpu-prof DIR         write V8 CPU profiles of the workers into DIR`;
+  --cpu-prof DIR         write V8 CPU profiles of the workers into DIR
+  --worker-node-options "FLAGS"
+                         Node/V8 flags for the worker processes only, e.g. "--max-semi-space-size=2 --max-old-space-size=96"`;
 
 /** Parses argv (without node and the script) or throws `input_invalid` naming the flag and the reason. */
 export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
@@ -70,6 +77,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
         out: { type: 'string' },
         latest: { type: 'boolean' },
         'cpu-prof': { type: 'string' },
+        'worker-node-options': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -90,6 +98,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     out: values.out,
     latest: values.latest,
     cpuProf: values['cpu-prof'],
+    workerNodeOptions: values['worker-node-options'],
   });
   if (!parsed.success)
     throw new AppError(

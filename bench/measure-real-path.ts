@@ -33,6 +33,8 @@ export interface RealPathContext {
   connections: number;
   /** Folder for V8 CPU profiles of the workers, if profiling. */
   cpuProfDir: string | undefined;
+  /** Node/V8 flags for the workers (NODE_OPTIONS), if any. */
+  workerNodeOptions: string | undefined;
   progress: (line: string) => void;
 }
 
@@ -67,14 +69,19 @@ async function usedMemory(redis: Redis): Promise<number> {
 }
 
 /** Spawns one `letterpress worker` process. */
-function spawnWorker(env: Record<string, string>, cpuProfDir: string | undefined): ChildProcess {
+function spawnWorker(
+  env: Record<string, string>,
+  cpuProfDir: string | undefined,
+  workerNodeOptions: string | undefined,
+): ChildProcess {
+  const nodeOptions = [process.env.NODE_OPTIONS, workerNodeOptions].filter(Boolean).join(' ');
   const nodeFlags = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
   const child = spawn(process.execPath, [...nodeFlags, 'bin/letterpress.js', 'worker'], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -110,7 +117,9 @@ async function waitForWorkers(
 /** Sends the digest through the real path and measures it. Seeding must be done. */
 export async function measureRealPath(context: RealPathContext, seedMs: number): Promise<OursFigures> {
   const { app, sink, redis, digestId, subscribers, workers } = context;
-  const children = Array.from({ length: workers }, () => spawnWorker(context.workerEnv, context.cpuProfDir));
+  const children = Array.from({ length: workers }, () =>
+    spawnWorker(context.workerEnv, context.cpuProfDir, context.workerNodeOptions),
+  );
   try {
     await waitForWorkers(redis.url, app.keys.bullPrefix, workers, children);
     const monitor = new ProcessMonitor();

@@ -130,6 +130,7 @@ export async function runBench(
         workers: options.workers,
         connections: perWorkerConnections * options.workers,
         cpuProfDir: options.cpuProf ? resolve(options.cpuProf) : undefined,
+        workerNodeOptions: options.workerNodeOptions,
         progress,
       },
       seedMs,
@@ -194,6 +195,7 @@ function buildNotes(
   if (bare) notes.push(bare);
   if (tutorial) notes.push(tutorial);
   if (options.skipBaselines) notes.push('Baselines skipped (--skip-baselines): ratios are not available.');
+  if (options.workerNodeOptions) notes.push(`Worker processes ran with NODE_OPTIONS="${options.workerNodeOptions}".`);
   if (subscribers < 1_000_000) {
     notes.push(
       'Million-reader figures are projected from this run: its own time plus the remaining readers at the steady rate; fan-out scaled linearly.',
