@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import type { Article } from '../articles/article.js';
 import type { Config, Newsletter } from '../config.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { Digest, DigestBody } from './digest.js';
 import { renderDigest, type RenderDigestInput } from './render-digest.js';
 import { flattenSections, selectArticles } from './select-articles.js';
@@ -16,6 +16,8 @@ export interface CreateDigestDeps {
   clock: () => Date;
   /** Renders the frozen body. @defaultValue renderDigest */
   render?: (input: RenderDigestInput) => Promise<DigestBody>;
+  /** Makes a new digest id. @defaultValue makeDigestId */
+  makeId?: (newsletterId: string, at: Date) => string;
 }
 
 /** Input of `createDigest`. */
@@ -50,7 +52,7 @@ export function makeDigestId(newsletterId: string, at: Date): string {
 /**
  * Creates and stores a `ready` digest for a newsletter: articles published after `since` (the input's, else the last
  * send; when the newsletter never sent, simply the newest `maxArticles`), rendered once. Throws `digest_empty` when no
- * article qualifies.
+ * article qualifies. When the id is already taken it draws a new one once; it never overwrites another digest.
  */
 export async function createDigest(deps: CreateDigestDeps, input: CreateDigestInput): Promise<Digest> {
   const { newsletter, site } = input;
@@ -67,8 +69,9 @@ export async function createDigest(deps: CreateDigestDeps, input: CreateDigestIn
   }
   const render = deps.render ?? renderDigest;
   const body = await render({ newsletter, site, articles, issueDate: now });
+  const makeId = deps.makeId ?? makeDigestId;
   const digest: Digest = {
-    id: makeDigestId(newsletter.id, now),
+    id: makeId(newsletter.id, now),
     newsletterId: newsletter.id,
     status: 'ready',
     subject: body.subject,
@@ -77,6 +80,15 @@ export async function createDigest(deps: CreateDigestDeps, input: CreateDigestIn
     createdAt: now.toISOString(),
     counts: { recipients: 0, delivered: 0, failed: 0, skipped: 0 },
   };
-  await deps.digests.create(digest, body);
-  return digest;
+  try {
+    await deps.digests.create(digest, body);
+    return digest;
+  } catch (error) {
+    // Two digests of one newsletter in the same second may draw the same random suffix: the store refuses the
+    // second (it never overwrites), and one more draw makes another collision vanishingly unlikely.
+    if (!isAppError(error, 'digest_state')) throw error;
+    const retried: Digest = { ...digest, id: makeId(newsletter.id, now) };
+    await deps.digests.create(retried, body);
+    return retried;
+  }
 }

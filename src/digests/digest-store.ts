@@ -7,13 +7,9 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { AppError, parseInput } from '../errors.js';
+import { scriptCommand } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 import { DigestBodySchema, DigestSchema, type Digest, type DigestBody } from './digest.js';
-
-/** The digest fields `update` may change. */
-export type DigestUpdate = Partial<
-  Pick<Digest, 'status' | 'sendRequestedAt' | 'fannedOutAt' | 'sentAt' | 'pausedReason'>
->;
 
 /** The keys the store uses. */
 export type DigestStoreKeys = Pick<RedisKeys, 'digest' | 'digestBody' | 'digestsByCreated' | 'newsletterDigests'>;
@@ -21,35 +17,19 @@ export type DigestStoreKeys = Pick<RedisKeys, 'digest' | 'digestBody' | 'digests
 const COUNTER_FIELDS = ['recipients', 'delivered', 'failed', 'skipped'] as const;
 const OPTIONAL_FIELDS = ['since', 'sendRequestedAt', 'fannedOutAt', 'sentAt', 'pausedReason'] as const;
 
-const DigestUpdateSchema = DigestSchema.pick({
-  status: true,
-  sendRequestedAt: true,
-  fannedOutAt: true,
-  sentAt: true,
-  pausedReason: true,
-}).partial();
-
-/**
- * Updates an existing digest hash and nothing else.
- * KEYS[1] digest hash. ARGV[1] number of fields to set, then that many field/value pairs, then fields to delete.
- * Returns 1, or 0 when the digest does not exist (nothing is written, so no partial hash appears).
+/*
+ * createDigest
+ * KEYS[1] digest hash, KEYS[2] digest body, KEYS[3] all digests by creation, KEYS[4] the newsletter's digests
+ * ARGV[1] digest id, ARGV[2] creation score (ms), ARGV[3] body JSON, ARGV[4..] hash field/value pairs
+ * Returns 1, or 0 when a digest with that id already exists (then nothing is written: an id collision never merges
+ * into, or overwrites, another digest).
  */
-const UPDATE_DIGEST_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local setCount = tonumber(ARGV[1])
-local i = 2
-if setCount > 0 then
-  local fieldsAndValues = {}
-  for n = 1, setCount do
-    fieldsAndValues[#fieldsAndValues + 1] = ARGV[i]
-    fieldsAndValues[#fieldsAndValues + 1] = ARGV[i + 1]
-    i = i + 2
-  end
-  redis.call('HSET', KEYS[1], unpack(fieldsAndValues))
-end
-if i <= #ARGV then
-  redis.call('HDEL', KEYS[1], unpack(ARGV, i))
-end
+const CREATE_DIGEST_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
 return 1
 `;
 
@@ -98,30 +78,38 @@ function fromHash(id: string, hash: Record<string, string>): Digest {
 
 /** Reads and writes digests and their frozen bodies. */
 export class RedisDigestStore {
+  /** Registers the store's script on the connection. */
   constructor(
     private readonly redis: Redis,
     private readonly keys: DigestStoreKeys,
-  ) {}
+  ) {
+    redis.defineCommand('lpCreateDigest', { numberOfKeys: 4, lua: CREATE_DIGEST_LUA });
+  }
 
-  /** Stores a new digest with its body and indexes it, all in one MULTI (all or nothing). */
+  /**
+   * Stores a new digest with its body and indexes it, in one script (all or nothing). Refuses with `digest_state`
+   * when a digest with that id already exists, leaving the existing one untouched.
+   */
   async create(digest: Digest, body: DigestBody): Promise<void> {
     const valid = parseInput(DigestSchema, digest, 'digest');
     const validBody = parseInput(DigestBodySchema, body, 'digest body');
     const score = Date.parse(valid.createdAt);
-    const results = await this.redis
-      .multi()
-      .hset(this.keys.digest(valid.id), toHash(valid))
-      .set(this.keys.digestBody(valid.id), JSON.stringify(validBody))
-      .zadd(this.keys.digestsByCreated, score, valid.id)
-      .zadd(this.keys.newsletterDigests(valid.newsletterId), score, valid.id)
-      .exec();
-    const failure = results?.find(([error]) => error);
-    if (!results || failure) {
-      throw new AppError(
-        'redis_unavailable',
-        `storing digest ${valid.id} failed: ${failure?.[0]?.message ?? 'transaction aborted'}`,
+    let created: unknown;
+    try {
+      created = await scriptCommand(this.redis, 'lpCreateDigest')(
+        this.keys.digest(valid.id),
+        this.keys.digestBody(valid.id),
+        this.keys.digestsByCreated,
+        this.keys.newsletterDigests(valid.newsletterId),
+        valid.id,
+        score,
+        JSON.stringify(validBody),
+        ...Object.entries(toHash(valid)).flat(),
       );
+    } catch (error) {
+      throw new AppError('redis_unavailable', `storing digest ${valid.id} failed: ${(error as Error).message}`);
     }
+    if (created !== 1) throw new AppError('digest_state', `a digest with id "${valid.id}" already exists`);
   }
 
   /** The digest with its current status and counters, or undefined. */
@@ -152,27 +140,6 @@ export class RedisDigestStore {
   /** Every newsletter's digests, newest first. */
   async list(limit: number): Promise<Digest[]> {
     return this.readIndex(this.keys.digestsByCreated, limit);
-  }
-
-  /**
-   * Sets the given fields of an existing digest; a field given as `undefined` is removed (e.g. `pausedReason` on
-   * resume). Throws `digest_not_found` when there is no such digest. Counters are the ledger's, not changed here.
-   */
-  async update(id: string, fields: DigestUpdate): Promise<void> {
-    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-    const valid = parseInput(DigestUpdateSchema, defined, `digest ${id} update`);
-    const toSet = Object.entries(valid).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
-    const toDelete = Object.keys(fields).filter((k) => (fields as Record<string, unknown>)[k] === undefined);
-    if (toSet.length === 0 && toDelete.length === 0) return;
-    const updated = await this.redis.eval(
-      UPDATE_DIGEST_LUA,
-      1,
-      this.keys.digest(id),
-      String(toSet.length),
-      ...toSet.flat(),
-      ...toDelete,
-    );
-    if (updated !== 1) throw new AppError('digest_not_found', `no digest "${id}"`);
   }
 
   private async readIndex(key: string, limit: number): Promise<Digest[]> {

@@ -151,6 +151,24 @@ describe('creating a digest', () => {
     expect(fillSlots(body!.html, links)).toContain('href="https://x.example/p/1"');
   });
 
+  it('two digests drawing the same id both exist afterwards: the second gets a new id instead of overwriting', async () => {
+    const source = articleSource(sampleArticles());
+    const newsletter = sampleNewsletter({ maxArticles: 2 });
+    const drawn = ['daily-20251127-060005-same', 'daily-20251127-060005-same', 'daily-20251127-060005-next'];
+    const makeId = () => drawn.shift() ?? 'daily-20251127-060005-none';
+    const first = await createDigest({ ...deps(source), makeId }, { newsletter, site: sampleSite() });
+    const second = await createDigest(
+      { ...deps(source), makeId },
+      { newsletter: sampleNewsletter({ maxArticles: 3 }), site: sampleSite() },
+    );
+
+    expect(first.id).toBe('daily-20251127-060005-same');
+    expect(second.id).toBe('daily-20251127-060005-next');
+    expect(await digests.get(first.id)).toEqual(first);
+    expect(await digests.get(second.id)).toEqual(second);
+    expect((await digests.get(first.id))?.articleIds).toHaveLength(2);
+  });
+
   it('digest ids carry the newsletter, the UTC time and a random suffix, in lower case', () => {
     const ids = new Set(Array.from({ length: 50 }, () => makeDigestId('my_news', new Date('2025-01-02T03:04:05Z'))));
     for (const id of ids) expect(id).toMatch(/^my_news-20250102-030405-[a-z0-9]{4}$/);

@@ -105,41 +105,22 @@ describe('the digest store', () => {
     expect(all[0]!.id).toBe(second.id);
   });
 
-  it('updates change only the given fields, and a field given as undefined is cleared', async () => {
-    const digest = makeDigest();
-    await store.create(digest, body);
-    await store.update(digest.id, { status: 'paused', pausedReason: 'relay refused 50 in a row' });
-    expect(await store.get(digest.id)).toMatchObject({
-      status: 'paused',
-      pausedReason: 'relay refused 50 in a row',
-      subject: digest.subject,
-    });
-    await store.update(digest.id, {
-      status: 'sending',
-      pausedReason: undefined,
-      sendRequestedAt: '2025-11-27T07:00:00.000Z',
-    });
-    const after = await store.get(digest.id);
-    expect(after?.status).toBe('sending');
-    expect(after?.pausedReason).toBeUndefined();
-    expect(after?.sendRequestedAt).toBe('2025-11-27T07:00:00.000Z');
-  });
+  it('a second digest with an id already in use is refused, and the first one stays exactly as it was', async () => {
+    const first = makeDigest({ subject: 'The first issue' });
+    await store.create(first, body);
+    await redis.hincrby(keys.digest(first.id), 'delivered', 3);
+    const indexed = await redis.zscore(keys.digestsByCreated, first.id);
 
-  it('updating a digest that does not exist fails and creates nothing', async () => {
+    const collision = makeDigest({ id: first.id, subject: 'A different issue', status: 'ready' });
     let caught: unknown;
     try {
-      await store.update('daily-19990101-000000-none', { status: 'sent' });
+      await store.create(collision, { ...body, subject: 'A different issue' });
     } catch (error) {
       caught = error;
     }
-    expect(isAppError(caught, 'digest_not_found')).toBe(true);
-    expect(await redis.exists(keys.digest('daily-19990101-000000-none'))).toBe(0);
-  });
-
-  it('an update with an impossible status is refused', async () => {
-    const digest = makeDigest();
-    await store.create(digest, body);
-    await expect(store.update(digest.id, { status: 'exploded' as Digest['status'] })).rejects.toThrow(/status/);
-    expect((await store.get(digest.id))?.status).toBe('ready');
+    expect(isAppError(caught, 'digest_state')).toBe(true);
+    expect(await store.get(first.id)).toEqual({ ...first, counts: { ...first.counts, delivered: 3 } });
+    expect(await store.getBody(first.id)).toEqual(body);
+    expect(await redis.zscore(keys.digestsByCreated, first.id)).toBe(indexed);
   });
 });
