@@ -9,8 +9,9 @@
  * as slices (no per-byte loop, no copy of the message). Connections stay open for the whole send, the way listmonk's
  * smtppool keeps them.
  *
- * Covers what a relay needs: smtp:// with opportunistic STARTTLS (`?requireTLS=true` to insist), smtps://, AUTH
- * PLAIN or LOGIN from the URL's user and password, timeouts. Errors carry nodemailer's shape (`code`, and
+ * Covers what a relay needs, read from the same URL as nodemailer reads it: smtp:// with opportunistic STARTTLS
+ * (`?requireTLS=true` to insist, `?ignoreTLS=true` to skip), smtps://, AUTH PLAIN or LOGIN from the URL's user and
+ * password, timeouts. Errors carry nodemailer's shape (`code`, and
  * `responseCode` + `response` for SMTP refusals), so `classifySmtpReply` reads both mailers alike. DKIM signing is
  * not done here: `createMailerFromConfig` keeps nodemailer when a key is configured.
  */
@@ -22,7 +23,10 @@ import type { ClosableMailer } from './smtp-mailer.js';
 
 /** Options of the raw SMTP mailer. */
 export interface RawSmtpMailerOptions {
-  /** `smtp://[user:pass@]host[:port][?requireTLS=true&rejectUnauthorized=false]` or `smtps://...`. */
+  /**
+   * `smtp://[user:pass@]host[:port]` or `smtps://...`, with nodemailer's query options where they apply:
+   * `secure=true`, `requireTLS=true`, `ignoreTLS=true`, `tls.rejectUnauthorized=false`, `name=<EHLO name>`.
+   */
   url: string;
   /** Connections kept open at most. */
   poolSize: number;
@@ -195,10 +199,11 @@ class SmtpSession {
 
   /** Connects, reads the greeting, EHLO, STARTTLS when offered (or required), AUTH when the URL has a user. */
   async open(): Promise<void> {
-    const secure = this.target.protocol === 'smtps:';
+    const query = this.target.searchParams;
+    const secure = this.target.protocol === 'smtps:' || query.get('secure') === 'true';
     const host = this.target.hostname.replace(/^\[|\]$/g, '');
     const port = Number(this.target.port) || (secure ? 465 : 587);
-    const rejectUnauthorized = this.target.searchParams.get('rejectUnauthorized') !== 'false';
+    const rejectUnauthorized = query.get('tls.rejectUnauthorized') !== 'false';
     // SNI takes a host name, never an address literal.
     const servername = isIP(host) === 0 ? host : undefined;
     const socket = secure ? connectTls({ host, port, servername, rejectUnauthorized }) : connectTcp({ host, port });
@@ -209,8 +214,9 @@ class SmtpSession {
     if (greeting.code !== 220) throw refusal(greeting, 'EPROTOCOL', 'the relay refused the connection');
     let capabilities = await this.hello();
 
-    const wantsTls = this.target.searchParams.get('requireTLS') === 'true';
-    if (!secure && (capabilities.has('STARTTLS') || wantsTls)) {
+    const wantsTls = query.get('requireTLS') === 'true';
+    const skipsTls = query.get('ignoreTLS') === 'true' && !wantsTls;
+    if (!secure && !skipsTls && (capabilities.has('STARTTLS') || wantsTls)) {
       if (!capabilities.has('STARTTLS'))
         throw new SmtpSendError('the relay does not offer STARTTLS (requireTLS=true)', 'ETLS');
       const reply = await this.command('STARTTLS');
@@ -307,7 +313,7 @@ class SmtpSession {
   }
 
   private async hello(): Promise<Map<string, string>> {
-    const name = this.options.clientName ?? hostname();
+    const name = this.options.clientName ?? this.target.searchParams.get('name') ?? hostname();
     let reply = await this.command(`EHLO ${name}`);
     if (reply.code !== 250) {
       reply = await this.command(`HELO ${name}`);
@@ -373,10 +379,9 @@ class SmtpSession {
     });
     socket.on('timeout', () => this.fail(new SmtpSendError('the relay did not answer in time', 'ETIMEDOUT')));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const code =
-        error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE'
-          ? 'ECONNECTION'
-          : 'ESOCKET';
+      const isTls = /CERT|SELF_SIGNED|SSL|TLS/.test(error.code ?? '');
+      const isConnection = error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE';
+      const code = isTls ? 'ETLS' : isConnection ? 'ECONNECTION' : 'ESOCKET';
       this.fail(new SmtpSendError(`connection to the relay failed: ${error.message}`, code));
     });
     socket.on('close', () => this.fail(new SmtpSendError('the relay closed the connection', 'ECONNECTION')));

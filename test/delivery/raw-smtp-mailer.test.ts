@@ -1,5 +1,9 @@
 /** The raw SMTP mailer: pre-built bytes out unchanged, refusals and failures shaped for classifySmtpReply. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -217,6 +221,51 @@ describe('raw SMTP mailer', () => {
     }
   });
 
+  it('upgrades to TLS when the relay offers STARTTLS, speaks TLS from the start on smtps, and refuses a certificate it cannot trust', async (context) => {
+    const certificate = selfSignedCertificate();
+    if (!certificate) {
+      context.skip('openssl is not installed: the TLS cases need a self-signed certificate');
+      return;
+    }
+    for (const secure of [false, true]) {
+      const sessions: boolean[] = [];
+      const server = new SMTPServer({
+        secure,
+        key: certificate.key,
+        cert: certificate.cert,
+        authOptional: true,
+        disableReverseLookup: true,
+        logger: false,
+        onData(stream, session, callback) {
+          stream.on('data', () => {});
+          stream.on('end', () => {
+            sessions.push(session.secure);
+            callback();
+          });
+        },
+      });
+      server.on('error', () => {});
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const base = `${secure ? 'smtps' : 'smtp'}://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+
+      const trusting = mailerFor(`${base}?tls.rejectUnauthorized=false`, 1);
+      await trusting.send({
+        envelope: { from: FROM, to: 'reader@example.org' },
+        raw: messageFor('reader@example.org', 'tls'),
+      });
+      expect(sessions).toEqual([true]);
+
+      const strict = mailerFor(base, 1);
+      const error = await strict
+        .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'strict') })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ETLS' });
+      expect(classifySmtpReply(error)).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
+      expect(sessions).toHaveLength(1);
+    }
+  });
+
   it('refuses an envelope address that would inject SMTP commands', async () => {
     const sink = await sinkFor();
     const mailer = mailerFor(sink.url, 1);
@@ -230,6 +279,39 @@ describe('raw SMTP mailer', () => {
     expect(sink.messages).toHaveLength(0);
   });
 });
+
+/** A throwaway self-signed certificate, or undefined without openssl. */
+function selfSignedCertificate(): { key: Buffer; cert: Buffer } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'lp-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('dot-stuffing', () => {
   const stuffed = (text: string) => Buffer.concat(dotStuffedSlices(Buffer.from(text, 'latin1'))).toString('latin1');
