@@ -10,7 +10,10 @@ import { flattenSections, selectArticles } from './select-articles.js';
 /** What `createDigest` needs from the world. */
 export interface CreateDigestDeps {
   articles: { listPublishedSince(since: Date | undefined, limit: number): Promise<Article[]> };
-  digests: { create(digest: Digest, body: DigestBody): Promise<void> };
+  digests: {
+    create(digest: Digest, body: DigestBody): Promise<void>;
+    listByNewsletter(newsletterId: string, limit: number): Promise<Digest[]>;
+  };
   /** When the newsletter's last digest finished sending; undefined when it never sent. */
   lastSentAt: (newsletterId: string) => Promise<Date | undefined>;
   clock: () => Date;
@@ -27,6 +30,16 @@ export interface CreateDigestInput {
   /** Only articles published after this time; defaults to the newsletter's last send. */
   since?: Date;
 }
+
+/**
+ * How far before the last send a digest still looks for articles. A feed polled hourly, or a CMS that backdates a
+ * post, delivers articles whose publication time is before the last digest was made; they are taken unless an
+ * earlier digest of the newsletter already carried them.
+ */
+export const LATE_ARRIVAL_WINDOW_MS = 48 * 60 * 60 * 1000;
+
+/** Earlier digests whose articles a new digest does not repeat. */
+const RECENT_DIGESTS = 20;
 
 /**
  * Articles read from the store when the newsletter takes only some sections: the newest this many in the window are
@@ -57,11 +70,16 @@ export function makeDigestId(newsletterId: string, at: Date): string {
 export async function createDigest(deps: CreateDigestDeps, input: CreateDigestInput): Promise<Digest> {
   const { newsletter, site } = input;
   const now = deps.clock();
-  const since = input.since ?? (await deps.lastSentAt(newsletter.id));
+  const lastSentAt = input.since ? undefined : await deps.lastSentAt(newsletter.id);
+  const since = input.since ?? lastSentAt;
+  // After a send, look back a little further for late arrivals, and skip what earlier digests already carried.
+  const searchFrom = lastSentAt ? new Date(lastSentAt.getTime() - LATE_ARRIVAL_WINDOW_MS) : since;
+  const alreadySent = lastSentAt ? await articlesOfEarlierDigests(deps, newsletter.id) : new Set<string>();
   const limit =
-    newsletter.sections.length > 0 ? Math.max(SECTIONED_CANDIDATES, newsletter.maxArticles) : newsletter.maxArticles;
-  const candidates = await deps.articles.listPublishedSince(since, limit);
-  const articles = flattenSections(selectArticles(candidates, newsletter, since));
+    (newsletter.sections.length > 0 ? Math.max(SECTIONED_CANDIDATES, newsletter.maxArticles) : newsletter.maxArticles) +
+    alreadySent.size;
+  const candidates = (await deps.articles.listPublishedSince(searchFrom, limit)).filter((a) => !alreadySent.has(a.id));
+  const articles = flattenSections(selectArticles(candidates, newsletter, searchFrom));
   if (articles.length === 0) {
     const window = since ? `since ${since.toISOString()}` : 'at all';
     const sections = newsletter.sections.length > 0 ? ` in sections ${newsletter.sections.join(', ')}` : '';
@@ -91,4 +109,14 @@ export async function createDigest(deps: CreateDigestDeps, input: CreateDigestIn
     await deps.digests.create(retried, body);
     return retried;
   }
+}
+
+/** Ids of the articles carried by the newsletter's recent digests that went (or are going) out. */
+async function articlesOfEarlierDigests(deps: CreateDigestDeps, newsletterId: string): Promise<Set<string>> {
+  const digests = await deps.digests.listByNewsletter(newsletterId, RECENT_DIGESTS);
+  return new Set(
+    digests
+      .filter((d) => d.status === 'sent' || d.status === 'sending' || d.status === 'paused')
+      .flatMap((d) => d.articleIds),
+  );
 }

@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Article } from '../../src/articles/article.js';
-import { createDigest, makeDigestId, type CreateDigestDeps } from '../../src/digests/create-digest.js';
+import {
+  createDigest,
+  LATE_ARRIVAL_WINDOW_MS,
+  makeDigestId,
+  type CreateDigestDeps,
+} from '../../src/digests/create-digest.js';
 import { DigestSchema } from '../../src/digests/digest.js';
 import { RedisDigestStore } from '../../src/digests/digest-store.js';
 import { fillSlots } from '../../src/digests/fill-slots.js';
@@ -84,16 +89,43 @@ describe('creating a digest', () => {
     ]);
   });
 
-  it('the next digest contains only what was published since the last one was sent', async () => {
+  it('the next digest brings what is new since the last send, late arrivals included, and repeats nothing', async () => {
     const lastSent = new Date('2025-11-26T12:00:00Z');
-    const source = articleSource(sampleArticles());
-    const digest = await createDigest(deps(source, lastSent), { newsletter: sampleNewsletter(), site: sampleSite() });
+    const all = sampleArticles();
+    const at = (iso: string) => all.find((a) => a.publishedAt === iso) as Article;
+    // The previous digest went out with everything published up to the send but the article of 25 Nov 16:45, which
+    // reached the store only after that send (an hourly poll, a backdated CMS post) and was never in a digest.
+    const earlier = ['2025-11-24T19:30:00Z', '2025-11-25T10:00:00Z', '2025-11-26T09:00:00Z', '2025-11-26T12:00:00Z'];
+    const previous = await createDigest(deps(articleSource(earlier.map(at))), {
+      newsletter: sampleNewsletter({ id: 'late' }),
+      site: sampleSite(),
+    });
+    await redis.hset(keys.digest(previous.id), 'status', 'sent');
+
+    const digest = await createDigest(deps(articleSource(all), lastSent), {
+      newsletter: sampleNewsletter({ id: 'late' }),
+      site: sampleSite(),
+    });
     expect(digest.since).toBe(lastSent.toISOString());
-    const published = sampleArticles()
-      .filter((a) => digest.articleIds.includes(a.id))
-      .map((a) => Date.parse(a.publishedAt));
-    expect(published.every((t) => t > lastSent.getTime())).toBe(true);
-    expect(digest.articleIds).toHaveLength(3);
+    const carried = new Set(digest.articleIds.map((id) => all.find((a) => a.id === id)?.publishedAt));
+    expect([...carried].sort()).toEqual([
+      '2025-11-25T16:45:00Z', // late arrival, within the window
+      '2025-11-26T18:00:00Z',
+      '2025-11-27T07:10:00Z',
+      '2025-11-27T08:30:00Z',
+    ]);
+  });
+
+  it('does not reach back further than the late-arrival window', async () => {
+    const lastSent = new Date(Date.parse('2025-11-24T19:30:00Z') + LATE_ARRIVAL_WINDOW_MS + 60_000);
+    const source = articleSource(sampleArticles());
+    const digest = await createDigest(deps(source, lastSent), {
+      newsletter: sampleNewsletter({ id: 'window' }),
+      site: sampleSite(),
+    });
+    const oldest = sampleArticles().find((a) => a.publishedAt === '2025-11-24T19:30:00Z');
+    expect(digest.articleIds).not.toContain(oldest?.id);
+    expect(digest.articleIds.length).toBeGreaterThan(0);
   });
 
   it('an editor’s explicit window wins over the last send', async () => {
