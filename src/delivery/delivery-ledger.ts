@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { DigestStatus } from '../digests/digest.js';
+import { scriptCommand, type ScriptCall } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 
 /** The outcome recorded for one recipient. */
@@ -184,8 +185,6 @@ local after = ARGV[2]
 if after == 'sending' then after = settleIfComplete(KEYS[1], KEYS[2], ARGV[3]) end
 return {current, after, resumes}
 `;
-
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /** A requested status change, applied only from the allowed statuses. */
 export interface DigestTransition {
@@ -366,9 +365,7 @@ export class RedisDeliveryLedger {
   }
 
   private script(name: string): ScriptCall {
-    const command = (this.redis as unknown as Record<string, ScriptCall>)[name];
-    if (typeof command !== 'function') throw new Error(`Lua command ${name} is not defined`);
-    return command.bind(this.redis);
+    return scriptCommand(this.redis, name);
   }
 }
 

@@ -3,39 +3,58 @@
  * N takes the newsletter) and the suppression list. Every change that touches more than one key runs as one Lua
  * script, so a reader is never half-subscribed and an unsubscribe takes effect in a single step.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { NewsletterSchema } from '../config.js';
 import { AppError, parseInput } from '../errors.js';
+import { scriptCommand } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 import { EmailSchema, SubscriberSchema, type Subscriber } from './subscriber.js';
 
-/** What `add` accepts: an address, the newsletters it takes and its starting status. */
+/** What `add` accepts: an address, the newsletters it takes, its starting status, and whether it is a resubscription. */
 export const AddSubscriberInputSchema = z.object({
   email: EmailSchema,
   newsletterIds: z.array(NewsletterSchema.shape.id).min(1, 'must name at least one newsletter'),
   status: z.enum(['pending', 'active']),
+  /**
+   * A confirmed opt-in from an address that unsubscribed: only then does an `active` add take back a newsletter the
+   * reader left. A suppressed address is never reactivated, with or without it. @defaultValue false
+   */
+  resubscribe: z.boolean().default(false),
 });
 export type AddSubscriberInput = z.input<typeof AddSubscriberInputSchema>;
+
+/** Why an add left (some of) the record as it was. */
+export type AddRefusal = 'unsubscribed' | 'suppressed';
+
+/** What `add` did. */
+export interface AddSubscriberResult {
+  /** The record after the add (unchanged when refused). */
+  subscriber: Subscriber;
+  /** Whether the address was new. */
+  created: boolean;
+  /**
+   * True when the request would have (re)activated an address that unsubscribed from some requested newsletter (pass
+   * `resubscribe: true` for a confirmed opt-in) or that is suppressed (never reactivated): those newsletters were
+   * left as they were.
+   */
+  isResubscribeRefused: boolean;
+  /** Why, when `isResubscribeRefused`. */
+  refusal?: AddRefusal;
+}
 
 /** Why an address is suppressed and since when. */
 export const SuppressionSchema = z.object({ reason: z.string(), at: z.string() });
 export type Suppression = z.infer<typeof SuppressionSchema>;
 
 /*
- * Keys that depend on a value only known inside a script (a subscriber id handed out by INCR, the newsletters of a
- * record) are built from templates taken from `redisKeys()`, so the key names still live in one place. All of them
- * share the `{prefix}` hash tag, so the scripts stay in one slot on Redis Cluster.
+ * Every key a script touches is passed in KEYS (the subscriber hash, each newsletter's active bitmap), all under the
+ * `{prefix}` hash tag, so the scripts stay in one slot on Redis Cluster. The caller reads which newsletters a record
+ * takes before the call; a script that finds the record changed since (a newsletter whose bitmap was not passed, an
+ * address now indexed under another id) changes nothing and answers "retry", and the caller reads again.
  */
-const TEMPLATE_MARK = '\u0000';
 
-function splitTemplate(key: string): [string, string] {
-  const at = key.indexOf(TEMPLATE_MARK);
-  if (at < 0) throw new Error('key template without mark');
-  return [key.slice(0, at), key.slice(at + TEMPLATE_MARK.length)];
-}
-
-/** Shared Lua helpers: read a subscriber hash into a table, return it as a flat reply. */
+/** Shared Lua helpers: split a comma list; map the newsletter ids of ARGV[n] to the bitmap keys from KEYS[first]. */
 const LUA_PRELUDE = `
 local function splitList(value)
   local list = {}
@@ -44,163 +63,257 @@ local function splitList(value)
   end
   return list
 end
+local function bitmapKeys(newsletterIds, firstKey)
+  local keys = {}
+  for i, nl in ipairs(splitList(newsletterIds)) do keys[nl] = KEYS[firstKey + i - 1] end
+  return keys
+end
+local function hasEveryKey(keys, newsletters)
+  for _, nl in ipairs(splitList(newsletters)) do
+    if not keys[nl] then return false end
+  end
+  return true
+end
 `;
 
 /*
  * addSubscriber
- * KEYS[1] subscriberByEmail hash, KEYS[2] subscriberNextId counter, KEYS[3] suppressed hash
+ * KEYS[1] subscriberByEmail hash, KEYS[2] suppressed hash, KEYS[3] the subscriber hash of ARGV[7],
+ * KEYS[4..] active bitmaps of the newsletters named in ARGV[9], in that order
  * ARGV[1] lower-cased email, ARGV[2] email as given, ARGV[3] requested status (pending|active),
- * ARGV[4] newsletter ids comma-joined, ARGV[5] now (ISO), ARGV[6..7] subscriber key template (before, after id),
- * ARGV[8..9] newsletter active bitmap key template (before, after newsletter id)
- * Returns {id, created (0|1), email, status, newsletters, createdAt, updatedAt}.
- * Rules: an existing active reader is never downgraded to pending; newsletters are the union of old and new; a
- * suppressed address stays suppressed (its record is returned unchanged); an active record has its bits set.
+ * ARGV[4] requested newsletter ids comma-joined, ARGV[5] now (ISO), ARGV[6] '1' for a resubscription,
+ * ARGV[7] subscriber id, ARGV[8] '1' when that id is fresh (taken by the caller with INCR) for a new address,
+ * ARGV[9] newsletter ids of KEYS[4..] (the requested ones and every one the record took when the caller read it)
+ * Returns {'retry'} when the address is now indexed under another id or the record takes a newsletter not in ARGV[9]
+ * (nothing written), else {id, created (0|1), email, status, newsletters, createdAt, updatedAt, refusal ('' or why)}.
+ * Rules: a suppressed address stays suppressed (an existing record is returned unchanged). A pending request never
+ * sets an active bit: a new, pending or unsubscribed record becomes pending with the newsletters; an active reader
+ * is left as is (the new newsletters wait for confirmation). An active request activates the record with the union
+ * of its newsletters and the requested ones, except newsletters the reader left (the hash's 'left' list; every
+ * requested one when the record is unsubscribed) unless ARGV[6] is '1'; when nothing remains, the record is returned
+ * unchanged with refusal 'unsubscribed'. An active record has the bits of all its newsletters set.
  */
 const ADD_SUBSCRIBER_LUA = `${LUA_PRELUDE}
-local id = redis.call('HGET', KEYS[1], ARGV[1])
+local bitmaps = bitmapKeys(ARGV[9], 4)
+local id = ARGV[7]
+local current = redis.call('HMGET', KEYS[3], 'email', 'status', 'newsletters', 'createdAt', 'updatedAt', 'left')
+if not hasEveryKey(bitmaps, current[3]) then return {'retry'} end
+local mapped = redis.call('HGET', KEYS[1], ARGV[1])
 local created = 0
-if not id then
-  id = tostring(redis.call('INCR', KEYS[2]))
+if mapped ~= id then
+  if mapped or ARGV[8] ~= '1' then return {'retry'} end
   redis.call('HSET', KEYS[1], ARGV[1], id)
   created = 1
 end
-local key = ARGV[6] .. id .. ARGV[7]
-local current = redis.call('HMGET', key, 'email', 'status', 'newsletters', 'createdAt')
-local isSuppressed = redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1
 local email = current[1] or ARGV[2]
 local createdAt = current[4] or ARGV[5]
+local updatedAt = current[5] or ARGV[5]
 local oldStatus = current[2]
-if oldStatus == 'suppressed' or (isSuppressed and oldStatus) then
-  return {id, created, email, oldStatus, current[3] or '', createdAt, redis.call('HGET', key, 'updatedAt') or createdAt}
+local oldNewsletters = current[3] or ''
+local function reply(status, newsletters, refusal)
+  return {id, created, email, status, newsletters, createdAt, updatedAt, refusal}
 end
-local status = ARGV[3]
-if isSuppressed then status = 'suppressed' end
-if oldStatus == 'active' then status = 'active' end
-local seen = {}
+local function save(status, newsletters, left)
+  if created == 0 and status == oldStatus and newsletters == oldNewsletters and left == (current[6] or '') then
+    return
+  end
+  updatedAt = ARGV[5]
+  redis.call('HSET', KEYS[3], 'email', email, 'status', status, 'newsletters', newsletters,
+    'createdAt', createdAt, 'updatedAt', updatedAt)
+  if left == '' then redis.call('HDEL', KEYS[3], 'left') else redis.call('HSET', KEYS[3], 'left', left) end
+end
+local isSuppressed = redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1
+if oldStatus == 'suppressed' or (isSuppressed and oldStatus) then
+  return reply(oldStatus, oldNewsletters, 'suppressed')
+end
+if isSuppressed then
+  save('suppressed', ARGV[4], '')
+  return reply('suppressed', ARGV[4], 'suppressed')
+end
+
+local leftList = splitList(current[6])
+local left = {}
+for _, nl in ipairs(leftList) do left[nl] = true end
+local function markLeft(nl)
+  if not left[nl] then left[nl] = true; leftList[#leftList + 1] = nl end
+end
+local function isLeft(nl) return left[nl] or oldStatus == 'unsubscribed' end
 local merged = {}
-for _, nl in ipairs(splitList(current[3])) do
+local seen = {}
+local function take(nl)
   if not seen[nl] then seen[nl] = true; merged[#merged + 1] = nl end
+end
+local isResubscribe = ARGV[6] == '1'
+
+if ARGV[3] == 'pending' then
+  if oldStatus == 'active' then return reply(oldStatus, oldNewsletters, '') end
+  if oldStatus == 'pending' then
+    for _, nl in ipairs(splitList(oldNewsletters)) do take(nl) end
+  end
+  for _, nl in ipairs(splitList(ARGV[4])) do
+    take(nl)
+    -- A reader who left must confirm with a resubscription before any of these becomes active.
+    if oldStatus == 'unsubscribed' then markLeft(nl) end
+  end
+  local newsletters = table.concat(merged, ',')
+  save('pending', newsletters, table.concat(leftList, ','))
+  return reply('pending', newsletters, '')
+end
+
+local isRefused = false
+for _, nl in ipairs(splitList(oldNewsletters)) do
+  if oldStatus == 'active' or isResubscribe or not isLeft(nl) then take(nl) else isRefused = true end
 end
 for _, nl in ipairs(splitList(ARGV[4])) do
-  if not seen[nl] then seen[nl] = true; merged[#merged + 1] = nl end
+  if isResubscribe or not isLeft(nl) then take(nl) else isRefused = true end
+end
+if #merged == 0 then return reply(oldStatus, oldNewsletters, 'unsubscribed') end
+local keptLeft = {}
+for _, nl in ipairs(leftList) do
+  if not (isResubscribe and seen[nl]) then keptLeft[#keptLeft + 1] = nl end
 end
 local newsletters = table.concat(merged, ',')
-local changed = created == 1 or status ~= oldStatus or newsletters ~= (current[3] or '')
-local updatedAt = redis.call('HGET', key, 'updatedAt') or ARGV[5]
-if changed then
-  updatedAt = ARGV[5]
-  redis.call('HSET', key, 'email', email, 'status', status, 'newsletters', newsletters,
-    'createdAt', createdAt, 'updatedAt', updatedAt)
-end
-if status == 'active' then
-  for _, nl in ipairs(merged) do redis.call('SETBIT', ARGV[8] .. nl .. ARGV[9], tonumber(id), 1) end
-end
-return {id, created, email, status, newsletters, createdAt, updatedAt}
+save('active', newsletters, table.concat(keptLeft, ','))
+for _, nl in ipairs(merged) do redis.call('SETBIT', bitmaps[nl], tonumber(id), 1) end
+local refusal = ''
+if isRefused then refusal = 'unsubscribed' end
+return reply('active', newsletters, refusal)
 `;
 
 /*
  * unsubscribeSubscriber
- * KEYS[1] the subscriber hash
- * ARGV[1] newsletter id, or '' for every newsletter; ARGV[2] now (ISO); ARGV[3..4] active bitmap key template
- * Returns 0 when the subscriber does not exist, else 1. Clears the active bit(s) first: from this instant no
- * delivery sends to them. Removing the last newsletter makes the status `unsubscribed`; a suppressed record keeps
- * its status.
+ * KEYS[1] the subscriber hash, KEYS[2..] active bitmaps of the newsletters named in ARGV[4], in that order
+ * ARGV[1] subscriber id, ARGV[2] newsletter id, or '' for every newsletter, ARGV[3] now (ISO),
+ * ARGV[4] newsletter ids of KEYS[2..] (the one named and every one the record took when the caller read it)
+ * Returns 0 when the subscriber does not exist, -1 (retry, nothing written) when the record takes a newsletter not
+ * in ARGV[4], else 1. Clears the active bit(s) first: from this instant no delivery sends to them. The newsletters
+ * left are remembered (the hash's 'left' list), so only a resubscription takes them back. Removing the last
+ * newsletter makes the status `unsubscribed`; a suppressed record keeps its status.
  */
 const UNSUBSCRIBE_LUA = `${LUA_PRELUDE}
-local id = string.match(KEYS[1], '(%d+)$')
-local current = redis.call('HMGET', KEYS[1], 'status', 'newsletters')
+local bitmaps = bitmapKeys(ARGV[4], 2)
+local id = tonumber(ARGV[1])
+local current = redis.call('HMGET', KEYS[1], 'status', 'newsletters', 'left')
 if not current[1] then return 0 end
+if not hasEveryKey(bitmaps, current[2]) then return -1 end
+local leftList = splitList(current[3])
+local left = {}
+for _, nl in ipairs(leftList) do left[nl] = true end
+local function leave(nl)
+  redis.call('SETBIT', bitmaps[nl], id, 0)
+  if not left[nl] then left[nl] = true; leftList[#leftList + 1] = nl end
+end
 local remaining = {}
 for _, nl in ipairs(splitList(current[2])) do
-  if ARGV[1] == '' or ARGV[1] == nl then
-    redis.call('SETBIT', ARGV[3] .. nl .. ARGV[4], tonumber(id), 0)
-  else
-    remaining[#remaining + 1] = nl
-  end
+  if ARGV[2] == '' or ARGV[2] == nl then leave(nl) else remaining[#remaining + 1] = nl end
 end
-if ARGV[1] ~= '' then redis.call('SETBIT', ARGV[3] .. ARGV[1] .. ARGV[4], tonumber(id), 0) end
+if ARGV[2] ~= '' then leave(ARGV[2]) end
 local status = current[1]
 if #remaining == 0 and status ~= 'suppressed' then status = 'unsubscribed' end
-redis.call('HSET', KEYS[1], 'status', status, 'newsletters', table.concat(remaining, ','), 'updatedAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', status, 'newsletters', table.concat(remaining, ','), 'updatedAt', ARGV[3],
+  'left', table.concat(leftList, ','))
 return 1
 `;
 
 /*
  * suppressAddress
- * KEYS[1] subscriberByEmail hash, KEYS[2] suppressed hash
- * ARGV[1] lower-cased email, ARGV[2] suppression JSON, ARGV[3] now (ISO), ARGV[4..5] subscriber key template,
- * ARGV[6..7] active bitmap key template
- * Returns the subscriber id, or 0 when no subscriber has the address (the suppression is recorded anyway).
- * The first suppression's reason is kept; later ones do not overwrite it.
+ * KEYS[1] subscriberByEmail hash, KEYS[2] suppressed hash, KEYS[3] the subscriber hash of ARGV[4] (absent when the
+ * caller found no subscriber), KEYS[4..] active bitmaps of the newsletters named in ARGV[5], in that order
+ * ARGV[1] lower-cased email, ARGV[2] suppression JSON, ARGV[3] now (ISO), ARGV[4] the subscriber id the caller found
+ * ('' for none), ARGV[5] newsletter ids of KEYS[4..] (every one the record took when the caller read it)
+ * Returns -1 (retry, nothing written) when the address is now indexed under another id or the record takes a
+ * newsletter not in ARGV[5]; else the subscriber id, or 0 when no subscriber has the address (the suppression is
+ * recorded anyway). The first suppression's reason is kept; later ones do not overwrite it.
  */
 const SUPPRESS_LUA = `${LUA_PRELUDE}
+local bitmaps = bitmapKeys(ARGV[5], 4)
+local mapped = redis.call('HGET', KEYS[1], ARGV[1])
+if (mapped or '') ~= ARGV[4] then return -1 end
+local newsletters = nil
+if mapped then
+  newsletters = redis.call('HGET', KEYS[3], 'newsletters')
+  if not hasEveryKey(bitmaps, newsletters) then return -1 end
+end
 redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return 0 end
-local key = ARGV[4] .. id .. ARGV[5]
-local newsletters = redis.call('HGET', key, 'newsletters')
 if not newsletters then return 0 end
 for _, nl in ipairs(splitList(newsletters)) do
-  redis.call('SETBIT', ARGV[6] .. nl .. ARGV[7], tonumber(id), 0)
+  redis.call('SETBIT', bitmaps[nl], tonumber(mapped), 0)
 end
-redis.call('HSET', key, 'status', 'suppressed', 'updatedAt', ARGV[3])
-return tonumber(id)
+redis.call('HSET', KEYS[3], 'status', 'suppressed', 'updatedAt', ARGV[3])
+return tonumber(mapped)
 `;
 
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+/** How often a script is called again after the record changed between the read and the script. */
+const MAX_SCRIPT_RETRIES = 10;
+
+/** What the caller read before an add: the id to use, whether it is fresh, and the record's newsletters. */
+interface AddPlan {
+  id: number;
+  isFresh: boolean;
+  newsletters: string[];
+}
 
 /** The subscriber store on Redis. Construct it once per connection; it registers its Lua scripts on that connection. */
 export class RedisSubscriberStore {
-  private readonly subscriberTemplate: [string, string];
-  private readonly activeTemplate: [string, string];
-
   /** Registers the store's scripts on the connection. */
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    // The key builders take a number or a newsletter id; the mark only makes their shape visible to the scripts.
-    this.subscriberTemplate = splitTemplate((keys.subscriber as unknown as (id: string) => string)(TEMPLATE_MARK));
-    this.activeTemplate = splitTemplate(keys.newsletterActive(TEMPLATE_MARK));
-    redis.defineCommand('lpAddSubscriber', { numberOfKeys: 3, lua: ADD_SUBSCRIBER_LUA });
-    redis.defineCommand('lpUnsubscribe', { numberOfKeys: 1, lua: UNSUBSCRIBE_LUA });
-    redis.defineCommand('lpSuppress', { numberOfKeys: 2, lua: SUPPRESS_LUA });
+    // No fixed key count: each call passes the bitmaps of the newsletters involved.
+    redis.defineCommand('lpAddSubscriber', { lua: ADD_SUBSCRIBER_LUA });
+    redis.defineCommand('lpUnsubscribe', { lua: UNSUBSCRIBE_LUA });
+    redis.defineCommand('lpSuppress', { lua: SUPPRESS_LUA });
   }
 
   /**
-   * Adds a subscriber or updates the one with the same (case-insensitive) address: idempotent. An active record
-   * gets its newsletters' active bits set at once; a suppressed address is returned unchanged and never reactivated.
+   * Adds a subscriber or updates the one with the same (case-insensitive) address: idempotent. A pending add never
+   * activates anything; an active add sets the newsletters' active bits at once. An address that unsubscribed is not
+   * taken back without `resubscribe: true`, and a suppressed one never is (see `AddSubscriberResult`).
    */
-  async add(input: AddSubscriberInput): Promise<{ subscriber: Subscriber; created: boolean }> {
+  async add(input: AddSubscriberInput): Promise<AddSubscriberResult> {
     const parsed = parseInput(AddSubscriberInputSchema, input, 'subscriber');
-    const reply = await this.script(this.redis, 'lpAddSubscriber')(...this.addArguments(parsed));
-    return parseAddReply(reply);
+    for (let attempt = 0; attempt < MAX_SCRIPT_RETRIES; attempt += 1) {
+      const plan = await this.planAdd(parsed);
+      const reply = await scriptCommand(this.redis, 'lpAddSubscriber')(...this.addArguments(parsed, plan));
+      if (!isRetryReply(reply)) return parseAddReply(reply);
+    }
+    throw concurrentChange('adding a subscriber');
   }
 
   /**
-   * Adds many subscribers in pipelined chunks (bulk import and benchmark seeding); same rules as `add`.
-   * Invalid rows are refused before anything is written.
+   * Adds many subscribers in pipelined chunks (bulk import and benchmark seeding); same rules as `add`. New
+   * addresses get ids in the order given. Invalid rows are refused before anything is written.
    */
   async addMany(
     inputs: AddSubscriberInput[],
     options: { chunkSize?: number } = {},
-  ): Promise<{ created: number; existing: number }> {
+  ): Promise<{ created: number; existing: number; resubscribeRefused: number }> {
     const parsed = inputs.map((input, index) => parseInput(AddSubscriberInputSchema, input, `subscriber[${index}]`));
     const chunkSize = options.chunkSize ?? 1000;
     let created = 0;
+    let resubscribeRefused = 0;
+    const count = (result: AddSubscriberResult) => {
+      if (result.created) created += 1;
+      if (result.isResubscribeRefused) resubscribeRefused += 1;
+    };
     for (let start = 0; start < parsed.length; start += chunkSize) {
+      const chunk = parsed.slice(start, start + chunkSize);
+      const plans = await this.planAddMany(chunk);
       const pipeline = this.redis.pipeline();
-      for (const input of parsed.slice(start, start + chunkSize)) {
-        this.script(pipeline, 'lpAddSubscriber')(...this.addArguments(input));
-      }
+      chunk.forEach((input, index) => {
+        const plan = plans[index] as AddPlan;
+        void scriptCommand(pipeline, 'lpAddSubscriber')(...this.addArguments(input, plan));
+      });
       const results = (await pipeline.exec()) ?? [];
-      for (const [error, reply] of results) {
+      for (const [index, [error, reply]] of results.entries()) {
         if (error) throw error;
-        if (parseAddReply(reply).created) created += 1;
+        // The record changed between the read and the script (another writer): add that one on its own.
+        count(isRetryReply(reply) ? await this.add(chunk[index] as AddSubscriberInput) : parseAddReply(reply));
       }
     }
-    return { created, existing: parsed.length - created };
+    return { created, existing: parsed.length - created, resubscribeRefused };
   }
 
   /** The subscriber with this id, or undefined. */
@@ -217,18 +330,27 @@ export class RedisSubscriberStore {
 
   /**
    * Unsubscribes from one newsletter, or from all when none is named. Effective immediately: the active bit is
-   * cleared in the same step, and delivery checks that bit right before each send. Returns the updated record, or
-   * undefined when no such subscriber exists.
+   * cleared in the same step, and delivery checks that bit right before each send. The reader is taken back only by
+   * a resubscription. Returns the updated record, or undefined when no such subscriber exists.
    */
   async unsubscribe(id: number, newsletterId?: string): Promise<Subscriber | undefined> {
     if (newsletterId !== undefined) parseInput(NewsletterSchema.shape.id, newsletterId, 'newsletter id');
-    const found = await this.script(this.redis, 'lpUnsubscribe')(
-      this.keys.subscriber(id),
-      newsletterId ?? '',
-      this.clock().toISOString(),
-      ...this.activeTemplate,
-    );
-    return found === 1 ? this.get(id) : undefined;
+    for (let attempt = 0; attempt < MAX_SCRIPT_RETRIES; attempt += 1) {
+      const taken = await this.readNewsletters(id);
+      const newsletters = unique([...taken, ...(newsletterId === undefined ? [] : [newsletterId])]);
+      const found = await scriptCommand(this.redis, 'lpUnsubscribe')(
+        1 + newsletters.length,
+        this.keys.subscriber(id),
+        ...newsletters.map((nl) => this.keys.newsletterActive(nl)),
+        id,
+        newsletterId ?? '',
+        this.clock().toISOString(),
+        newsletters.join(','),
+      );
+      if (found === -1) continue;
+      return found === 1 ? this.get(id) : undefined;
+    }
+    throw concurrentChange('unsubscribing');
   }
 
   /**
@@ -238,16 +360,30 @@ export class RedisSubscriberStore {
   async suppress(email: string, reason: string): Promise<Subscriber | undefined> {
     const now = this.clock().toISOString();
     const record: Suppression = { reason: reason.slice(0, 500), at: now };
-    const id = await this.script(this.redis, 'lpSuppress')(
-      this.keys.subscriberByEmail,
-      this.keys.suppressed,
-      normaliseEmail(email),
-      JSON.stringify(record),
-      now,
-      ...this.subscriberTemplate,
-      ...this.activeTemplate,
-    );
-    return typeof id === 'number' && id > 0 ? this.get(id) : undefined;
+    const address = normaliseEmail(email);
+    for (let attempt = 0; attempt < MAX_SCRIPT_RETRIES; attempt += 1) {
+      const found = await this.redis.hget(this.keys.subscriberByEmail, address);
+      const subscriberId = found === null ? undefined : Number(found);
+      const newsletters = subscriberId === undefined ? [] : await this.readNewsletters(subscriberId);
+      const keys = [
+        this.keys.subscriberByEmail,
+        this.keys.suppressed,
+        ...(subscriberId === undefined ? [] : [this.keys.subscriber(subscriberId)]),
+        ...newsletters.map((nl) => this.keys.newsletterActive(nl)),
+      ];
+      const id = await scriptCommand(this.redis, 'lpSuppress')(
+        keys.length,
+        ...keys,
+        address,
+        JSON.stringify(record),
+        now,
+        found ?? '',
+        newsletters.join(','),
+      );
+      if (id === -1) continue;
+      return typeof id === 'number' && id > 0 ? this.get(id) : undefined;
+    }
+    throw concurrentChange('suppressing an address');
   }
 
   /** Why an address is suppressed, or undefined when it is not. */
@@ -281,26 +417,84 @@ export class RedisSubscriberStore {
     return this.redis.bitcount(this.keys.newsletterActive(newsletterId));
   }
 
-  private addArguments(input: z.infer<typeof AddSubscriberInputSchema>): (string | number)[] {
+  private async readNewsletters(id: number): Promise<string[]> {
+    return splitList(await this.redis.hget(this.keys.subscriber(id), 'newsletters'));
+  }
+
+  /** Reads the address's id (or takes a fresh one) and the newsletters its record takes. */
+  private async planAdd(input: ParsedAddInput): Promise<AddPlan> {
+    const found = await this.redis.hget(this.keys.subscriberByEmail, normaliseEmail(input.email));
+    if (found === null) return { id: await this.redis.incr(this.keys.subscriberNextId), isFresh: true, newsletters: [] };
+    const id = Number(found);
+    return { id, isFresh: false, newsletters: await this.readNewsletters(id) };
+  }
+
+  /** `planAdd` for a chunk in two round trips; repeated new addresses in the chunk share one fresh id. */
+  private async planAddMany(chunk: ParsedAddInput[]): Promise<AddPlan[]> {
+    const addresses = chunk.map((input) => normaliseEmail(input.email));
+    const found = await this.redis.hmget(this.keys.subscriberByEmail, ...addresses);
+    const newAddresses = unique(addresses.filter((_, index) => found[index] === null));
+    const pipeline = this.redis.pipeline();
+    const existingIds = unique(found.filter((id): id is string => id !== null)).map(Number);
+    for (const id of existingIds) pipeline.hget(this.keys.subscriber(id), 'newsletters');
+    if (newAddresses.length > 0) pipeline.incrby(this.keys.subscriberNextId, newAddresses.length);
+    const results = (await pipeline.exec()) ?? [];
+    const values = results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const newslettersById = new Map(existingIds.map((id, index) => [id, splitList(values[index] as string | null)]));
+    const freshIds = new Map<string, number>();
+    if (newAddresses.length > 0) {
+      const last = Number(values[existingIds.length]);
+      newAddresses.forEach((address, index) => freshIds.set(address, last - newAddresses.length + 1 + index));
+    }
+    return addresses.map((address, index) => {
+      const id = found[index];
+      if (id === null || id === undefined) {
+        return { id: freshIds.get(address) ?? 0, isFresh: true, newsletters: [] };
+      }
+      return { id: Number(id), isFresh: false, newsletters: newslettersById.get(Number(id)) ?? [] };
+    });
+  }
+
+  private addArguments(input: ParsedAddInput, plan: AddPlan): (string | number)[] {
+    const newsletters = unique([...input.newsletterIds, ...plan.newsletters]);
     return [
+      3 + newsletters.length,
       this.keys.subscriberByEmail,
-      this.keys.subscriberNextId,
       this.keys.suppressed,
+      this.keys.subscriber(plan.id),
+      ...newsletters.map((nl) => this.keys.newsletterActive(nl)),
       normaliseEmail(input.email),
       input.email,
       input.status,
       input.newsletterIds.join(','),
       this.clock().toISOString(),
-      ...this.subscriberTemplate,
-      ...this.activeTemplate,
+      input.resubscribe ? '1' : '',
+      plan.id,
+      plan.isFresh ? '1' : '',
+      newsletters.join(','),
     ];
   }
+}
 
-  private script(target: Redis | ChainableCommander, name: string): ScriptCall {
-    const command = (target as unknown as Record<string, ScriptCall>)[name];
-    if (typeof command !== 'function') throw new Error(`Lua command ${name} is not defined`);
-    return command.bind(target);
-  }
+type ParsedAddInput = z.infer<typeof AddSubscriberInputSchema>;
+
+function splitList(value: string | null | undefined): string[] {
+  return value ? value.split(',').filter((item) => item !== '') : [];
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+function isRetryReply(reply: unknown): boolean {
+  return Array.isArray(reply) && reply.length === 1 && reply[0] === 'retry';
+}
+
+function concurrentChange(action: string): AppError {
+  return new AppError('redis_unavailable', `${action} gave up: the record kept changing under concurrent writers`);
 }
 
 /** The form in which addresses are indexed and suppressed: trimmed and lower-cased. */
@@ -308,14 +502,19 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function parseAddReply(reply: unknown): { subscriber: Subscriber; created: boolean } {
-  if (!Array.isArray(reply) || reply.length !== 7) {
+function parseAddReply(reply: unknown): AddSubscriberResult {
+  if (!Array.isArray(reply) || reply.length !== 8) {
     throw new AppError('redis_unavailable', 'unexpected reply from the add-subscriber script');
   }
-  const [id, created, email, status, newsletters, createdAt, updatedAt] = reply.map(String);
+  const [id, created, email, status, newsletters, createdAt, updatedAt, refusal] = reply.map(String);
   const subscriber = parseRecord(Number(id), { email, status, newsletters, createdAt, updatedAt });
   if (!subscriber) throw new AppError('redis_unavailable', 'the add-subscriber script returned an incomplete record');
-  return { subscriber, created: created === '1' };
+  const result: AddSubscriberResult = { subscriber, created: created === '1', isResubscribeRefused: false };
+  if (refusal === 'unsubscribed' || refusal === 'suppressed') {
+    result.isResubscribeRefused = true;
+    result.refusal = refusal;
+  }
+  return result;
 }
 
 function parseRecord(id: number, fields: Record<string, string | undefined>): Subscriber | undefined {

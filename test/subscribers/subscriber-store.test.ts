@@ -22,9 +22,10 @@ describe('subscriber store', () => {
 
   it('adding the same address twice (any case) keeps one reader and merges the newsletters', async () => {
     const first = await store.add({ email: 'Reader@Example.org', newsletterIds: ['daily'], status: 'active' });
-    const second = await store.add({ email: ' reader@example.ORG ', newsletterIds: ['weekly'], status: 'pending' });
+    const second = await store.add({ email: ' reader@example.ORG ', newsletterIds: ['weekly'], status: 'active' });
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
+    expect(second.isResubscribeRefused).toBe(false);
     expect(second.subscriber.id).toBe(first.subscriber.id);
     expect(second.subscriber.status).toBe('active');
     expect(second.subscriber.newsletters).toEqual(['daily', 'weekly']);
@@ -32,6 +33,110 @@ describe('subscriber store', () => {
     expect(await store.isActive(first.subscriber.id, 'daily')).toBe(true);
     expect(await store.isActive(first.subscriber.id, 'weekly')).toBe(true);
     expect((await store.getByEmail('READER@example.org'))?.id).toBe(first.subscriber.id);
+  });
+
+  it('an active reader who signs up for another newsletter gets nothing of it until they confirm', async () => {
+    const { subscriber } = await store.add({ email: 'reader@example.org', newsletterIds: ['daily'], status: 'active' });
+    const signUp = await store.add({ email: 'reader@example.org', newsletterIds: ['weekly'], status: 'pending' });
+    expect(signUp.subscriber).toEqual(subscriber);
+    expect(await store.isActive(subscriber.id, 'weekly')).toBe(false);
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(true);
+
+    const confirmed = await store.add({ email: 'reader@example.org', newsletterIds: ['weekly'], status: 'active' });
+    expect(confirmed.subscriber.newsletters).toEqual(['daily', 'weekly']);
+    expect(await store.isActive(subscriber.id, 'weekly')).toBe(true);
+  });
+
+  it('a reader who unsubscribed is not signed back up by adding the address again, only by a resubscription', async () => {
+    const { subscriber } = await store.add({ email: 'left@example.org', newsletterIds: ['daily'], status: 'active' });
+    await store.unsubscribe(subscriber.id);
+
+    const again = await store.add({ email: 'left@example.org', newsletterIds: ['daily', 'weekly'], status: 'active' });
+    expect(again.created).toBe(false);
+    expect(again.isResubscribeRefused).toBe(true);
+    expect(again.refusal).toBe('unsubscribed');
+    expect(again.subscriber.status).toBe('unsubscribed');
+    expect(again.subscriber.newsletters).toEqual([]);
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
+    expect(await store.isActive(subscriber.id, 'weekly')).toBe(false);
+    expect(await store.addMany([{ email: 'left@example.org', newsletterIds: ['daily'], status: 'active' }])).toEqual({
+      created: 0,
+      existing: 1,
+      resubscribeRefused: 1,
+    });
+    expect(await store.countActive('daily')).toBe(0);
+
+    const back = await store.add({
+      email: 'left@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+      resubscribe: true,
+    });
+    expect(back.isResubscribeRefused).toBe(false);
+    expect(back.subscriber).toMatchObject({ id: subscriber.id, status: 'active', newsletters: ['daily'] });
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(true);
+  });
+
+  it('a reader who left one newsletter keeps the others, and an add does not put them back on the one they left', async () => {
+    const { subscriber } = await store.add({
+      email: 'picky@example.org',
+      newsletterIds: ['daily', 'weekly'],
+      status: 'active',
+    });
+    await store.unsubscribe(subscriber.id, 'daily');
+
+    const again = await store.add({ email: 'picky@example.org', newsletterIds: ['daily', 'culture'], status: 'active' });
+    expect(again.isResubscribeRefused).toBe(true);
+    expect(again.subscriber.newsletters).toEqual(['weekly', 'culture']);
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
+    expect(await store.isActive(subscriber.id, 'culture')).toBe(true);
+
+    const back = await store.add({
+      email: 'picky@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+      resubscribe: true,
+    });
+    expect(back.subscriber.newsletters).toEqual(['weekly', 'culture', 'daily']);
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(true);
+  });
+
+  it('a former reader who signs up again waits as pending, and only their confirmed resubscription activates them', async () => {
+    const { subscriber } = await store.add({ email: 'back@example.org', newsletterIds: ['daily'], status: 'active' });
+    await store.unsubscribe(subscriber.id);
+
+    const signUp = await store.add({ email: 'back@example.org', newsletterIds: ['daily'], status: 'pending' });
+    expect(signUp.subscriber.status).toBe('pending');
+    expect(signUp.isResubscribeRefused).toBe(false);
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
+
+    const unconfirmed = await store.add({ email: 'back@example.org', newsletterIds: ['daily'], status: 'active' });
+    expect(unconfirmed.isResubscribeRefused).toBe(true);
+    expect(unconfirmed.subscriber.status).toBe('pending');
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
+
+    const confirmed = await store.add({
+      email: 'back@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+      resubscribe: true,
+    });
+    expect(confirmed.subscriber.status).toBe('active');
+    expect(await store.isActive(subscriber.id, 'daily')).toBe(true);
+  });
+
+  it('many sign-ups of one new address at once end as one reader taking every newsletter asked for', async () => {
+    const newsletters = ['daily', 'weekly', 'culture', 'business', 'sport'];
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        store.add({ email: 'eager@example.org', newsletterIds: [newsletters[i % 5] ?? 'daily'], status: 'active' }),
+      ),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.subscriber.id)).size).toBe(1);
+    const reader = await store.getByEmail('eager@example.org');
+    expect([...(reader?.newsletters ?? [])].sort()).toEqual([...newsletters].sort());
+    for (const newsletter of newsletters) expect(await store.isActive(reader?.id ?? 0, newsletter)).toBe(true);
   });
 
   it('a pending reader is not counted as active until confirmed', async () => {
@@ -70,8 +175,14 @@ describe('subscriber store', () => {
     expect(suppressed?.status).toBe('suppressed');
     expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
     expect(await store.isActive(subscriber.id, 'weekly')).toBe(false);
-    const again = await store.add({ email: 'gone@example.org', newsletterIds: ['daily'], status: 'active' });
+    const again = await store.add({
+      email: 'gone@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+      resubscribe: true,
+    });
     expect(again.subscriber.status).toBe('suppressed');
+    expect(again.refusal).toBe('suppressed');
     expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
     expect((await store.getSuppression('gone@example.org'))?.reason).toContain('5.1.1');
   });
@@ -96,7 +207,7 @@ describe('subscriber store', () => {
       status: 'active' as const,
     }));
     const result = await store.addMany(inputs, { chunkSize: 100 });
-    expect(result).toEqual({ created: 249, existing: 1 });
+    expect(result).toEqual({ created: 249, existing: 1, resubscribeRefused: 0 });
     expect(await store.countActive('daily')).toBe(250);
     const emails = await store.getEmails([1, 2, 250, 251, 9_999]);
     expect(emails.get(1)).toBe('reader-3@example.org');
