@@ -42,6 +42,8 @@ export function redisKeys(prefix: string) {
     digestSkipped: (id: string) => `${tag}:digest:${id}:skipped`,
     /** Hash: subscriber id → reason, for failed recipients. */
     digestFailures: (id: string) => `${tag}:digest:${id}:failures`,
+    /** The token of the runner that owns a delivery range (the newest one BullMQ handed its job to). */
+    digestLease: (id: string, fromId: number) => `${tag}:digest:${id}:lease:${fromId}`,
     /** Sorted set of all digest ids by creation time. */
     digestsByCreated: `${tag}:digests`,
     /** Everything under the prefix (for tests and `reset`). */

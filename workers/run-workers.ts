@@ -52,6 +52,12 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
     );
   }
   for (const worker of workers) {
+    // A job whose lock could not be renewed may be handed to another worker: its batch stops taking recipients (the
+    // range lease stops it too, at the latest when the other worker starts).
+    worker.on('lockRenewalFailed', (jobIds) => {
+      app.logger.warn({ queue: worker.name, jobIds }, 'job lock renewal failed: stopping those jobs');
+      for (const jobId of jobIds) worker.cancelJob(jobId, 'job lock renewal failed');
+    });
     worker.on('failed', (job, error) => {
       app.logger.warn(
         { queue: worker.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: error.message },

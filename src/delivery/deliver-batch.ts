@@ -5,10 +5,17 @@
  * reply the outcome is recorded before the next recipient is taken. Re-running a range is always safe.
  */
 import type { Digest, DigestStatus } from '../digests/digest.js';
-import { AppError } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { classifySmtpReply, type SmtpReplyClass } from './classify-smtp-reply.js';
-import type { DeliveryOutcome, LedgerRange, RecipientCheck, RecordOutcomeResult } from './delivery-ledger.js';
+import type {
+  DeliveryOutcome,
+  LedgerRange,
+  RangeLease,
+  RecipientCheck,
+  RecordOutcomeResult,
+} from './delivery-ledger.js';
 import { isBitSet } from './delivery-ledger.js';
 import type { DeliverJob } from './job-definitions.js';
 
@@ -43,7 +50,14 @@ export interface Mailer {
 export interface DeliverBatchLedger {
   readRange(digestId: string, newsletterId: string, fromId: number, toId: number): Promise<LedgerRange>;
   getStatus(digestId: string): Promise<DigestStatus | undefined>;
-  checkRecipient(digestId: string, newsletterId: string, subscriberId: number): Promise<RecipientCheck>;
+  checkRecipient(
+    digestId: string,
+    newsletterId: string,
+    subscriberId: number,
+    lease: RangeLease,
+  ): Promise<RecipientCheck>;
+  takeLease(digestId: string, lease: RangeLease, ttlSeconds: number): Promise<void>;
+  releaseLease(digestId: string, lease: RangeLease): Promise<void>;
   recordOutcome(input: {
     digestId: string;
     newsletterId: string;
@@ -85,12 +99,16 @@ export interface DeliverBatchDeps {
   relayRetryMaxMs?: number;
   /** How long a batch of a paused digest waits before looking again (resume wakes it at once). @defaultValue 30000 */
   pausedRecheckMs?: number;
+  /** Expiry of a range's lease, should its runner never release it (a batch takes far less). @defaultValue 86400 */
+  leaseTtlSeconds?: number;
 }
 
 /** Per-run options from the job runner. */
 export interface DeliverBatchOptions {
-  /** Aborted when the worker shuts down: stop taking recipients, hand the rest back. */
+  /** Aborted when the worker shuts down (or loses the job): stop taking recipients, hand the rest back. */
   signal?: AbortSignal;
+  /** This run's lease token on the range. @defaultValue a random UUID */
+  runnerToken?: string;
   /** The job has no attempt left: recipients still refused transiently are recorded as failed. @defaultValue false */
   isFinalAttempt?: boolean;
 }
@@ -111,10 +129,13 @@ export type DeliverBatchResult =
       counts: BatchCounts;
     }
   | {
-      /** Hand the job back for `delayMs` without spending an attempt. */
+      /**
+       * Hand the job back for `delayMs` without spending an attempt. `lease-lost`: another runner took the range
+       * over, so this run stopped (its job is normally no longer this worker's, and handing it back then fails).
+       */
       kind: 'deferred';
       delayMs: number;
-      reason: 'relay-unavailable' | 'paused' | 'shutting-down';
+      reason: 'relay-unavailable' | 'paused' | 'shutting-down' | 'lease-lost';
       /** The payload's `deferrals` for the next run. */
       deferrals: number;
       message: string;
@@ -155,17 +176,42 @@ export function createSendSlots(count: number): SendSlots {
 /** Transient failures of the connection itself in a row after which the batch stops taking recipients. */
 const RELAY_UNAVAILABLE_STREAK = 3;
 
-type StopReason = 'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'shutting-down';
+type StopReason = 'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'shutting-down' | 'lease-lost';
+
+const DEFAULT_LEASE_TTL_SECONDS = 24 * 3600;
 
 /**
  * Delivers one range (see the module comment). Returns `done`, or `deferred` (relay unavailable, digest paused,
- * worker shutting down: the job is handed back without spending an attempt). Throws `delivery_incomplete` when some
- * recipients got a transient refusal, so the job is retried with backoff; settled recipients are never sent twice.
+ * worker shutting down, range taken over: the job is handed back without spending an attempt). Throws
+ * `delivery_incomplete` when some recipients got a transient refusal, so the job is retried with backoff; settled
+ * recipients are never sent twice.
+ *
+ * The run first takes the range's lease (the newest runner wins) and every recipient check also checks that the
+ * lease is still its own: should BullMQ ever run the same range twice at once (a worker paused past its job lock,
+ * whose job was handed to another worker), the older run stops after the messages it already had in flight.
  */
 export async function deliverBatch(
   deps: DeliverBatchDeps,
   payload: DeliverJob,
   options: DeliverBatchOptions = {},
+): Promise<DeliverBatchResult> {
+  const lease: RangeLease = { fromId: payload.fromId, token: options.runnerToken ?? randomUUID() };
+  await deps.ledger.takeLease(payload.digestId, lease, deps.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS);
+  try {
+    return await deliverRange(deps, payload, options, lease);
+  } finally {
+    await deps.ledger.releaseLease(payload.digestId, lease).catch((error: unknown) => {
+      // Harmless: the next runner takes the range over anyway, and the lease expires on its own.
+      deps.logger.warn({ err: (error as Error).message }, 'could not release the range lease');
+    });
+  }
+}
+
+async function deliverRange(
+  deps: DeliverBatchDeps,
+  payload: DeliverJob,
+  options: DeliverBatchOptions,
+  lease: RangeLease,
 ): Promise<DeliverBatchResult> {
   const counts: BatchCounts = { delivered: 0, failed: 0, skipped: 0 };
   const logger = deps.logger;
@@ -241,8 +287,8 @@ export async function deliverBatch(
   };
 
   const checkAndSend = async (id: number, freeSlot: () => void): Promise<void> => {
-    const check = await deps.ledger.checkRecipient(digest.id, newsletterId, id);
-    const stopReason = stopFor(check.status);
+    const check = await deps.ledger.checkRecipient(digest.id, newsletterId, id, lease);
+    const stopReason = check.isLeaseHeld ? stopFor(check.status) : 'lease-lost';
     if (stopReason) {
       stop ??= stopReason;
       return;
@@ -253,7 +299,18 @@ export async function deliverBatch(
       await record(id, 'skipped');
       return;
     }
-    const message = template.render({ id, email }, deps.clock());
+    let message: ReturnType<MessageTemplate['render']>;
+    try {
+      message = template.render({ id, email }, deps.clock());
+    } catch (error) {
+      // A stored address or link that cannot be written into a message fails that reader alone, with the reason;
+      // any other error is a fault of the process and fails the batch (it is retried).
+      if (!isAppError(error, 'input_invalid')) throw error;
+      freeSlot();
+      await record(id, 'failed', { reason: `the message cannot be written for this reader: ${error.message}` });
+      logger.warn({ subscriberId: id, reason: error.message }, 'message cannot be written for a reader');
+      return;
+    }
     let reply: SmtpReplyClass;
     try {
       // The message itself, not a copy of its fields: reading `raw` would join the chunks a mailer can send as they are.
@@ -319,7 +376,7 @@ export async function deliverBatch(
     if (stop === 'paused') {
       // A resume may have come while the last messages were in flight: then carry on at once.
       if ((await deps.ledger.getStatus(digest.id)) === 'sending') {
-        const rest = await deliverBatch(deps, payload, options);
+        const rest = await deliverRange(deps, payload, options, lease);
         return addCounts(rest, counts);
       }
     }
@@ -401,6 +458,16 @@ function finishStopped(
         delayMs: 0,
         deferrals: payload.deferrals,
         message: 'worker shutting down',
+        counts,
+      };
+    case 'lease-lost':
+      deps.logger.warn({ fromId: payload.fromId }, 'another runner took this range over: stopped');
+      return {
+        kind: 'deferred',
+        reason: 'lease-lost',
+        delayMs: 0,
+        deferrals: payload.deferrals,
+        message: 'another runner took this range over',
         counts,
       };
     case 'relay-unavailable': {

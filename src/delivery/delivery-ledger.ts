@@ -20,6 +20,14 @@ export interface RecipientCheck {
   isActive: boolean;
   /** Whether an outcome is already recorded for them. */
   isSettled: boolean;
+  /** Whether the range's lease still holds the checking runner's token (false: another runner took the range over). */
+  isLeaseHeld: boolean;
+}
+
+/** A runner's claim on one delivery range: the range's first id and the runner's own random token. */
+export interface RangeLease {
+  fromId: number;
+  token: string;
 }
 
 /** The ledger bitmaps of one id range, read in one round trip. */
@@ -113,16 +121,30 @@ return {1, settleIfComplete(KEYS[1], KEYS[7], ARGV[4]) or ''}
 
 /*
  * checkRecipient
- * KEYS[1] digest hash, KEYS[2] newsletter active bitmap, KEYS[3] sent, KEYS[4] failed, KEYS[5] skipped bitmaps
- * ARGV[1] subscriber id
- * Returns {status, active (0|1), settled (0|1)}: the O(1) check made right before each send.
+ * KEYS[1] digest hash, KEYS[2] newsletter active bitmap, KEYS[3] sent, KEYS[4] failed, KEYS[5] skipped bitmaps,
+ * KEYS[6] the range's lease
+ * ARGV[1] subscriber id, ARGV[2] the checking runner's lease token
+ * Returns {status, active (0|1), settled (0|1), lease held (0|1)}: the O(1) check made right before each send.
  */
 const CHECK_RECIPIENT_LUA = `
 local id = tonumber(ARGV[1])
 local settled = 0
 if redis.call('GETBIT', KEYS[3], id) == 1 or redis.call('GETBIT', KEYS[4], id) == 1
   or redis.call('GETBIT', KEYS[5], id) == 1 then settled = 1 end
-return {redis.call('HGET', KEYS[1], 'status') or '', redis.call('GETBIT', KEYS[2], id), settled}
+local held = 0
+if redis.call('GET', KEYS[6]) == ARGV[2] then held = 1 end
+return {redis.call('HGET', KEYS[1], 'status') or '', redis.call('GETBIT', KEYS[2], id), settled, held}
+`;
+
+/*
+ * releaseLease
+ * KEYS[1] the range's lease
+ * ARGV[1] the releasing runner's token
+ * Returns 1 when the lease was this runner's and is gone now, else 0 (a newer runner's lease is left alone).
+ */
+const RELEASE_LEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
 /*
@@ -208,7 +230,8 @@ export class RedisDeliveryLedger {
     private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('lpRecordOutcome', { numberOfKeys: 7, lua: RECORD_OUTCOME_LUA });
-    redis.defineCommand('lpCheckRecipient', { numberOfKeys: 5, lua: CHECK_RECIPIENT_LUA });
+    redis.defineCommand('lpCheckRecipient', { numberOfKeys: 6, lua: CHECK_RECIPIENT_LUA });
+    redis.defineCommand('lpReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     redis.defineCommand('lpSnapshotRecipients', { numberOfKeys: 3, lua: SNAPSHOT_LUA });
     redis.defineCommand('lpMarkFannedOut', { numberOfKeys: 2, lua: MARK_FANNED_OUT_LUA });
     redis.defineCommand('lpTransitionDigest', { numberOfKeys: 2, lua: TRANSITION_LUA });
@@ -262,6 +285,15 @@ export class RedisDeliveryLedger {
     return { recipients: recipients ?? empty, sent: sent ?? empty, failed: failed ?? empty, skipped: skipped ?? empty };
   }
 
+  /** The batch size fan-out recorded for the digest (undefined before its first fan-out) and its resume count. */
+  async readPlan(digestId: string): Promise<{ batchSize: number | undefined; resumeCount: number }> {
+    const [batchSize, resumeCount] = await this.redis.hmget(this.keys.digest(digestId), 'batchSize', 'resumeCount');
+    return {
+      batchSize: batchSize === null ? undefined : Number(batchSize),
+      resumeCount: resumeCount === null ? 0 : Number(resumeCount),
+    };
+  }
+
   /** Records fan-out as finished and settles the digest when nothing is pending; returns the status after. */
   async markFannedOut(digestId: string, newsletterId: string, now: Date): Promise<DigestStatus | undefined> {
     const status = await this.script('lpMarkFannedOut')(
@@ -309,17 +341,38 @@ export class RedisDeliveryLedger {
     return asStatus((await this.redis.hget(this.keys.digest(digestId), 'status')) ?? '');
   }
 
-  /** The O(1) check right before a send: digest status, still active, already settled. */
-  async checkRecipient(digestId: string, newsletterId: string, subscriberId: number): Promise<RecipientCheck> {
-    const [status, active, settled] = (await this.script('lpCheckRecipient')(
+  /** The O(1) check right before a send: digest status, still active, already settled, range lease still ours. */
+  async checkRecipient(
+    digestId: string,
+    newsletterId: string,
+    subscriberId: number,
+    lease: RangeLease,
+  ): Promise<RecipientCheck> {
+    const [status, active, settled, held] = (await this.script('lpCheckRecipient')(
       this.keys.digest(digestId),
       this.keys.newsletterActive(newsletterId),
       this.keys.digestSent(digestId),
       this.keys.digestFailed(digestId),
       this.keys.digestSkipped(digestId),
+      this.keys.digestLease(digestId, lease.fromId),
       subscriberId,
-    )) as [string, number, number];
-    return { status: asStatus(status), isActive: active === 1, isSettled: settled === 1 };
+      lease.token,
+    )) as [string, number, number, number];
+    return { status: asStatus(status), isActive: active === 1, isSettled: settled === 1, isLeaseHeld: held === 1 };
+  }
+
+  /**
+   * Makes this runner the owner of a delivery range, whoever held it before: BullMQ hands a job to a new worker only
+   * when it believes the previous one gone, so the newest runner wins and an older one still running stops at its
+   * next check. The lease expires after `ttlSeconds` in case nobody releases it.
+   */
+  async takeLease(digestId: string, lease: RangeLease, ttlSeconds: number): Promise<void> {
+    await this.redis.set(this.keys.digestLease(digestId, lease.fromId), lease.token, 'EX', ttlSeconds);
+  }
+
+  /** Gives a range's lease up if it is still this runner's (a newer runner's lease is left alone). */
+  async releaseLease(digestId: string, lease: RangeLease): Promise<void> {
+    await this.script('lpReleaseLease')(this.keys.digestLease(digestId, lease.fromId), lease.token);
   }
 
   /** Records one recipient's outcome at most once (see the script's header for every rule). */

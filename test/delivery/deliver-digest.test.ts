@@ -201,6 +201,28 @@ describe('sending a digest', () => {
     expect(await bench.app.subscribers.isActive(gone?.id ?? 0, 'daily')).toBe(false);
   });
 
+  it('a reader whose stored address cannot be written into a message fails alone, with the reason; the digest still finishes', async () => {
+    const { sink, bench } = await sinkAndBench();
+    const readers = await bench.addReaders(10);
+    const odd = readers[4];
+    // An address stored by an older version or an import: a non-ASCII local part needs SMTPUTF8, which digests never use.
+    await bench.app.redis.hset(bench.app.keys.subscriber(odd?.id ?? 0), 'email', 'jörg@example.org');
+    const digest = await bench.createDigest(TITLES);
+    await bench.startWorkers();
+
+    const settled = await sendAndWait(bench, digest.id);
+
+    expect(settled.status).toBe('sent');
+    expect(settled.counts).toEqual({ recipients: 10, delivered: 9, failed: 1, skipped: 0 });
+    expect(sink.messages).toHaveLength(9);
+    const failures = await bench.app.ledger.listFailures(digest.id);
+    expect(failures).toEqual([{ subscriberId: odd?.id, reason: expect.stringContaining('cannot be written') }]);
+    expect(failures[0]?.reason).not.toContain('@');
+    // Not the reader's mailbox refusing: the address is not suppressed.
+    expect(await bench.app.subscribers.isActive(odd?.id ?? 0, 'daily')).toBe(true);
+    expect(await bench.app.subscribers.getSuppression('jörg@example.org')).toBeUndefined();
+  });
+
   it('a run of 5.7.1 policy refusals pauses the digest with the reason; resume delivers to the rest', async () => {
     let isRefusing = true;
     const { sink, bench } = await sinkAndBench(
