@@ -43,9 +43,24 @@ export interface DeliveryQueues {
     name: N,
     payloads: JobPayload<N>[],
   ): Promise<{ added: number; promoted: number; retried: number; untouched: number }>;
+  /**
+   * How many of these jobs are in each state (`waiting` includes prioritized ones; `missing`: no such job, e.g.
+   * removed on completion).
+   */
+  countJobStates(name: JobName, jobIds: string[]): Promise<JobStateCounts>;
   /** The effective default options of a job (registry defaults plus overrides). */
   optionsFor(name: JobName): JobsOptions;
   close(): Promise<void>;
+}
+
+/** Jobs counted by state. */
+export interface JobStateCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+  missing: number;
 }
 
 const ADD_BULK_CHUNK = 500;
@@ -108,6 +123,19 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
             }
           }),
         );
+      }
+      return counts;
+    },
+    async countJobStates(name, jobIds) {
+      const counts: JobStateCounts = { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, missing: 0 };
+      const queue = queueFor(name);
+      for (let start = 0; start < jobIds.length; start += ADD_BULK_CHUNK) {
+        const states = await Promise.all(jobIds.slice(start, start + ADD_BULK_CHUNK).map((id) => queue.getJobState(id)));
+        for (const state of states) {
+          if (state === 'unknown') counts.missing += 1;
+          else if (state === 'prioritized' || state === 'waiting-children') counts.waiting += 1;
+          else counts[state] += 1;
+        }
       }
       return counts;
     },

@@ -37,9 +37,10 @@ export interface SendDigestResult {
 
 /**
  * Starts sending a digest: ready → sending (stamping sendRequestedAt) and enqueues `fanout-${digestId}`. A digest
- * already sending gets its fan-out enqueued again (a no-op while that job exists; otherwise it re-plans only the
- * ranges with recipients still pending). A sent digest is a no-op; a paused one is left to `digest resume`; a
- * cancelled one is refused with `digest_state`.
+ * already sending gets a fan-out of its own that re-plans the ranges with recipients still pending and revives
+ * their delivery jobs (adds missing ones, retries failed ones, promotes delayed ones; waiting or active ones are left
+ * alone), as `digest resume` does: so sending again repairs a digest whose jobs failed for good. A sent digest is a
+ * no-op; a paused one is left to `digest resume`; a cancelled one is refused with `digest_state`.
  */
 export async function sendDigest(deps: SendDigestDeps, input: { digestId: string }): Promise<SendDigestResult> {
   const digest = await deps.digests.get(input.digestId);
@@ -58,11 +59,28 @@ export async function sendDigest(deps: SendDigestDeps, input: { digestId: string
     case 'sent':
     case 'paused':
       return { status: previous, isFanOutQueued: false };
-    case 'ready':
-    case 'sending': {
+    case 'ready': {
       const jobId = await deps.queues.enqueue('fanout', { digestId: digest.id });
       deps.logger.info({ digestId: digest.id, jobId, previous }, 'digest send requested');
       return { status: status ?? 'sending', isFanOutQueued: true };
     }
+    case 'sending':
+      return reviveSending(deps, digest);
   }
+}
+
+/** A send request for a digest already sending: a resume-style fan-out (its own job id) revives whatever is stuck. */
+async function reviveSending(deps: SendDigestDeps, digest: Digest): Promise<SendDigestResult> {
+  const { previous, status, resumeCount } = await deps.ledger.transition(
+    digest.id,
+    digest.newsletterId,
+    { from: ['sending'], to: 'sending', countResume: true },
+    deps.clock(),
+  );
+  // It may have finished, been paused or cancelled in between: then there is nothing to revive.
+  if (previous === undefined) throw new AppError('digest_not_found', `no digest "${digest.id}"`);
+  if (previous !== 'sending') return { status: previous, isFanOutQueued: false };
+  const jobId = await deps.queues.enqueue('fanout', { digestId: digest.id, resume: resumeCount });
+  deps.logger.info({ digestId: digest.id, jobId }, 'digest send requested again: pending work revived');
+  return { status: status ?? 'sending', isFanOutQueued: true };
 }
