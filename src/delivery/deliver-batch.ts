@@ -1,11 +1,12 @@
 /**
  * Delivery of one id range of a digest: read the range's ledger in one round trip, fetch the pending readers'
  * addresses in one more, then send with a few messages in flight. Right before each send an O(1) check makes sure
- * the digest is still sending, the reader is still subscribed and nobody recorded them yet; right after each SMTP
- * reply the outcome is recorded before the next recipient is taken. Re-running a range is always safe.
+ * the digest is still sending, the reader is still subscribed, nobody recorded them yet and this run still holds the
+ * range's lease; right after each SMTP reply the outcome is recorded before the next recipient is taken. Re-running a
+ * range is always safe, and two runs of one range at once send at most the older run's messages in flight twice.
  */
-import type { Digest, DigestStatus } from '../digests/digest.js';
 import { randomUUID } from 'node:crypto';
+import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { classifySmtpReply, type SmtpReplyClass } from './classify-smtp-reply.js';

@@ -130,7 +130,9 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
       const counts: JobStateCounts = { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, missing: 0 };
       const queue = queueFor(name);
       for (let start = 0; start < jobIds.length; start += ADD_BULK_CHUNK) {
-        const states = await Promise.all(jobIds.slice(start, start + ADD_BULK_CHUNK).map((id) => queue.getJobState(id)));
+        const states = await Promise.all(
+          jobIds.slice(start, start + ADD_BULK_CHUNK).map((id) => queue.getJobState(id)),
+        );
         for (const state of states) {
           if (state === 'unknown') counts.missing += 1;
           else if (state === 'prioritized' || state === 'waiting-children') counts.waiting += 1;

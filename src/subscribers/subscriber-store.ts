@@ -424,7 +424,8 @@ export class RedisSubscriberStore {
   /** Reads the address's id (or takes a fresh one) and the newsletters its record takes. */
   private async planAdd(input: ParsedAddInput): Promise<AddPlan> {
     const found = await this.redis.hget(this.keys.subscriberByEmail, normaliseEmail(input.email));
-    if (found === null) return { id: await this.redis.incr(this.keys.subscriberNextId), isFresh: true, newsletters: [] };
+    if (found === null)
+      return { id: await this.redis.incr(this.keys.subscriberNextId), isFresh: true, newsletters: [] };
     const id = Number(found);
     return { id, isFresh: false, newsletters: await this.readNewsletters(id) };
   }

@@ -85,7 +85,11 @@ describe('subscriber store', () => {
     });
     await store.unsubscribe(subscriber.id, 'daily');
 
-    const again = await store.add({ email: 'picky@example.org', newsletterIds: ['daily', 'culture'], status: 'active' });
+    const again = await store.add({
+      email: 'picky@example.org',
+      newsletterIds: ['daily', 'culture'],
+      status: 'active',
+    });
     expect(again.isResubscribeRefused).toBe(true);
     expect(again.subscriber.newsletters).toEqual(['weekly', 'culture']);
     expect(await store.isActive(subscriber.id, 'daily')).toBe(false);
