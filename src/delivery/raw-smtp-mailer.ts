@@ -302,10 +302,13 @@ class SmtpSession {
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
     if (!this.isBroken && this.waiting.length === 0) {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([this.command('QUIT'), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+        await Promise.race([this.command('QUIT'), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
       } catch {
         // Closing anyway.
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.isBroken = true;
