@@ -139,21 +139,67 @@ export const commands: Record<string, Command> = {
   },
 
   'subscribers add': {
-    options: { newsletter: { type: 'string', multiple: true } },
+    options: { newsletter: { type: 'string', multiple: true }, resubscribe: { type: 'boolean' } },
     async run({ values, positionals }) {
       const email = parseInput(EmailSchema, one(positionals, 'email address'), 'email');
       const flags = parseInput(
-        z.object({ newsletter: z.array(NewsletterIdSchema).optional() }),
+        z.object({ newsletter: z.array(NewsletterIdSchema).optional(), resubscribe: z.boolean().default(false) }),
         values,
         'subscribers add flags',
       );
       return withApp(async (app, config) => {
         const newsletterIds = flags.newsletter ?? config.newsletters.map((n) => n.id);
         for (const id of newsletterIds) findNewsletter(config, id);
-        const { subscriber, created } = await app.subscribers.add({ email, newsletterIds, status: 'active' });
+        const added = await app.subscribers.add({
+          email,
+          newsletterIds,
+          status: 'active',
+          resubscribe: flags.resubscribe,
+        });
+        const { subscriber, created } = added;
+        const refusal =
+          added.refusal === 'suppressed'
+            ? 'the address is suppressed (it bounced or complained) and is never reactivated'
+            : added.refusal === 'unsubscribed'
+              ? 'the reader unsubscribed earlier; pass --resubscribe only if they opted in again'
+              : undefined;
+        const newsletters = subscriber.newsletters.length > 0 ? subscriber.newsletters.join(', ') : 'no newsletter';
         return {
-          result: { id: subscriber.id, status: subscriber.status, newsletters: subscriber.newsletters, created },
-          text: `${created ? 'added' : 'already known'}: subscriber ${subscriber.id} (${subscriber.status}) to ${subscriber.newsletters.join(', ')}`,
+          result: {
+            id: subscriber.id,
+            status: subscriber.status,
+            newsletters: subscriber.newsletters,
+            created,
+            ...(refusal ? { refused: refusal } : {}),
+          },
+          text: `${created ? 'added' : 'already known'}: subscriber ${subscriber.id} (${subscriber.status}) to ${newsletters}${refusal ? `; not resubscribed: ${refusal}` : ''}`,
+          exitCode: refusal ? 1 : 0,
+        };
+      });
+    },
+  },
+
+  'subscribers remove': {
+    options: { newsletter: { type: 'string', multiple: true } },
+    async run({ values, positionals }) {
+      const email = parseInput(EmailSchema, one(positionals, 'email address'), 'email');
+      const flags = parseInput(
+        z.object({ newsletter: z.array(NewsletterIdSchema).optional() }),
+        values,
+        'subscribers remove flags',
+      );
+      return withApp(async (app, config) => {
+        for (const id of flags.newsletter ?? []) findNewsletter(config, id);
+        const found = await app.subscribers.getByEmail(email);
+        if (!found) throw new AppError('subscriber_not_found', 'no subscriber with that address');
+        let subscriber = found;
+        for (const newsletterId of flags.newsletter ?? [undefined]) {
+          subscriber = (await app.subscribers.unsubscribe(found.id, newsletterId)) ?? subscriber;
+        }
+        const left = subscriber.newsletters.length > 0 ? subscriber.newsletters.join(', ') : 'no newsletter';
+        return {
+          result: { id: subscriber.id, status: subscriber.status, newsletters: subscriber.newsletters },
+          text: `removed: subscriber ${subscriber.id} (${subscriber.status}) now takes ${left}; it takes effect for digests being sent too`,
         };
       });
     },
@@ -286,13 +332,21 @@ export const commands: Record<string, Command> = {
       return withApp(async (app) => {
         const digest = await app.digests.get(digestId);
         if (!digest) throw new AppError('digest_not_found', `no digest "${digestId}"`);
+        const { findStalledDigestWork } = await import('../delivery/find-stalled-digest-work.js');
+        // Only a digest still sending can be stuck; the job look-ups are not free at a million readers.
+        const work = digest.status === 'sending' ? await findStalledDigestWork(app, { digestId }) : undefined;
+        const failures = digest.counts.failed > 0 ? await app.ledger.listFailures(digestId, 10) : [];
         const c = digest.counts;
+        const pending = Math.max(0, c.recipients - c.delivered - c.failed - c.skipped);
         const text = [
           `digest ${digest.id} (${digest.newsletterId}): ${digest.status}${digest.pausedReason ? ` (${digest.pausedReason})` : ''}`,
           `subject: ${digest.subject}`,
-          `articles ${digest.articleIds.length}; recipients ${c.recipients}, delivered ${c.delivered}, failed ${c.failed}, skipped ${c.skipped}, pending ${Math.max(0, c.recipients - c.delivered - c.failed - c.skipped)}`,
+          `articles ${digest.articleIds.length}; recipients ${c.recipients}, delivered ${c.delivered}, failed ${c.failed}, skipped ${c.skipped}, pending ${pending}`,
+          ...failures.map((f) => `  failed: subscriber ${f.subscriberId}: ${f.reason}`),
+          ...(c.failed > failures.length ? [`  (${c.failed - failures.length} more failures)`] : []),
+          ...(work?.isStalled && work.hint ? [`stalled: ${work.hint}`] : []),
         ].join('\n');
-        return { result: digest, text };
+        return { result: { ...digest, failures, ...(work ? { work } : {}) }, text };
       });
     },
   },
@@ -337,8 +391,8 @@ export const commands: Record<string, Command> = {
       }
       const { createApp } = await import('../app.js');
       const { runWorkers } = await import('../../workers/run-workers.js');
-      warnAboutDevelopmentSecret(config, logger);
       const app = await createApp(config, { logger });
+      warnAboutDevelopmentSecret(config, logger);
       const workers = await runWorkers(app, { handleSignals: false });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
@@ -359,8 +413,8 @@ export const commands: Record<string, Command> = {
       const { createApp } = await import('../app.js');
       const { startHttpServer } = await import('../http/server.js');
       const logger = createLogger(config.logLevel, 'letterpress-serve');
-      warnAboutDevelopmentSecret(config, logger);
       const app = await createApp(config, { logger });
+      warnAboutDevelopmentSecret(config, logger);
       const server = await startHttpServer(app, { port: config.http.port });
       app.logger.info({ port: server.port }, 'listening');
       await new Promise<void>((resolve) => {

@@ -14,7 +14,10 @@ const USAGE = `usage: letterpress <command> [options]
   demo [--out DIR] [--keep]                     run the main job end to end on embedded defaults
   ingest <file|url>...                          ingest RSS, Atom or JSON feeds
   articles list [--limit N]                     list stored articles, newest first
-  subscribers add <email> [--newsletter ID]...  add an active subscriber
+  subscribers add <email> [--newsletter ID]... [--resubscribe]
+                                                add an active subscriber (--resubscribe: a reader who left opted in again)
+  subscribers remove <email> [--newsletter ID]...
+                                                unsubscribe at once (all newsletters unless named)
   digest create --newsletter ID [--since ISO]   build and freeze a digest; prints its id
   digest preview <id> --format html|text|eml [--out FILE]
   digest send <id> [--wait] [--timeout SECONDS] send a digest (once per reader, however often it is run)

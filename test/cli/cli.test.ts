@@ -35,7 +35,9 @@ describe('letterpress CLI', () => {
     const unknown = await runLetterpress(['frobnicate', '--json'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
-    expect(unknown.json).toEqual({ error: { code: 'input_invalid', message: expect.stringContaining('unknown command') } });
+    expect(unknown.json).toEqual({
+      error: { code: 'input_invalid', message: expect.stringContaining('unknown command') },
+    });
 
     const badEmail = await runLetterpress(['subscribers', 'add', 'not-an-address'], env);
     expect(badEmail.code).toBe(2);
@@ -50,6 +52,26 @@ describe('letterpress CLI', () => {
     expect(unknownNewsletter.stderr).toMatch(/newsletter "weekly" is not configured/);
   });
 
+  it('removes a reader at once and never re-adds them unless they opted in again', async () => {
+    expect((await runLetterpress(['subscribers', 'add', 'leaver@example.org'], env)).code).toBe(0);
+    const removed = await runLetterpress(['subscribers', 'remove', 'leaver@example.org', '--json'], env);
+    expect(removed.json).toMatchObject({ status: 'unsubscribed', newsletters: [] });
+
+    const readded = await runLetterpress(['subscribers', 'add', 'leaver@example.org', '--json'], env);
+    expect(readded.code).toBe(1);
+    expect(readded.json).toMatchObject({ status: 'unsubscribed', refused: expect.stringContaining('--resubscribe') });
+
+    const optedIn = await runLetterpress(['subscribers', 'add', 'leaver@example.org', '--resubscribe', '--json'], env);
+    expect(optedIn.code).toBe(0);
+    expect(optedIn.json).toMatchObject({ status: 'active', newsletters: ['daily'] });
+    // Leave the list as the next test expects it: this reader out again.
+    await runLetterpress(['subscribers', 'remove', 'leaver@example.org'], env);
+
+    const unknown = await runLetterpress(['subscribers', 'remove', 'nobody@example.org'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no subscriber with that address/);
+  });
+
   it('ingests a feed once: a second run finds everything unchanged; a missing file is rejected with its reason', async () => {
     const first = await runLetterpress(['ingest', SAMPLE_FEED, '--json'], env);
     expect(first.code).toBe(0);
@@ -57,7 +79,11 @@ describe('letterpress CLI', () => {
 
     const again = await runLetterpress(['ingest', SAMPLE_FEED, 'no/such/feed.xml', '--json'], env);
     expect(again.code).toBe(0);
-    expect(again.json).toMatchObject({ ingested: 0, unchanged: 12, rejected: [{ source: 'no/such/feed.xml', reason: expect.any(String) }] });
+    expect(again.json).toMatchObject({
+      ingested: 0,
+      unchanged: 12,
+      rejected: [{ source: 'no/such/feed.xml', reason: expect.any(String) }],
+    });
 
     const list = await runLetterpress(['articles', 'list', '--json'], env);
     expect((list.json as { articles: unknown[] }).articles).toHaveLength(12);
@@ -80,11 +106,19 @@ describe('letterpress CLI', () => {
     const preview = await simpleParser(eml.stdout);
     expect(preview.headers.get('list-unsubscribe-post') ?? preview.headers.get('list')).toBeTruthy();
 
-    worker = spawn(process.execPath, ['bin/letterpress.js', 'worker'], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
+    worker = spawn(process.execPath, ['bin/letterpress.js', 'worker'], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: 'ignore',
+    });
     const sent = await runLetterpress(['digest', 'send', id, '--wait', '--timeout', '60', '--json'], env);
     expect(sent.stderr).toBe('');
     expect(sent.json).toEqual({ digestId: id, status: 'sent', recipients: 3, delivered: 3, failed: 0, skipped: 0 });
-    expect(sink.messages.map((m) => m.envelopeTo[0]).sort()).toEqual(['one@example.org', 'three@example.org', 'two@example.org']);
+    expect(sink.messages.map((m) => m.envelopeTo[0]).sort()).toEqual([
+      'one@example.org',
+      'three@example.org',
+      'two@example.org',
+    ]);
 
     const again = await runLetterpress(['digest', 'send', id, '--wait', '--json'], env);
     expect(again.json).toMatchObject({ status: 'sent', delivered: 3 });
