@@ -74,7 +74,7 @@ export function formatTable(rows: ChaosRow[]): string {
   const lines = rows.map((row) => {
     const duplicateParts = [
       row.duplicatesAfterLostReply > 0 ? `${row.duplicatesAfterLostReply} lost 250` : '',
-      row.duplicatesAtKill > 0 ? `${row.duplicatesAtKill} kill after 250` : '',
+      row.duplicatesAtKill > 0 ? `${row.duplicatesAtKill} at a kill` : '',
     ].filter(Boolean);
     return [
       `${row.number}. ${row.scenario}`,
@@ -109,7 +109,8 @@ const DUPLICATES_EXPLAINED = `"delivered once" counts deliverable readers the re
 acceptance of the same reader's copy, always with the same Message-ID (receivers and relays can collapse it).
 "lost 250": the relay accepted the message but its reply never reached the worker (stalled past SMTP_TIMEOUT_MS, or
 the connection was cut), so the worker could only retry; SMTP itself cannot rule this out (RFC 1047).
-"kill after 250": a worker was SIGKILLed after the relay accepted a message and before the ledger recorded it.
+"at a kill": a worker was SIGKILLed after handing a whole message to the relay and before the ledger recorded its
+acceptance (the relay accepted within a second of the kill, before or after it); the restarted batch sends it again.
 Any other duplicate, any lost reader, any refusal not recorded and suppressed, or a digest marked sent while a
 reader was pending is a PROBLEM.`;
 

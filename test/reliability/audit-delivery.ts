@@ -28,12 +28,14 @@ export interface DeliveryFacts {
   suppressed: Set<string>;
   /**
    * When worker processes were SIGKILLed (ms since the epoch). A kill right after the relay accepted a message but
-   * before the ledger recorded it makes the restarted batch send it again; such duplicates are counted apart.
+   * before the ledger recorded it makes the restarted batch send it again; so does a kill right after the worker
+   * wrote a whole message, which the relay then reads and accepts from a connection whose client is already gone.
+   * Such duplicates are counted apart.
    */
   killedAt?: number[];
 }
 
-/** How long after an acceptance a SIGKILL can still have prevented the ledger write. */
+/** How far (either side) an acceptance may be from a SIGKILL for the kill to explain a second copy. */
 export const KILL_WINDOW_MS = 1_000;
 
 /** One row of the chaos table, plus the breaches that make it a failure. */
@@ -51,8 +53,10 @@ export interface DeliveryAudit {
    * connection closed first): the duplicate SMTP cannot rule out (RFC 1047).
    */
   duplicatesAfterLostReply: number;
-  /** Of those, extras whose first copy was accepted within `KILL_WINDOW_MS` before a worker was SIGKILLed. */
+  /** Of those, extras whose previous copy was accepted within `KILL_WINDOW_MS` of a worker being SIGKILLed. */
   duplicatesAtKill: number;
+  /** Of those, the acceptances before (negative, ms) and after (positive) their kill that lie furthest from it. */
+  killDistanceRangeMs: [number, number] | undefined;
   /** Deliverable recipients the relay never accepted. */
   lost: number;
   /** Recipients refused permanently and recorded as failed. */
@@ -86,6 +90,8 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
   let duplicates = 0;
   let duplicatesAfterLostReply = 0;
   let duplicatesAtKill = 0;
+  const unexplainedTimings: string[] = [];
+  let killDistanceRangeMs: [number, number] | undefined;
   let lost = 0;
   let failed = 0;
   let skipped = 0;
@@ -168,12 +174,26 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
       for (let index = 1; index < copies.length; index++) {
         const previous = copies[index - 1];
         if (!previous) continue;
-        const atKill = facts.killedAt?.some(
-          (at) => at >= previous.acceptedAt && at - previous.acceptedAt <= KILL_WINDOW_MS,
-        );
+        const nearestKill = facts.killedAt?.reduce<number | undefined>((nearest, at) => {
+          const distance = previous.acceptedAt - at;
+          return nearest === undefined || Math.abs(distance) < Math.abs(nearest) ? distance : nearest;
+        }, undefined);
         if (previous.wasStalled || previous.isReplyLost) duplicatesAfterLostReply++;
-        else if (atKill) duplicatesAtKill++;
-        else note('duplicate', id);
+        else if (nearestKill !== undefined && Math.abs(nearestKill) <= KILL_WINDOW_MS) {
+          duplicatesAtKill++;
+          killDistanceRangeMs = [
+            Math.min(killDistanceRangeMs?.[0] ?? 0, nearestKill),
+            Math.max(killDistanceRangeMs?.[1] ?? 0, nearestKill),
+          ];
+        } else {
+          note('duplicate', id);
+          if (unexplainedTimings.length < 5) {
+            const gap = ((copies[index]?.acceptedAt ?? 0) - previous.acceptedAt) / 1000;
+            const kill =
+              nearestKill === undefined ? '' : `, nearest kill ${(-nearestKill / 1000).toFixed(1)} s after it`;
+            unexplainedTimings.push(`id ${id}: copies ${gap.toFixed(1)} s apart${kill}`);
+          }
+        }
       }
     }
   }
@@ -182,7 +202,8 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
   const unexplained = duplicates - duplicatesAfterLostReply - duplicatesAtKill;
   if (unexplained > 0) {
     problems.push(
-      `${unexplained} duplicate(s) not explained by a lost relay reply or a kill right after an acceptance`,
+      `${unexplained} duplicate(s) not explained by a lost relay reply or a kill next to an acceptance ` +
+        `(${unexplainedTimings.join('; ')})`,
     );
   }
   if (refusedYetAccepted > 0) problems.push(`${refusedYetAccepted} permanently refused address(es) were accepted too`);
@@ -230,6 +251,7 @@ export function auditDelivery(facts: DeliveryFacts): DeliveryAudit {
     duplicates,
     duplicatesAfterLostReply,
     duplicatesAtKill,
+    killDistanceRangeMs,
     lost,
     failed,
     skipped,

@@ -194,7 +194,15 @@ const killStorm: Scenario = {
       if (!observation.isSent) {
         problems.push(`not sent within ${scale.settleTimeoutMs} ms; last worker log:\n${logTail(rig.workers.at(-1)!)}`);
       }
-      return toResult(this.title, audit, (Date.now() - started) / 1000, [`${killedAt.length} SIGKILLs`], {
+      const notes = [`${killedAt.length} SIGKILLs`];
+      if (audit.killDistanceRangeMs) {
+        const [before, after] = audit.killDistanceRangeMs;
+        notes.push(
+          `${audit.duplicatesAtKill} duplicate(s) whose first copy the relay accepted between ${-before} ms before ` +
+            `and ${after} ms after a kill`,
+        );
+      }
+      return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
         problems,
         facts: { kills: killedAt.length },
       });

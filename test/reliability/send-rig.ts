@@ -131,7 +131,7 @@ export function rigEmail(index: number): string {
   return `reader-${index}@readers.example.test`;
 }
 
-/** Reads a Redis bitmap into the set of ids whose bit is set. */
+/** Reads a Redis bitmap into the set of ids whose bit is set (decoded here, not by the ledger code under test). */
 export function bitmapIds(bitmap: Buffer | null): Set<number> {
   const ids = new Set<number>();
   if (!bitmap) return ids;
