@@ -8,6 +8,7 @@ describe('a send survives Redis going away', () => {
   it('Redis restarted during fan-out (killed) and during delivery (shut down) loses nobody and sends nobody twice', async () => {
     const result = await findScenario('redis-restarts').run(smallScale);
     expect(result.facts.restarts).toBe(2);
+    expect(result.facts.firstRestartDuringFanOut).toBe(1);
     expect(result.problems).toEqual([]);
     expect(result).toMatchObject({ delivered: result.recipients, duplicates: 0, lost: 0 });
   }, 180_000);

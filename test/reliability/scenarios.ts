@@ -190,10 +190,7 @@ const killStorm: Scenario = {
         },
       });
       const audit = await rig.audit({ atSent: observation.atSent, killedAt });
-      const problems = [...audit.problems];
-      if (!observation.isSent) {
-        problems.push(`not sent within ${scale.settleTimeoutMs} ms; last worker log:\n${logTail(rig.workers.at(-1)!)}`);
-      }
+      const problems = [...audit.problems, ...notSent(scale, rig, observation)];
       const notes = [`${killedAt.length} SIGKILLs`];
       if (audit.killDistanceRangeMs) {
         const [before, after] = audit.killDistanceRangeMs;
@@ -210,10 +207,13 @@ const killStorm: Scenario = {
   },
 };
 
-/** Resolves once the relay has accepted at least `count` messages. */
+/** Resolves once the relay has accepted at least `count` messages (or the signal aborts); throws after 10 minutes. */
 async function untilAccepted(rig: SendRig, count: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
   while (!signal?.aborted) {
-    if ((await rig.relay.stats()).accepted >= count) return;
+    const { accepted } = await rig.relay.stats();
+    if (accepted >= count) return;
+    if (Date.now() > deadline) throw new Error(`the relay accepted only ${accepted} of the ${count} messages awaited`);
     await sleep(50);
   }
 }
@@ -313,7 +313,7 @@ const redisRestarts: Scenario = {
         }
         return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
           problems,
-          facts: { restarts: restarts, firstRestartDuringFanOut: caught === 'during' ? 1 : 0 },
+          facts: { restarts, firstRestartDuringFanOut: caught === 'during' ? 1 : 0 },
         });
       } finally {
         probe.disconnect();
