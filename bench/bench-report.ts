@@ -201,7 +201,8 @@ export function formatReportMarkdown(report: BenchReport): string {
     '',
     `${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}, Redis ${report.machine.redis}; ` +
       `${formatInteger(ours.subscribers)} subscribers, ${ours.senderProcesses} worker processes, ${ours.connections} SMTP connections in total` +
-      `${ours.batchSize ? `, ${ours.batchSize} recipients per job` : ''}${ours.concurrency ? `, ${ours.concurrency} jobs per worker` : ''}.`,
+      `${ours.batchSize ? `, ${ours.batchSize} recipients per job` : ''}${ours.concurrency ? `, ${ours.concurrency} jobs per worker` : ''}; ` +
+      `load average ${report.machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')} at the start.`,
     '',
     header,
     divider,
@@ -213,6 +214,10 @@ export function formatReportMarkdown(report: BenchReport): string {
     row('p50 start → accepted', (r) => formatMs(r.latencyMs.p50)),
     row('p99 start → accepted', (r) => formatMs(r.latencyMs.p99)),
     row('CPU per message (senders + Redis)', (r) => `${r.cpuPerMessageMs.toFixed(3)} ms`),
+    row(
+      'sink CPU per message (not counted above)',
+      (r) => `${(r.messages === 0 ? 0 : r.cpuMs.sink / r.messages).toFixed(3)} ms`,
+    ),
     row('sender processes', (r) => String(r.senderProcesses)),
     row('sender RSS peak (largest process)', (r) => formatMb(r.senderRssPeakBytes)),
     row('Redis used_memory peak', (_r, isOurs) => (isOurs ? formatMb(ours.redis.usedMemoryPeakBytes) : '–')),
