@@ -27,8 +27,6 @@ export const BenchOptionsSchema = z.object({
   json: z.boolean().default(false),
   /** Where the JSON result and the Markdown table are written. @defaultValue bench/results */
   out: z.string().min(1).default('bench/results'),
-  /** Write bench/results/latest.md too (the committed table). @defaultValue false */
-  latest: z.boolean().default(false),
   /** Folder for V8 CPU profiles of the worker processes (node --cpu-prof). Unset: no profiling. */
   cpuProf: z.string().min(1).optional(),
   /**
@@ -50,11 +48,11 @@ export const benchUsage = `usage: npm run bench -- [flags]
   --concurrency J        delivery jobs per worker process (default: the app's DELIVERY_CONCURRENCY)
   --skip-baselines       measure only the real path
   --json                 print one JSON document on stdout
-  --out DIR              where results are written (default bench/results)
-  --latest               also write bench/results/latest.md
+  --out DIR              where results go: bench-<time>.json, latest.json, latest.md (default bench/results)
   --cpu-prof DIR         write V8 CPU profiles of the workers into DIR
-  --worker-node-options "FLAGS"
-                         Node/V8 flags for the worker processes only, e.g. "--max-semi-space-size=2 --max-old-space-size=96"`;
+  --worker-node-options="FLAGS"
+                         Node/V8 flags for the worker processes only (note the =), e.g.
+                         --worker-node-options="--max-semi-space-size=2 --max-old-space-size=96"`;
 
 /** Parses argv (without node and the script) or throws `input_invalid` naming the flag and the reason. */
 export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
@@ -75,7 +73,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
         'skip-baselines': { type: 'boolean' },
         json: { type: 'boolean' },
         out: { type: 'string' },
-        latest: { type: 'boolean' },
         'cpu-prof': { type: 'string' },
         'worker-node-options': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -96,7 +93,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     skipBaselines: values['skip-baselines'],
     json: values.json,
     out: values.out,
-    latest: values.latest,
     cpuProf: values['cpu-prof'],
     workerNodeOptions: values['worker-node-options'],
   });
