@@ -7,7 +7,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { findNewsletter, loadConfig, type Config } from '../config.js';
-import { AppError, parseInput } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, isAppError, parseInput } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { DigestSchema } from '../digests/digest.js';
 import { EmailSchema } from '../subscribers/subscriber.js';
@@ -48,6 +49,43 @@ function warnAboutDevelopmentSecret(config: Config, logger: { warn(message: stri
       'LETTERPRESS_SECRET is not set: tokens are signed with the public development secret, so anyone can forge unsubscribe links. Set it before real readers subscribe.',
     );
   }
+}
+
+/** Resolves on the first SIGTERM or SIGINT; `signal` is aborted then too. */
+function untilStopSignal(): { stopped: Promise<void>; signal: AbortSignal } {
+  const controller = new AbortController();
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      controller.abort();
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return { stopped, signal: controller.signal };
+}
+
+/**
+ * Opens the app for a long-running process, waiting for Redis instead of exiting when it does not answer yet (so a
+ * restart policy never turns a Redis outage into a crash loop). Returns undefined when stopped while waiting.
+ */
+async function openAppWaitingForRedis(
+  config: Config,
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<App | undefined> {
+  const { createApp } = await import('../app.js');
+  for (let attempt = 1; !signal.aborted; attempt += 1) {
+    try {
+      return await createApp(config, { logger });
+    } catch (error) {
+      if (!isAppError(error, 'redis_unavailable')) throw error;
+      const seconds = Math.min(2 ** Math.min(attempt - 1, 4), 15);
+      logger.warn(`${error.message}; waiting for Redis, next try in ${seconds} s`);
+      await sleep(seconds * 1000, undefined, { signal }).catch(() => undefined);
+    }
+  }
+  return undefined;
 }
 
 /** Loads config, opens the app, runs the function, always closes the app. */
@@ -389,18 +427,16 @@ export const commands: Record<string, Command> = {
         config = { ...config, smtp: { ...config.smtp, url: capture.url } };
         logger.warn({ directory: capture.directory }, 'no SMTP_URL: messages are captured as .eml files, not sent');
       }
-      const { createApp } = await import('../app.js');
       const { runWorkers } = await import('../../workers/run-workers.js');
-      const app = await createApp(config, { logger });
-      warnAboutDevelopmentSecret(config, logger);
-      const workers = await runWorkers(app, { handleSignals: false });
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-      await workers.close();
-      await app.close();
+      const { stopped, signal } = untilStopSignal();
+      const app = await openAppWaitingForRedis(config, logger, signal);
+      if (app) {
+        warnAboutDevelopmentSecret(config, logger);
+        const workers = await runWorkers(app, { handleSignals: false });
+        await stopped;
+        await workers.close();
+        await app.close();
+      }
       await stopCapture();
       return { result: { stopped: true }, text: 'worker stopped' };
     },
@@ -410,19 +446,18 @@ export const commands: Record<string, Command> = {
     options: {},
     async run() {
       const config = loadConfig();
-      const { createApp } = await import('../app.js');
       const { startHttpServer } = await import('../http/server.js');
       const logger = createLogger(config.logLevel, 'letterpress-serve');
-      const app = await createApp(config, { logger });
-      warnAboutDevelopmentSecret(config, logger);
-      const server = await startHttpServer(app, { port: config.http.port });
-      app.logger.info({ port: server.port }, 'listening');
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
-      await server.close();
-      await app.close();
+      const { stopped, signal } = untilStopSignal();
+      const app = await openAppWaitingForRedis(config, logger, signal);
+      if (app) {
+        warnAboutDevelopmentSecret(config, logger);
+        const server = await startHttpServer(app, { port: config.http.port });
+        app.logger.info({ port: server.port }, 'listening');
+        await stopped;
+        await server.close();
+        await app.close();
+      }
       return { result: { stopped: true }, text: 'server stopped' };
     },
   },
