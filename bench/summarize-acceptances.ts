@@ -63,7 +63,12 @@ export function summarizeAcceptances(histogram: ArrayLike<number>, length = hist
   const steadyStart = indexReaching(histogram, length, Math.max(1, Math.ceil(accepted * 0.1)));
   const steadyEnd = indexReaching(histogram, length, Math.ceil(accepted * 0.9));
   const span = steadyEnd - steadyStart;
-  const windowMs = span >= 20_000 ? 1_000 : Math.max(1, Math.floor(span / 10));
+  let steadyCount = 0;
+  for (let i = steadyStart; i < steadyEnd; i += 1) steadyCount += histogram[i] ?? 0;
+  // Windows of one second on long runs, a tenth of the span on short ones, and never so short that a window
+  // expects fewer than 20 acceptances (a sparse run would otherwise have a median of empty windows).
+  const minimumForCount = steadyCount > 0 ? Math.ceil((20 * span) / steadyCount) : Number.POSITIVE_INFINITY;
+  const windowMs = Math.max(span >= 20_000 ? 1_000 : Math.max(1, Math.floor(span / 10)), minimumForCount);
   const rates: number[] = [];
   for (let start = steadyStart; start + windowMs <= steadyEnd; start += windowMs) {
     let count = 0;

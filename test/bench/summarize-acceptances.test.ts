@@ -42,6 +42,15 @@ describe('acceptance summary', () => {
     expect(summary.latencyMs).toEqual({ p50: 3, p99: 4, max: 4 });
   });
 
+  it('gives a sparse run its average rate, not the median of empty windows', () => {
+    // Six messages over 900 ms, as a tiny baseline run sends them.
+    const histogram = new Uint32Array(1_000);
+    for (const at of [50, 230, 410, 590, 770, 950]) histogram[at] = 1;
+    const summary = summarizeAcceptances(histogram);
+    expect(summary.steadyPerSecond).toBeGreaterThan(5);
+    expect(summary.steadyPerSecond).toBeLessThan(8);
+  });
+
   it('reports zeros, not NaN, when nothing was accepted', () => {
     const summary = summarizeAcceptances(new Uint32Array(100));
     expect(summary.accepted).toBe(0);
