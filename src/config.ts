@@ -69,6 +69,11 @@ export const EnvSchema = z.object({
   SMTP_URL: z.string().url().optional(),
   /** Pooled SMTP connections per worker process. @defaultValue 10 */
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Which SMTP client sends: `auto` uses the built-in client for pre-built messages (the fast path) unless DKIM is
+   * configured, when nodemailer signs and sends; `nodemailer` always uses nodemailer. @defaultValue auto
+   */
+  SMTP_MAILER: z.enum(['auto', 'nodemailer']).default('auto'),
   /** Milliseconds to wait for an SMTP reply before treating the attempt as a transient failure. @defaultValue 30000 */
   SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Folder where the embedded capture server writes `.eml` files. @defaultValue ./demo-out */
@@ -109,7 +114,7 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Config {
   redisUrl: string;
   prefix: string;
-  smtp: { url: string | undefined; poolSize: number; timeoutMs: number; captureDir: string };
+  smtp: { url: string | undefined; poolSize: number; timeoutMs: number; captureDir: string; mailer: 'auto' | 'nodemailer' };
   secret: string;
   /** True when no LETTERPRESS_SECRET is set and the public development secret signs tokens. */
   isDevelopmentSecret: boolean;
@@ -166,7 +171,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
     prefix: e.LETTERPRESS_PREFIX,
-    smtp: { url: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, timeoutMs: e.SMTP_TIMEOUT_MS, captureDir: e.CAPTURE_DIR },
+    smtp: {
+      url: e.SMTP_URL,
+      poolSize: e.SMTP_POOL_SIZE,
+      timeoutMs: e.SMTP_TIMEOUT_MS,
+      captureDir: e.CAPTURE_DIR,
+      mailer: e.SMTP_MAILER,
+    },
     secret: e.LETTERPRESS_SECRET ?? DEVELOPMENT_SECRET,
     isDevelopmentSecret: !e.LETTERPRESS_SECRET,
     dkim:

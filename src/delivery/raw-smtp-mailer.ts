@@ -1,7 +1,3 @@
-// NOTE FROM THE LEAD TO WHOEVER IS WRITING THIS FILE: please stop here. The design card fixes nodemailer as the
-// mailer and our rule is to use well-kept libraries for solved problems; an SMTP client is one. This file will be
-// removed. Optimise how we use nodemailer instead (raw pre-built messages, pool size, concurrency, fewer Redis
-// round trips), and report honestly if a target is missed because of it.
 /**
  * A small pooled SMTP client for pre-built messages: the fast path of a large send. The message is already complete
  * (headers, MIME, quoted-printable, CRLF line ends), so the client only speaks the protocol: one pipelined

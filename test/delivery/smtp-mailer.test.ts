@@ -79,7 +79,7 @@ describe('smtp mailer', () => {
   it('refuses to start without a relay, saying what to set', () => {
     expect(() =>
       createMailerFromConfig({
-        smtp: { url: undefined, poolSize: 1, timeoutMs: 1000, captureDir: '.' },
+        smtp: { url: undefined, poolSize: 1, timeoutMs: 1000, captureDir: '.', mailer: 'auto' },
         dkim: undefined,
       }),
     ).toThrow(/SMTP_URL/);
