@@ -42,14 +42,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('only sets environment variables the configuration knows (and Node's own options)', () => {
+  it("only sets environment variables the configuration knows (and Node's own options)", () => {
     const known = new Set([...Object.keys(EnvSchema.shape), 'NODE_OPTIONS']);
     for (const service of Object.values(compose.services)) {
       for (const name of Object.keys(service.environment ?? {})) expect(known, name).toContain(name);
     }
   });
 
-  it('bounds the worker's memory the way the benchmark measured it', () => {
+  it("bounds the worker's memory the way the benchmark measured it", () => {
     expect(compose.services.worker?.environment?.NODE_OPTIONS).toBe('--max-semi-space-size=2 --max-old-space-size=96');
   });
 
