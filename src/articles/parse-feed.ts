@@ -228,7 +228,7 @@ function readFeedBurnerOriginalLinks(text: string): Map<string, string> | undefi
     if (!original) continue;
     const decoded = original.replace(/&amp;/g, '&');
     // FeedBurner's own hosts and its "MyBrand" custom domains (feeds.example.com/~r/…) alike.
-    for (const redirect of body.matchAll(/https?:\/\/[^\s"'<>\/]+\/~r\/[^\s"'<>]+/gi)) {
+    for (const redirect of body.matchAll(/https?:\/\/[^\s"'<>/]+\/~r\/[^\s"'<>]+/gi)) {
       map.set(redirect[0].replace(/&amp;/g, '&'), decoded);
     }
   }

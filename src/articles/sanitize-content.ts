@@ -171,6 +171,7 @@ export function absoluteLink(
   schemes: readonly string[] = ['http:', 'https:'],
 ): string | undefined {
   if (!value) return undefined;
+  // eslint-disable-next-line no-control-regex -- browsers strip exactly these control characters around a URL
   const trimmed = value.replace(/^[\u0000-\u0020\u007f]+|[\u0000-\u0020\u007f]+$/g, '');
   if (trimmed === '' || trimmed.startsWith('#')) return undefined;
   let resolved: URL;

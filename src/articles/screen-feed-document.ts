@@ -109,6 +109,7 @@ function doctypeEnd(text: string): number {
 /** Removes C0 controls (except tab, LF, CR), U+FFFE/U+FFFF and lone surrogates, none of which XML allows. */
 function removeForbiddenCharacters(text: string): string {
   return text.replace(
+    // eslint-disable-next-line no-control-regex -- the characters XML 1.0 forbids are what this removes
     /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
     '',
   );
