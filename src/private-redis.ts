@@ -1,6 +1,8 @@
 /**
- * A private redis-server for tests that stop and restart Redis: its own free port and its own temp directory, with
- * append-only persistence (`appendfsync everysec`) and no RDB snapshots. It never touches the shared Redis on 6379.
+ * A private redis-server: its own free loopback port and its own temp directory, append-only persistence
+ * (`appendfsync everysec`) unless turned off, no RDB snapshots, never evicting. The demo starts one when no Redis
+ * answers, the benchmark runs on one so its figures are its own, and tests that stop and restart Redis use one; it
+ * never touches a Redis on 6379.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -41,6 +43,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
   /** stop + start. */
   restart(mode?: RedisStopMode): Promise<void>;
+  /** Process id of the running redis-server (for /proc accounting), undefined while stopped. */
+  pid(): number | undefined;
   /** The last lines of the server's log, for failure messages. */
   logTail(lines?: number): Promise<string>;
   /** Stops the server and deletes its directory. */
@@ -67,9 +71,16 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
-async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForPing(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  spawnError: () => Error | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const error = spawnError();
+    if (error) throw new Error(`could not start redis-server: ${error.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
     }
@@ -128,6 +139,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const start = async () => {
     if (isRunning()) return;
     const started = spawn('redis-server', args, { stdio: 'ignore' });
+    let spawnError: Error | undefined;
+    started.once('error', (error) => (spawnError = error));
     child = started;
     running.add(started);
     exited = new Promise((resolve) =>
@@ -136,7 +149,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
         resolve();
       }),
     );
-    await waitForPing(url, started, 20_000);
+    await waitForPing(url, started, 20_000, () => spawnError);
   };
   const stop = async (mode: RedisStopMode = 'graceful') => {
     if (!child || !isRunning()) return;
@@ -148,12 +161,18 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     return text.trimEnd().split('\n').slice(-lines).join('\n');
   };
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     url,
     dir,
     isRunning,
+    pid: () => (isRunning() ? child?.pid : undefined),
     stop,
     start,
     restart: async (mode) => {

@@ -2,12 +2,8 @@
  * Finds a Redis for the demo: REDIS_URL if set, else 127.0.0.1:6379, else a private `redis-server` from PATH started
  * in a temporary folder and stopped at exit. If none works, says in one sentence how to get Redis.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AppError } from '../errors.js';
+import { startPrivateRedis } from '../private-redis.js';
 import { assertRedisReachable } from '../redis.js';
 
 /** Where the demo's Redis came from, and how to let it go. */
@@ -36,68 +32,14 @@ export async function resolveDemoRedis(configuredUrl: string | undefined): Promi
     // Not running locally: try to start a private one.
   }
   try {
-    return await startPrivateRedis();
+    return await startDemoRedis();
   } catch (error) {
     throw new AppError('redis_unavailable', `${HOW_TO_GET_REDIS} (${(error as Error).message})`);
   }
 }
 
 /** Starts `redis-server` from PATH on a free loopback port in a temporary folder, without persistence. */
-export async function startPrivateRedis(): Promise<ResolvedRedis> {
-  const directory = await mkdtemp(join(tmpdir(), 'letterpress-redis-'));
-  const port = await findFreePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', directory, '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const spawnError = new Promise<never>((_, reject) => {
-    child.once('error', (error) => reject(new Error(`could not start redis-server: ${error.message}`)));
-    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}`)));
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  const ready = (async () => {
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      try {
-        await assertRedisReachable(url, 500);
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    throw new Error('redis-server did not answer within 5 seconds');
-  })();
-  try {
-    await Promise.race([ready, spawnError]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    await rm(directory, { recursive: true, force: true });
-    throw error;
-  }
-  spawnError.catch(() => {});
-  return {
-    url,
-    origin: 'private',
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Asks the kernel for a free loopback port. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+export async function startDemoRedis(): Promise<ResolvedRedis> {
+  const server = await startPrivateRedis({ appendonly: false });
+  return { url: server.url, origin: 'private', stop: server.close };
 }

@@ -1,7 +1,7 @@
 /** How the demo finds a Redis: the configured one, the local one, or a private one it starts and stops. */
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { HOW_TO_GET_REDIS, resolveDemoRedis, startPrivateRedis } from '../../src/demo/resolve-redis.js';
+import { HOW_TO_GET_REDIS, resolveDemoRedis, startDemoRedis } from '../../src/demo/resolve-redis.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 describe('the demo’s Redis', () => {
@@ -12,11 +12,13 @@ describe('the demo’s Redis', () => {
   });
 
   it('says which Redis it could not reach when REDIS_URL is wrong', async () => {
-    await expect(resolveDemoRedis('redis://127.0.0.1:1')).rejects.toThrowError(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    await expect(resolveDemoRedis('redis://127.0.0.1:1')).rejects.toThrowError(
+      /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/,
+    );
   });
 
   it('starts a private redis-server that answers, and stops it', async () => {
-    const resolved = await startPrivateRedis();
+    const resolved = await startDemoRedis();
     const client = new Redis(resolved.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => {});
     await client.connect();
@@ -33,7 +35,7 @@ describe('the demo’s Redis', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(startPrivateRedis()).rejects.toThrowError(/could not start redis-server/);
+      await expect(startDemoRedis()).rejects.toThrowError(/could not start redis-server/);
     } finally {
       process.env.PATH = path;
     }

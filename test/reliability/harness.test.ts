@@ -11,7 +11,7 @@ import {
   startFaultySmtpProcess,
   type FaultySmtp,
 } from '../helpers/faulty-smtp.js';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
+import { startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

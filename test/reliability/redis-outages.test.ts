@@ -1,6 +1,6 @@
 /** Scenario 2, small, and Redis missing when a worker starts. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
+import { startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
 import { Redis } from 'ioredis';
 import { spawnWorker, waitForExit, waitUntil } from '../helpers/processes.js';
 import { findScenario, smallScale } from './scenarios.js';

@@ -23,7 +23,7 @@ import {
   type FaultySmtpSnapshot,
   type RelayControl,
 } from '../helpers/faulty-smtp.js';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
+import { startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
 import { spawnWorker, sleep, type LetterpressProcess } from '../helpers/processes.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { auditDelivery, type DeliveryAudit } from './audit-delivery.js';
