@@ -15,6 +15,7 @@ import type {
   LedgerRange,
   RangeLease,
   RecipientCheck,
+  RecordOutcomeInput,
   RecordOutcomeResult,
 } from './delivery-ledger.js';
 import { isBitSet } from './delivery-ledger.js';
@@ -59,16 +60,7 @@ export interface DeliverBatchLedger {
   ): Promise<RecipientCheck>;
   takeLease(digestId: string, lease: RangeLease, ttlSeconds: number): Promise<void>;
   releaseLease(digestId: string, lease: RangeLease): Promise<void>;
-  recordOutcome(input: {
-    digestId: string;
-    newsletterId: string;
-    subscriberId: number;
-    outcome: DeliveryOutcome;
-    reason?: string;
-    countsTowardsPause?: boolean;
-    pauseThreshold: number;
-    now: Date;
-  }): Promise<RecordOutcomeResult>;
+  recordOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
 }
 
 /** What a delivery batch needs. */

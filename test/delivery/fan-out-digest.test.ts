@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { fanOutDigest } from '../../src/delivery/fan-out-digest.js';
 import type { Digest } from '../../src/digests/digest.js';
 import { silentLogger } from '../../src/logger.js';
+import { fanOutDepsFromApp } from '../../workers/fan-out-worker.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 
 const READERS = 1_000_000;
@@ -41,20 +42,7 @@ describe('fanning out a digest', () => {
     return digest;
   }
 
-  const deps = () => ({
-    digests: app.digests,
-    ledger: app.ledger,
-    enqueueDeliveries: async (
-      payloads: { digestId: string; fromId: number; toId: number }[],
-      options: { revive: boolean },
-    ) => {
-      if (options.revive) await app.queues.reviveMany('deliver', payloads);
-      else await app.queues.enqueueMany('deliver', payloads);
-    },
-    batchSize: BATCH,
-    clock: () => new Date(),
-    logger: silentLogger,
-  });
+  const deps = () => fanOutDepsFromApp(app, { batchSize: BATCH, clock: () => new Date(), logger: silentLogger });
 
   it('a million readers become 2,000 range jobs and a few bytes per pending reader, and a re-run adds nothing', async () => {
     // A million active readers with ids 1..1,000,000 (bit 0 is never an id).
