@@ -36,21 +36,26 @@ export function bareMailOptions(fixture: BenchFixture, index: number): Parameter
   };
 }
 
+/** The pooled nodemailer transport both baselines use: the same connection count as the real path, kept open. */
+export function createBaselineTransport(smtpUrl: string, connections: number) {
+  const url = new URL(smtpUrl);
+  return nodemailer.createTransport({
+    host: url.hostname,
+    port: Number(url.port),
+    secure: false,
+    pool: true,
+    maxConnections: connections,
+    // Keep connections open for the whole run, as the real path's mailer does.
+    maxMessages: Infinity,
+  });
+}
+
 /** Sends `messages` digests (readers 1..messages) through one pooled transport. */
 export async function sendWithBareNodemailer(
   fixture: BenchFixture,
   options: { smtpUrl: string; connections: number; messages: number },
 ): Promise<void> {
-  const url = new URL(options.smtpUrl);
-  const transport = nodemailer.createTransport({
-    host: url.hostname,
-    port: Number(url.port),
-    secure: false,
-    pool: true,
-    maxConnections: options.connections,
-    // Keep connections open for the whole run, as the real path's mailer does.
-    maxMessages: Infinity,
-  });
+  const transport = createBaselineTransport(options.smtpUrl, options.connections);
   let next = 1;
   const lane = async () => {
     while (next <= options.messages) {

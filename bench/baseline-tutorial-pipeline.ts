@@ -8,12 +8,11 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import nodemailer from 'nodemailer';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { renderDigest } from '../src/digests/render-digest.js';
 import { parseInput } from '../src/errors.js';
-import { bareMailOptions } from './baseline-bare-nodemailer.js';
+import { bareMailOptions, createBaselineTransport } from './baseline-bare-nodemailer.js';
 import { readBenchFixture, type BenchFixture } from './bench-fixture.js';
 import { serveAsBenchChild } from './child-process-protocol.js';
 
@@ -46,15 +45,7 @@ export function startTutorialWorker(
   fixture: BenchFixture,
   options: { redisUrl: string; smtpUrl: string; connections: number; concurrency: number },
 ): { close(): Promise<void>; ready: Promise<void> } {
-  const url = new URL(options.smtpUrl);
-  const transport = nodemailer.createTransport({
-    host: url.hostname,
-    port: Number(url.port),
-    secure: false,
-    pool: true,
-    maxConnections: options.connections,
-    maxMessages: Infinity,
-  });
+  const transport = createBaselineTransport(options.smtpUrl, options.connections);
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker(
     TUTORIAL_QUEUE,
