@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { stopChild } from './private-redis.js';
 import { repoRoot } from './sink-process.js';
 
 /** The parent's handle on one sender process. */
@@ -104,4 +103,17 @@ export async function serveAsBenchChild(cleanup: () => Promise<void>): Promise<v
   await closed;
   await cleanup();
   process.exit(0);
+}
+
+/** Sends SIGTERM to a child we started and waits for it to exit (SIGKILL after 5 s). */
+export async function stopChild(child: ChildProcess, timeoutMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { prepareDigestMessage } from '../src/delivery/compose-message.js';
+import { prepareDigestMessage } from '../src/mail/compose-message.js';
 import { escapeHtml, fillSlots } from '../src/digests/fill-slots.js';
 import { renderDigest } from '../src/digests/render-digest.js';
 import { subscriberLinks } from '../src/subscribers/tokens.js';

@@ -7,7 +7,7 @@ import type { BaselineFigures } from './bench-report.js';
 import { enqueueTutorialJobs } from './baseline-tutorial-pipeline.js';
 import { spawnBenchChild, type BenchChild } from './child-process-protocol.js';
 import { ProcessMonitor } from './process-stats.js';
-import type { PrivateRedis } from './private-redis.js';
+import type { PrivateRedis } from '../src/private-redis.js';
 import { waitForAcceptances, type SinkProcess } from './sink-process.js';
 import type { SinkSummary } from './sink.js';
 
@@ -111,7 +111,7 @@ export async function measureTutorialPipeline(context: BaselineContext, messages
     await Promise.all(children.map((c) => c.ready));
     const monitor = new ProcessMonitor();
     children.forEach((c, i) => monitor.add(`worker-${i}`, c.pid));
-    monitor.add('redis', redis.pid);
+    monitor.add('redis', redis.pid() ?? 0);
     monitor.add('sink', sink.pid);
     const t0 = Date.now();
     await sink.startPhase(t0);

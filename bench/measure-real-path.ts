@@ -8,13 +8,13 @@ import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { sendDigest } from '../src/delivery/send-digest.js';
 import { waitForDigestSettled } from '../src/delivery/wait-for-digest.js';
-import { QueueName } from '../src/delivery/job-definitions.js';
+import { QueueName } from '../src/queue/job-definitions.js';
 import type { OursFigures } from './bench-report.js';
 import { benchReaderEmail } from './bench-fixture.js';
 import { figuresFrom, progressEvery } from './measure-baselines.js';
 import { ProcessMonitor } from './process-stats.js';
-import type { PrivateRedis } from './private-redis.js';
-import { stopChild } from './private-redis.js';
+import type { PrivateRedis } from '../src/private-redis.js';
+import { stopChild } from './child-process-protocol.js';
 import { repoRoot, waitForAcceptances, type SinkProcess } from './sink-process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -124,7 +124,7 @@ export async function measureRealPath(context: RealPathContext, seedMs: number):
     await waitForWorkers(redis.url, app.keys.bullPrefix, workers, children);
     const monitor = new ProcessMonitor();
     children.forEach((child, i) => monitor.add(`worker-${i}`, child.pid ?? 0));
-    monitor.add('redis', redis.pid);
+    monitor.add('redis', redis.pid() ?? 0);
     monitor.add('sink', sink.pid);
 
     const memoryProbe = new Redis(redis.url);

@@ -26,7 +26,7 @@ import type { BenchOptions } from './bench-options.js';
 import { writeBenchFixture } from './bench-fixture.js';
 import { measureBareNodemailer, measureTutorialPipeline, type BaselineContext } from './measure-baselines.js';
 import { measureRealPath, seedSubscribers } from './measure-real-path.js';
-import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
+import { startPrivateRedis, type PrivateRedis } from '../src/private-redis.js';
 import { repoRoot, startSinkProcess, type SinkProcess } from './sink-process.js';
 
 /** The demo's own feed: 12 articles of a small independent newsroom. */
@@ -42,8 +42,9 @@ export async function runBench(
   const cleanups: (() => Promise<void>)[] = [];
   try {
     progress('starting a private Redis and the SMTP sink');
-    const redis: PrivateRedis = await startPrivateRedis();
-    cleanups.unshift(() => redis.stop());
+    // Its own port and temp dir, no persistence: the CPU time and memory it reports belong to the benchmark alone.
+    const redis: PrivateRedis = await startPrivateRedis({ appendonly: false });
+    cleanups.unshift(() => redis.close());
     const sink: SinkProcess = await startSinkProcess();
     cleanups.unshift(() => sink.stop());
     const temp = await mkdtemp(join(tmpdir(), 'lp-bench-'));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { stopChild } from './private-redis.js';
+import { stopChild } from './child-process-protocol.js';
 import type { SinkSummary } from './sink.js';
 
 /** The repository root (bench/..). */

@@ -96,8 +96,6 @@ export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   /** Shared secret for the signed CMS webhook (`POST /webhooks/articles`), at least 32 characters. Unset: closed. */
   WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  /** Token for the editor and ops API (Bearer). Unset: those routes are closed. */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
@@ -120,7 +118,7 @@ export interface Config {
   isDevelopmentSecret: boolean;
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
-  http: { port: number; adminToken: string | undefined; webhookSecret: string | undefined };
+  http: { port: number; webhookSecret: string | undefined };
   logLevel: Env['LOG_LEVEL'];
   requireRedisPersistence: boolean;
   feed: { maxBytes: number; fetchTimeoutMs: number };
@@ -189,7 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.DELIVERY_CONCURRENCY,
       pauseAfterPermanentFailures: e.PAUSE_AFTER_PERMANENT_FAILURES,
     },
-    http: { port: e.PORT, adminToken: e.ADMIN_TOKEN, webhookSecret: e.WEBHOOK_SECRET },
+    http: { port: e.PORT, webhookSecret: e.WEBHOOK_SECRET },
     logLevel: e.LOG_LEVEL,
     requireRedisPersistence: e.REQUIRE_REDIS_PERSISTENCE,
     feed: { maxBytes: e.FEED_MAX_BYTES, fetchTimeoutMs: e.FEED_FETCH_TIMEOUT_MS },

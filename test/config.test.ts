@@ -26,7 +26,9 @@ describe('configuration', () => {
   });
 
   it('refuses production without a secret, a relay and an https base URL', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrowError(/LETTERPRESS_SECRET: required.*SMTP_URL: required/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrowError(
+      /LETTERPRESS_SECRET: required.*SMTP_URL: required/,
+    );
   });
 
   it('requires all three DKIM variables or none', () => {
@@ -36,14 +38,25 @@ describe('configuration', () => {
   it('reads newsletters from the config file and reports a bad field by its path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lp-config-'));
     const good = join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify({ newsletters: [{ id: 'weekend', name: 'The Weekender', sections: ['Culture'], maxArticles: 5 }] }));
+    writeFileSync(
+      good,
+      JSON.stringify({
+        newsletters: [{ id: 'weekend', name: 'The Weekender', sections: ['Culture'], maxArticles: 5 }],
+      }),
+    );
     const config = loadConfig({ LETTERPRESS_CONFIG: good });
-    expect(findNewsletter(config, 'weekend')).toMatchObject({ name: 'The Weekender', sections: ['Culture'], maxArticles: 5 });
+    expect(findNewsletter(config, 'weekend')).toMatchObject({
+      name: 'The Weekender',
+      sections: ['Culture'],
+      maxArticles: 5,
+    });
     expect(() => findNewsletter(config, 'daily')).toThrowError(/not configured \(known: weekend\)/);
 
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ newsletters: [{ id: 'Bad Id!', name: 'x', maxArticles: 0 }] }));
-    expect(() => loadConfig({ LETTERPRESS_CONFIG: bad })).toThrowError(/newsletters\.0\.id: must be 1-40 characters.*newsletters\.0\.maxArticles/);
+    expect(() => loadConfig({ LETTERPRESS_CONFIG: bad })).toThrowError(
+      /newsletters\.0\.id: must be 1-40 characters.*newsletters\.0\.maxArticles/,
+    );
 
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ "site": ');

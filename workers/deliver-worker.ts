@@ -10,7 +10,7 @@ import {
   type BatchCounts,
   type DeliverBatchDeps,
 } from '../src/delivery/deliver-batch.js';
-import { parseJobPayload } from '../src/delivery/job-definitions.js';
+import { parseJobPayload } from '../src/queue/job-definitions.js';
 import { mapJobError } from './map-job-error.js';
 
 /** Tunables of the deliver worker (tests shorten the waits). */

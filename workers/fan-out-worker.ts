@@ -2,7 +2,7 @@
 import { UnrecoverableError, type Processor } from 'bullmq';
 import type { App } from '../src/app.js';
 import { fanOutDigest, type FanOutDigestDeps, type FanOutResult } from '../src/delivery/fan-out-digest.js';
-import { parseJobPayload } from '../src/delivery/job-definitions.js';
+import { parseJobPayload } from '../src/queue/job-definitions.js';
 import { mapJobError } from './map-job-error.js';
 
 /** The fan-out use case's dependencies, wired from the app. */

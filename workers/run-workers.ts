@@ -5,7 +5,7 @@
  */
 import { Worker } from 'bullmq';
 import type { App } from '../src/app.js';
-import { QueueName } from '../src/delivery/job-definitions.js';
+import { QueueName } from '../src/queue/job-definitions.js';
 import { createDeliverProcessor, type DeliverWorkerOptions } from './deliver-worker.js';
 import { createFanOutProcessor } from './fan-out-worker.js';
 

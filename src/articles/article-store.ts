@@ -3,6 +3,7 @@
  * sorted set (`keys.articlesByPublished`). Both live under the prefix's hash tag, so the upsert script's keys are
  * always in one slot (Redis Cluster safe).
  */
+import { readLuaScript } from '../redis-scripts.js';
 import type { Redis } from 'ioredis';
 import { ArticleSchema, type Article } from './article.js';
 import type { RedisKeys } from '../redis.js';
@@ -26,38 +27,7 @@ export interface ArticleStore {
   list(limit: number): Promise<Article[]>;
 }
 
-/**
- * Upserts N articles in one atomic step.
- * KEYS[1]      sorted set of article ids scored by publication time (ms)
- * KEYS[1 + i]  the article key of article i (i = 1..N)
- * ARGV[4i-3]   article id; ARGV[4i-2] score; ARGV[4i-1] content hash; ARGV[4i] article JSON
- * Returns {ingested, updated, unchanged}. An article whose stored JSON carries the same contentHash is left as it
- * is (so an undated item keeps the date it was first seen with); otherwise the JSON and the score are replaced.
- */
-const UPSERT_ARTICLES_LUA = `
-local ingested, updated, unchanged = 0, 0, 0
-local n = #KEYS - 1
-for i = 1, n do
-  local key = KEYS[1 + i]
-  local id = ARGV[4 * i - 3]
-  local score = ARGV[4 * i - 2]
-  local hash = ARGV[4 * i - 1]
-  local json = ARGV[4 * i]
-  local existing = redis.call('GET', key)
-  if not existing then
-    redis.call('SET', key, json)
-    redis.call('ZADD', KEYS[1], score, id)
-    ingested = ingested + 1
-  elseif string.find(existing, '"contentHash":"' .. hash .. '"', 1, true) then
-    unchanged = unchanged + 1
-  else
-    redis.call('SET', key, json)
-    redis.call('ZADD', KEYS[1], score, id)
-    updated = updated + 1
-  end
-end
-return {ingested, updated, unchanged}
-`;
+const UPSERT_ARTICLES_LUA = readLuaScript(import.meta.url, 'lua/upsert-articles.lua');
 
 /** Articles on Redis; see the module comment for the layout. */
 export class RedisArticleStore implements ArticleStore {
@@ -80,7 +50,11 @@ export class RedisArticleStore implements ArticleStore {
       const valid = ArticleSchema.parse(article);
       args.push(valid.id, String(Date.parse(valid.publishedAt)), valid.contentHash, JSON.stringify(valid));
     }
-    const reply = (await this.redis.eval(UPSERT_ARTICLES_LUA, keys.length, ...keys, ...args)) as [number, number, number];
+    const reply = (await this.redis.eval(UPSERT_ARTICLES_LUA, keys.length, ...keys, ...args)) as [
+      number,
+      number,
+      number,
+    ];
     return { ingested: Number(reply[0]), updated: Number(reply[1]), unchanged: Number(reply[2]) };
   }
 

@@ -296,7 +296,7 @@ export const commands: Record<string, Command> = {
         const body = await app.digests.getBody(digestId);
         if (!digest || !body) throw new AppError('digest_not_found', `no digest "${digestId}"`);
         const newsletter = findNewsletter(config, digest.newsletterId);
-        const { renderDigestPreview } = await import('../digests/preview-digest.js');
+        const { renderDigestPreview } = await import('../mail/preview-digest.js');
         const content = renderDigestPreview({
           digest,
           body,

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { classifySmtpReply, type SmtpReplyClass } from './classify-smtp-reply.js';
+import { classifySmtpReply, type SmtpReplyClass } from '../smtp/classify-smtp-reply.js';
 import type {
   DeliveryOutcome,
   LedgerRange,
@@ -19,7 +19,8 @@ import type {
   RecordOutcomeResult,
 } from './delivery-ledger.js';
 import { isBitSet } from './delivery-ledger.js';
-import type { DeliverJob } from './job-definitions.js';
+import type { DeliverJob } from '../queue/job-definitions.js';
+import type { Mailer } from '../smtp/mailer.js';
 
 /** A pre-built message for one digest: per recipient it only splices a few values into frozen bytes. */
 export interface MessageTemplate {
@@ -27,25 +28,6 @@ export interface MessageTemplate {
     recipient: { id: number; email: string },
     now: Date,
   ): { raw: Buffer; chunks?: readonly Buffer[]; envelope: { from: string; to: string }; messageId: string };
-}
-
-/** What the relay said about an accepted message. */
-export interface SendResult {
-  response: string;
-  accepted: string[];
-  rejected: string[];
-}
-
-/**
- * Sends one pre-built raw message; throws on refusal or transport failure (the error is classified). `chunks`, when
- * given, are the same bytes as `raw` in pieces, for a mailer that can write them without joining.
- */
-export interface Mailer {
-  send(message: {
-    envelope: { from: string; to: string };
-    raw: Buffer;
-    chunks?: readonly Buffer[];
-  }): Promise<SendResult>;
 }
 
 /** The ledger operations a delivery batch needs. */

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { DigestStatus } from '../digests/digest.js';
-import { scriptCommand, type ScriptCall } from '../redis-scripts.js';
+import { readLuaScript, scriptCommand, type ScriptCall } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 
 /** The outcome recorded for one recipient. */
@@ -65,148 +65,13 @@ export interface RecordOutcomeResult {
   status: DigestStatus | undefined;
 }
 
-/*
- * Shared Lua: finish the digest when every recipient has an outcome.
- * Reads the digest hash (status, fannedOutAt, counters, createdAt); when the status is `sending`, fan-out is done and
- * delivered + failed + skipped >= recipients, sets status `sent` and sentAt, and moves the newsletter's
- * last-sent cut-off forward to the digest's createdAt (never backwards). Returns the status after the check.
- */
-const SETTLE_LUA = `
-local function settleIfComplete(digestKey, lastSentKey, now)
-  local f = redis.call('HMGET', digestKey, 'status', 'fannedOutAt', 'recipients', 'delivered', 'failed', 'skipped', 'createdAt')
-  if f[1] ~= 'sending' or not f[2] or f[2] == '' then return f[1] end
-  local done = tonumber(f[4] or '0') + tonumber(f[5] or '0') + tonumber(f[6] or '0')
-  if done < tonumber(f[3] or '0') then return f[1] end
-  redis.call('HSET', digestKey, 'status', 'sent', 'sentAt', now)
-  local cutOff = f[7] or now
-  local previous = redis.call('GET', lastSentKey)
-  if not previous or previous < cutOff then redis.call('SET', lastSentKey, cutOff) end
-  return 'sent'
-end
-`;
-
-/*
- * recordOutcome
- * KEYS[1] digest hash, KEYS[2] recipients bitmap, KEYS[3] sent, KEYS[4] failed, KEYS[5] skipped bitmaps,
- * KEYS[6] failures hash, KEYS[7] newsletter last-sent-at
- * ARGV[1] subscriber id, ARGV[2] outcome (delivered|failed|skipped), ARGV[3] reason, ARGV[4] now (ISO),
- * ARGV[5] '1' when the failure counts towards pausing, ARGV[6] pause threshold, ARGV[7] pause reason
- * Returns {recorded (0|1), status}. Sets the outcome bit only if the id is a recipient and has no outcome yet, then
- * HINCRBYs the matching counter; keeps the run of consecutive non-mailbox refusals (reset by a delivery) and pauses
- * a sending digest when it reaches the threshold; settles the digest when this was the last outcome.
- */
-const RECORD_OUTCOME_LUA = `${SETTLE_LUA}
-local id = tonumber(ARGV[1])
-if redis.call('GETBIT', KEYS[2], id) == 0
-  or redis.call('GETBIT', KEYS[3], id) == 1
-  or redis.call('GETBIT', KEYS[4], id) == 1
-  or redis.call('GETBIT', KEYS[5], id) == 1 then
-  return {0, redis.call('HGET', KEYS[1], 'status') or ''}
-end
-local target = KEYS[3]
-if ARGV[2] == 'failed' then target = KEYS[4] elseif ARGV[2] == 'skipped' then target = KEYS[5] end
-redis.call('SETBIT', target, id, 1)
-redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-if ARGV[2] == 'failed' then redis.call('HSET', KEYS[6], ARGV[1], ARGV[3]) end
-if ARGV[5] == '1' then
-  local run = redis.call('HINCRBY', KEYS[1], 'consecutivePermanentFailures', 1)
-  if run >= tonumber(ARGV[6]) and redis.call('HGET', KEYS[1], 'status') == 'sending' then
-    redis.call('HSET', KEYS[1], 'status', 'paused', 'pausedReason', ARGV[7])
-  end
-elseif ARGV[2] == 'delivered' then
-  redis.call('HSET', KEYS[1], 'consecutivePermanentFailures', 0)
-end
-return {1, settleIfComplete(KEYS[1], KEYS[7], ARGV[4]) or ''}
-`;
-
-/*
- * checkRecipient
- * KEYS[1] digest hash, KEYS[2] newsletter active bitmap, KEYS[3] sent, KEYS[4] failed, KEYS[5] skipped bitmaps,
- * KEYS[6] the range's lease
- * ARGV[1] subscriber id, ARGV[2] the checking runner's lease token
- * Returns {status, active (0|1), settled (0|1), lease held (0|1)}: the O(1) check made right before each send.
- */
-const CHECK_RECIPIENT_LUA = `
-local id = tonumber(ARGV[1])
-local settled = 0
-if redis.call('GETBIT', KEYS[3], id) == 1 or redis.call('GETBIT', KEYS[4], id) == 1
-  or redis.call('GETBIT', KEYS[5], id) == 1 then settled = 1 end
-local held = 0
-if redis.call('GET', KEYS[6]) == ARGV[2] then held = 1 end
-return {redis.call('HGET', KEYS[1], 'status') or '', redis.call('GETBIT', KEYS[2], id), settled, held}
-`;
-
-/*
- * releaseLease
- * KEYS[1] the range's lease
- * ARGV[1] the releasing runner's token
- * Returns 1 when the lease was this runner's and is gone now, else 0 (a newer runner's lease is left alone).
- */
-const RELEASE_LEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-/*
- * snapshotRecipients
- * KEYS[1] digest hash, KEYS[2] newsletter active bitmap, KEYS[3] recipients bitmap
- * ARGV[1] batch size to use unless one is already recorded
- * Returns {recipients, batchSize}. The first call copies the active bitmap (COPY without REPLACE) and materialises
- * the snapshot with bit 0 (never a subscriber id) so an empty snapshot also exists; later calls change nothing. The
- * recipients counter is the snapshot's BITCOUNT; the batch size is recorded once so re-runs cut the same ranges.
- */
-const SNAPSHOT_LUA = `
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('COPY', KEYS[2], KEYS[3])
-  redis.call('SETBIT', KEYS[3], 0, 0)
-end
-local count = redis.call('BITCOUNT', KEYS[3])
-redis.call('HSET', KEYS[1], 'recipients', count)
-redis.call('HSETNX', KEYS[1], 'batchSize', ARGV[1])
-return {count, tonumber(redis.call('HGET', KEYS[1], 'batchSize'))}
-`;
-
-/*
- * markFannedOut
- * KEYS[1] digest hash, KEYS[2] newsletter last-sent-at
- * ARGV[1] now (ISO)
- * Returns the status after the step. Records fannedOutAt once, then settles the digest if every outcome is in
- * (deliveries can finish before fan-out has enqueued its last range; a digest with no recipients settles here).
- */
-const MARK_FANNED_OUT_LUA = `${SETTLE_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
-redis.call('HSETNX', KEYS[1], 'fannedOutAt', ARGV[1])
-return settleIfComplete(KEYS[1], KEYS[2], ARGV[1]) or ''
-`;
-
-/*
- * transitionDigest
- * KEYS[1] digest hash, KEYS[2] newsletter last-sent-at
- * ARGV[1] allowed current statuses, comma-joined; ARGV[2] new status; ARGV[3] now (ISO);
- * ARGV[4] field to stamp with now ('' for none); ARGV[5] '1' to clear pausedReason and the refusal run;
- * ARGV[6] pausedReason to set ('' for none); ARGV[7] '1' to count a resume
- * Returns {previous status ('' when no digest), status after, resume count}. Changes nothing unless the current
- * status is allowed. Entering `sending` also settles a digest whose last outcomes arrived while it was paused.
- */
-const TRANSITION_LUA = `${SETTLE_LUA}
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {'', '', 0} end
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if s == current then allowed = true end end
-if not allowed then return {current, current, tonumber(redis.call('HGET', KEYS[1], 'resumeCount') or '0')} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[4], ARGV[3]) end
-if ARGV[5] == '1' then
-  redis.call('HDEL', KEYS[1], 'pausedReason')
-  redis.call('HSET', KEYS[1], 'consecutivePermanentFailures', 0)
-end
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'pausedReason', ARGV[6]) end
-local resumes = tonumber(redis.call('HGET', KEYS[1], 'resumeCount') or '0')
-if ARGV[7] == '1' then resumes = redis.call('HINCRBY', KEYS[1], 'resumeCount', 1) end
-local after = ARGV[2]
-if after == 'sending' then after = settleIfComplete(KEYS[1], KEYS[2], ARGV[3]) end
-return {current, after, resumes}
-`;
+/** The ledger's scripts; each file starts with its KEYS, ARGV and return value. */
+const RECORD_OUTCOME_LUA = readLuaScript(import.meta.url, 'lua/record-outcome.lua');
+const CHECK_RECIPIENT_LUA = readLuaScript(import.meta.url, 'lua/check-recipient.lua');
+const RELEASE_LEASE_LUA = readLuaScript(import.meta.url, 'lua/release-lease.lua');
+const SNAPSHOT_LUA = readLuaScript(import.meta.url, 'lua/snapshot.lua');
+const MARK_FANNED_OUT_LUA = readLuaScript(import.meta.url, 'lua/mark-fanned-out.lua');
+const TRANSITION_LUA = readLuaScript(import.meta.url, 'lua/transition.lua');
 
 /** A requested status change, applied only from the allowed statuses. */
 export interface DigestTransition {

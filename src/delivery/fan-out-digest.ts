@@ -6,7 +6,7 @@
 import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { DeliverJob } from './job-definitions.js';
+import type { DeliverJob } from '../queue/job-definitions.js';
 
 /** The ledger operations fan-out needs. */
 export interface FanOutLedger {

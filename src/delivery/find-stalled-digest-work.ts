@@ -6,9 +6,9 @@
  */
 import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError } from '../errors.js';
-import type { JobStateCounts } from './delivery-queues.js';
+import type { JobStateCounts } from '../queue/queues.js';
 import { planDeliveryRanges } from './fan-out-digest.js';
-import { jobIdFor, type JobName } from './job-definitions.js';
+import { jobIdFor, type JobName } from '../queue/job-definitions.js';
 
 /** What the check needs (the app provides all of it). */
 export interface FindStalledDigestWorkDeps {

@@ -7,7 +7,7 @@ import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DigestTransition } from './delivery-ledger.js';
-import type { JobName, JobPayload } from './job-definitions.js';
+import type { JobName, JobPayload } from '../queue/job-definitions.js';
 
 /** The guarded status change digests go through. */
 export interface DigestStateLedger {

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { AppError, parseInput } from '../errors.js';
-import { scriptCommand } from '../redis-scripts.js';
+import { readLuaScript, scriptCommand } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 import { DigestBodySchema, DigestSchema, type Digest, type DigestBody } from './digest.js';
 
@@ -17,21 +17,7 @@ export type DigestStoreKeys = Pick<RedisKeys, 'digest' | 'digestBody' | 'digests
 const COUNTER_FIELDS = ['recipients', 'delivered', 'failed', 'skipped'] as const;
 const OPTIONAL_FIELDS = ['since', 'sendRequestedAt', 'fannedOutAt', 'sentAt', 'pausedReason'] as const;
 
-/*
- * createDigest
- * KEYS[1] digest hash, KEYS[2] digest body, KEYS[3] all digests by creation, KEYS[4] the newsletter's digests
- * ARGV[1] digest id, ARGV[2] creation score (ms), ARGV[3] body JSON, ARGV[4..] hash field/value pairs
- * Returns 1, or 0 when a digest with that id already exists (then nothing is written: an id collision never merges
- * into, or overwrites, another digest).
- */
-const CREATE_DIGEST_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('SET', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
-return 1
-`;
+const CREATE_DIGEST_LUA = readLuaScript(import.meta.url, 'lua/create-digest.lua');
 
 /** Converts a digest to hash fields (optional fields that are absent are not written). */
 function toHash(digest: Digest): Record<string, string> {

@@ -30,9 +30,24 @@ function articlesOf(items: RssItemSeed[]): Article[] {
 }
 
 const items: RssItemSeed[] = [
-  { title: 'Quay wall', link: 'https://paper.example/1', pubDate: 'Wed, 25 Nov 2026 08:00:00 GMT', description: 'Repairs' },
-  { title: 'Seahorses', link: 'https://paper.example/2', pubDate: 'Wed, 25 Nov 2026 10:00:00 GMT', description: 'Eelgrass' },
-  { title: 'Rovers draw', link: 'https://paper.example/3', pubDate: 'Thu, 26 Nov 2026 09:00:00 GMT', description: 'Late header' },
+  {
+    title: 'Quay wall',
+    link: 'https://paper.example/1',
+    pubDate: 'Wed, 25 Nov 2026 08:00:00 GMT',
+    description: 'Repairs',
+  },
+  {
+    title: 'Seahorses',
+    link: 'https://paper.example/2',
+    pubDate: 'Wed, 25 Nov 2026 10:00:00 GMT',
+    description: 'Eelgrass',
+  },
+  {
+    title: 'Rovers draw',
+    link: 'https://paper.example/3',
+    pubDate: 'Thu, 26 Nov 2026 09:00:00 GMT',
+    description: 'Late header',
+  },
 ];
 
 describe('storing articles', () => {
@@ -52,7 +67,11 @@ describe('storing articles', () => {
 
   it('updates a changed article in place: same id, new content, one index entry', async () => {
     await store.upsertMany(articlesOf(items));
-    const edited = items.map((item) => (item.title === 'Seahorses' ? { ...item, title: 'Seahorses return', pubDate: 'Thu, 26 Nov 2026 11:00:00 GMT' } : item));
+    const edited = items.map((item) =>
+      item.title === 'Seahorses'
+        ? { ...item, title: 'Seahorses return', pubDate: 'Thu, 26 Nov 2026 11:00:00 GMT' }
+        : item,
+    );
     const [_, changed] = articlesOf(edited);
     expect(await store.upsertMany(articlesOf(edited))).toEqual({ ingested: 0, updated: 1, unchanged: 2 });
     expect(await store.get(changed!.id)).toMatchObject({ title: 'Seahorses return' });

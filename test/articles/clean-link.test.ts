@@ -7,8 +7,14 @@ describe('tracking parameters are removed from links', () => {
     ['https://paper.example/a?utm_source=rss&utm_medium=email&utm_campaign=daily', 'https://paper.example/a'],
     ['https://paper.example/a?id=7&utm_source=rss&page=2', 'https://paper.example/a?id=7&page=2'],
     ['https://paper.example/a?fbclid=IwAR0x&gclid=abc&dclid=1&msclkid=2&mc_eid=3&mc_cid=4', 'https://paper.example/a'],
-    ['https://paper.example/a?_hsenc=p2&_hsmi=1&mkt_tok=x&igshid=y&yclid=z&oly_enc_id=1&oly_anon_id=2', 'https://paper.example/a'],
-    ['https://paper.example/a?vero_id=1&ck_subscriber_id=2&__s=3&s_cid=4&ref_src=twsrc&spm=a.b&gbraid=5&wbraid=6', 'https://paper.example/a'],
+    [
+      'https://paper.example/a?_hsenc=p2&_hsmi=1&mkt_tok=x&igshid=y&yclid=z&oly_enc_id=1&oly_anon_id=2',
+      'https://paper.example/a',
+    ],
+    [
+      'https://paper.example/a?vero_id=1&ck_subscriber_id=2&__s=3&s_cid=4&ref_src=twsrc&spm=a.b&gbraid=5&wbraid=6',
+      'https://paper.example/a',
+    ],
     ['https://paper.example/a?UTM_Source=Upper&Q=kept', 'https://paper.example/a?Q=kept'],
     ['https://paper.example/a#utm_source=rss&utm_medium=feed', 'https://paper.example/a'],
     ['https://paper.example/a?x=1#section-2', 'https://paper.example/a?x=1#section-2'],
@@ -20,21 +26,38 @@ describe('tracking parameters are removed from links', () => {
   });
 
   it('keeps a site-specific name where it means something else ("source" outside Medium)', () => {
-    expect(cleanLink('https://paper.example/search?source=archive')).toBe('https://paper.example/search?source=archive');
+    expect(cleanLink('https://paper.example/search?source=archive')).toBe(
+      'https://paper.example/search?source=archive',
+    );
   });
 });
 
 describe('redirect wrappers are unwrapped when the destination is in the URL', () => {
   it.each([
     ['https://www.google.com/url?q=https://paper.example/story&sa=D&source=editors', 'https://paper.example/story'],
-    ['https://www.google.co.uk/url?url=https%3A%2F%2Fpaper.example%2Fstory%3Futm_source%3Dg', 'https://paper.example/story'],
-    ['https://l.facebook.com/l.php?u=https%3A%2F%2Fpaper.example%2Fstory%3Ffbclid%3Dx&h=AT0', 'https://paper.example/story'],
+    [
+      'https://www.google.co.uk/url?url=https%3A%2F%2Fpaper.example%2Fstory%3Futm_source%3Dg',
+      'https://paper.example/story',
+    ],
+    [
+      'https://l.facebook.com/l.php?u=https%3A%2F%2Fpaper.example%2Fstory%3Ffbclid%3Dx&h=AT0',
+      'https://paper.example/story',
+    ],
     ['https://out.reddit.com/t3_abc?url=https%3A%2F%2Fpaper.example%2Fstory&token=t', 'https://paper.example/story'],
-    ['https://www.linkedin.com/redir/redirect?url=https%3A%2F%2Fpaper.example%2Fstory&urlhash=x', 'https://paper.example/story'],
-    ['https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fpaper.example%2Fstory&data=05', 'https://paper.example/story'],
+    [
+      'https://www.linkedin.com/redir/redirect?url=https%3A%2F%2Fpaper.example%2Fstory&urlhash=x',
+      'https://paper.example/story',
+    ],
+    [
+      'https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fpaper.example%2Fstory&data=05',
+      'https://paper.example/story',
+    ],
     ['https://urldefense.proofpoint.com/v2/url?u=https-3A__paper.example_story&d=DwMF', 'https://paper.example/story'],
     ['https://urldefense.com/v3/__https://paper.example/story__;!!abc$', 'https://paper.example/story'],
-    ['https://www.youtube.com/redirect?q=https%3A%2F%2Fpaper.example%2Fstory&redir_token=x', 'https://paper.example/story'],
+    [
+      'https://www.youtube.com/redirect?q=https%3A%2F%2Fpaper.example%2Fstory&redir_token=x',
+      'https://paper.example/story',
+    ],
   ])('%s → %s', (input, expected) => {
     expect(cleanLink(input)).toBe(expected);
   });
@@ -72,7 +95,18 @@ describe('anything else is left exactly as it was', () => {
 });
 
 const trackingName = fc.oneof(
-  fc.constantFrom('fbclid', 'gclid', 'mc_eid', 'mc_cid', 'msclkid', '_hsenc', 'igshid', 'yclid', 'mkt_tok', 'ck_subscriber_id'),
+  fc.constantFrom(
+    'fbclid',
+    'gclid',
+    'mc_eid',
+    'mc_cid',
+    'msclkid',
+    '_hsenc',
+    'igshid',
+    'yclid',
+    'mkt_tok',
+    'ck_subscriber_id',
+  ),
   fc.stringMatching(/^[a-z]{1,10}$/).map((suffix) => `utm_${suffix}`),
 );
 const plainName = fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/).filter((name) => !isTrackingParameter(name));
@@ -119,22 +153,25 @@ describe('properties of link cleaning', () => {
 
   it('is idempotent: cleaning a cleaned link changes nothing', () => {
     fc.assert(
-      fc.property(fc.oneof(trackedUrl, fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string()), (url) => {
-        const once = cleanLink(url);
-        expect(cleanLink(once)).toBe(once);
-      }),
+      fc.property(
+        fc.oneof(trackedUrl, fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string()),
+        (url) => {
+          const once = cleanLink(url);
+          expect(cleanLink(once)).toBe(once);
+        },
+      ),
       { numRuns: 400 },
     );
   });
 
   it('never changes a URL that carries no tracking parameter and no wrapper', () => {
-    const untracked = fc
-      .webUrl({ withQueryParameters: true, withFragments: true })
-      .filter((url) => {
-        const parsed = new URL(url);
-        const fragmentNames = [...new URLSearchParams(parsed.hash.slice(1)).keys()];
-        return ![...parsed.searchParams.keys(), ...fragmentNames].some((name) => isTrackingParameter(name, parsed.hostname));
-      });
+    const untracked = fc.webUrl({ withQueryParameters: true, withFragments: true }).filter((url) => {
+      const parsed = new URL(url);
+      const fragmentNames = [...new URLSearchParams(parsed.hash.slice(1)).keys()];
+      return ![...parsed.searchParams.keys(), ...fragmentNames].some((name) =>
+        isTrackingParameter(name, parsed.hostname),
+      );
+    });
     fc.assert(
       fc.property(untracked, (url) => {
         expect(cleanLink(url)).toBe(url);

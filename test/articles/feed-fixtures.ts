@@ -37,7 +37,10 @@ export interface RssItemSeed {
 }
 
 /** Builds an RSS 2.0 document (content and dc namespaces) from item seeds. */
-export function buildRss(items: RssItemSeed[], channel: { title?: string; link?: string; extraXml?: string } = {}): string {
+export function buildRss(
+  items: RssItemSeed[],
+  channel: { title?: string; link?: string; extraXml?: string } = {},
+): string {
   const body = items
     .map((item) => {
       const parts: string[] = [];

@@ -30,12 +30,20 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const rss = (title: string, link = '/story') => buildRss([{ title, link, pubDate: 'Wed, 25 Nov 2026 10:00:00 GMT' }], { link: '' });
-  routes.set('/feed.xml', (_req, res) => res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(rss('Over HTTP')));
+  const rss = (title: string, link = '/story') =>
+    buildRss([{ title, link, pubDate: 'Wed, 25 Nov 2026 10:00:00 GMT' }], { link: '' });
+  routes.set('/feed.xml', (_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(rss('Over HTTP')),
+  );
   routes.set('/moved', (_req, res) => res.writeHead(301, { location: '/news/feed.xml' }).end());
-  routes.set('/news/feed.xml', (_req, res) => res.writeHead(200, { 'content-type': 'text/xml' }).end(rss('Moved', 'relative/story')));
+  routes.set('/news/feed.xml', (_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/xml' }).end(rss('Moved', 'relative/story')),
+  );
   routes.set('/cyrillic.xml', (_req, res) => {
-    const body = iconv.encode(buildRss([{ title: 'Новости порта', link: 'https://x.example/1' }]).replace('UTF-8', 'ISO-8859-1'), 'windows-1251');
+    const body = iconv.encode(
+      buildRss([{ title: 'Новости порта', link: 'https://x.example/1' }]).replace('UTF-8', 'ISO-8859-1'),
+      'windows-1251',
+    );
     res.writeHead(200, { 'content-type': 'text/xml; charset=windows-1251' }).end(body);
   });
   routes.set('/trickle.xml', (_req, res) => {
@@ -73,7 +81,9 @@ beforeAll(async () => {
     res.write('<rss>');
   });
   routes.set('/page.html', (_req, res) =>
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><title>Blog</title></head><body></body></html>'),
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><html><head><title>Blog</title></head><body></body></html>'),
   );
 });
 
@@ -134,7 +144,10 @@ describe('ingesting sources', () => {
   it('cuts off a server that never finishes sending, and goes on with the other sources', async () => {
     const report = await ingestSources({ ...deps, fetchTimeoutMs: 400 }, [`${baseUrl}/trickle.xml`, SAMPLE_FEED]);
     expect(report.rejected).toEqual([
-      { source: `${baseUrl}/trickle.xml`, reason: expect.stringMatching(/^feed_rejected: the feed did not finish arriving within 400 ms/) },
+      {
+        source: `${baseUrl}/trickle.xml`,
+        reason: expect.stringMatching(/^feed_rejected: the feed did not finish arriving within 400 ms/),
+      },
     ]);
     expect(report.sources[1]).toMatchObject({ status: 'ok', articles: 12 });
     expect(await storedCount()).toBe(12);

@@ -15,15 +15,35 @@ const NOW = new Date('2026-11-27T12:00:00Z');
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.constantFrom('Fish &amp; Chips', '<b>Bold</b> claim', 'x < y', '&eacute;t&eacute;', ' ', '', '&#x1F600; smile', '<script>x</script>'),
+  fc.constantFrom(
+    'Fish &amp; Chips',
+    '<b>Bold</b> claim',
+    'x < y',
+    '&eacute;t&eacute;',
+    ' ',
+    '',
+    '&#x1F600; smile',
+    '<script>x</script>',
+  ),
   fc.lorem({ maxCount: 120 }),
 );
 const link = fc.oneof(
   fc.webUrl({ withQueryParameters: true, withFragments: true }),
-  fc.constantFrom('/relative/path', 'relative', 'javascript:alert(1)', 'mailto:a@b.example', '', '   ', '://broken', 'https://x.example/a?utm_source=z'),
+  fc.constantFrom(
+    '/relative/path',
+    'relative',
+    'javascript:alert(1)',
+    'mailto:a@b.example',
+    '',
+    '   ',
+    '://broken',
+    'https://x.example/a?utm_source=z',
+  ),
 );
 const date = fc.oneof(
-  fc.date({ min: new Date('1960-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toUTCString()),
+  fc
+    .date({ min: new Date('1960-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+    .map((d) => d.toUTCString()),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   fc.constantFrom('', 'yesterday', 'Mon, 32 Foo 2026 99:99:99 XYZ', '0000-00-00T00:00:00Z', '2026-11-25'),
 );
@@ -33,7 +53,10 @@ const item: fc.Arbitrary<RssItemSeed> = fc.record(
     link,
     guid: fc.oneof(fc.string({ maxLength: 30 }), fc.webUrl()),
     description: text,
-    content: fc.oneof(text, fc.constantFrom('<p>Para <img src="/i.jpg" alt="i"> <a href="x?fbclid=1">l</a></p>', '<iframe src=x></iframe>')),
+    content: fc.oneof(
+      text,
+      fc.constantFrom('<p>Para <img src="/i.jpg" alt="i"> <a href="x?fbclid=1">l</a></p>', '<iframe src=x></iframe>'),
+    ),
     pubDate: date,
     categories: fc.array(text, { maxLength: 4 }),
     creator: text,
@@ -47,7 +70,11 @@ describe('any generated RSS feed', () => {
       fc.property(fc.array(item, { maxLength: 8 }), (items) => {
         let feed: ReturnType<typeof parseFeed>;
         try {
-          feed = parseFeed(Buffer.from(buildRss(items)), { source: 'https://feed.example/rss', maxBytes: 1_000_000, now: NOW });
+          feed = parseFeed(Buffer.from(buildRss(items)), {
+            source: 'https://feed.example/rss',
+            maxBytes: 1_000_000,
+            now: NOW,
+          });
         } catch (error) {
           expect(isAppError(error, 'feed_rejected')).toBe(true);
           expect((error as Error).message).toMatch(/^feed_rejected: .{8,}/);
@@ -78,7 +105,11 @@ describe('any generated RSS feed', () => {
       fc.property(fc.array(item, { minLength: 1, maxLength: 5 }), (items) => {
         const read = (now: Date) => {
           try {
-            return parseFeed(Buffer.from(buildRss(items)), { source: 'https://feed.example/rss', maxBytes: 1_000_000, now }).articles;
+            return parseFeed(Buffer.from(buildRss(items)), {
+              source: 'https://feed.example/rss',
+              maxBytes: 1_000_000,
+              now,
+            }).articles;
           } catch {
             return undefined;
           }

@@ -86,7 +86,10 @@ describe('character encodings', () => {
 
   it('lets the HTTP charset override the XML declaration', () => {
     const cyrillic = 'Новости порта';
-    const declaredLatin1 = buildRss([{ title: cyrillic, link: 'https://feed.example/a' }]).replace('UTF-8', 'ISO-8859-1');
+    const declaredLatin1 = buildRss([{ title: cyrillic, link: 'https://feed.example/a' }]).replace(
+      'UTF-8',
+      'ISO-8859-1',
+    );
     const bytes = iconv.encode(declaredLatin1, 'windows-1251');
     expect(only(parse(bytes, { charset: 'windows-1251' }).articles).title).toBe(cyrillic);
   });
@@ -97,19 +100,26 @@ describe('character encodings', () => {
   });
 
   it('reads UTF-8 bytes correctly even when the feed wrongly declares ISO-8859-1', () => {
-    const bytes = Buffer.from(buildRss([{ title: 'Café crème à Noël', link: 'https://feed.example/a' }]).replace('UTF-8', 'ISO-8859-1'));
+    const bytes = Buffer.from(
+      buildRss([{ title: 'Café crème à Noël', link: 'https://feed.example/a' }]).replace('UTF-8', 'ISO-8859-1'),
+    );
     expect(only(parse(bytes).articles).title).toBe('Café crème à Noël');
   });
 
   it('reads windows-1252 smart quotes in an undeclared feed as the quotes they are', () => {
-    const body = buildRss([{ title: 'Don’t “panic”', link: 'https://feed.example/a' }]).replace(' encoding="UTF-8"', '');
+    const body = buildRss([{ title: 'Don’t “panic”', link: 'https://feed.example/a' }]).replace(
+      ' encoding="UTF-8"',
+      '',
+    );
     expect(only(parse(iconv.encode(body, 'windows-1252')).articles).title).toBe('Don’t “panic”');
   });
 });
 
 describe('links and bases', () => {
   it.skipIf(!hasFeedFixtures)('resolves item links and content links against an item-scoped xml:base', () => {
-    const feed = parse(readFileSync(fixture('wellformed', 'rss-with-item-scoped-html-base.xml')), { source: 'feed.xml' });
+    const feed = parse(readFileSync(fixture('wellformed', 'rss-with-item-scoped-html-base.xml')), {
+      source: 'feed.xml',
+    });
     expect(feed.articles.map((a) => a.url)).toEqual(['https://example.com/first/first', 'https://example.com/second']);
     expect(feed.articles[0]?.contentHtml).toContain('href="https://example.com/first/post"');
     expect(feed.articles[1]?.contentHtml).toContain('href="https://example.com/post"');
@@ -134,13 +144,18 @@ describe('links and bases', () => {
 
   it('resolves relative links against the URL the feed was fetched from', () => {
     const rss = buildRss([{ title: 'Relative', link: '/news/1' }], { link: '' });
-    expect(only(parse(rss, { source: 'https://paper.example/feeds/all.xml' }).articles).url).toBe('https://paper.example/news/1');
+    expect(only(parse(rss, { source: 'https://paper.example/feeds/all.xml' }).articles).url).toBe(
+      'https://paper.example/news/1',
+    );
   });
 
   it('points FeedBurner items at the publisher, not at the click counter', () => {
     const rss = buildRss([{ title: 'Counted', link: 'http://feeds.feedburner.com/~r/Paper/~3/abc/story' }], {
       extraXml: '',
-    }).replace('</item>', '<feedburner:origLink xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">https://paper.example/story?utm_source=feedburner</feedburner:origLink></item>');
+    }).replace(
+      '</item>',
+      '<feedburner:origLink xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">https://paper.example/story?utm_source=feedburner</feedburner:origLink></item>',
+    );
     expect(only(parse(rss).articles).url).toBe('https://paper.example/story');
   });
 
@@ -153,7 +168,12 @@ describe('links and bases', () => {
   });
 
   it('drops an item whose only link is not http(s), counting why', () => {
-    const feed = parse(buildRss([{ title: 'Script', link: 'javascript:alert(1)' }, { title: 'Fine', link: 'https://feed.example/ok' }]));
+    const feed = parse(
+      buildRss([
+        { title: 'Script', link: 'javascript:alert(1)' },
+        { title: 'Fine', link: 'https://feed.example/ok' },
+      ]),
+    );
     expect(feed.articles.map((a) => a.title)).toEqual(['Fine']);
     expect(feed.skipped).toEqual([{ reason: 'item has no usable http(s) link', count: 1 }]);
   });
@@ -249,7 +269,11 @@ describe('formats', () => {
   <channel rdf:about="https://rdf.example/"><title>RDF paper</title><link>https://rdf.example/</link><description>d</description></channel>
   <item rdf:about="https://rdf.example/1"><title>One</title><link>https://rdf.example/1</link><dc:date>2026-11-20T10:00:00Z</dc:date><dc:creator>Ana Lobb</dc:creator></item>
 </rdf:RDF>`;
-    expect(only(parse(rdf).articles)).toMatchObject({ title: 'One', authors: ['Ana Lobb'], publishedAt: '2026-11-20T10:00:00.000Z' });
+    expect(only(parse(rdf).articles)).toMatchObject({
+      title: 'One',
+      authors: ['Ana Lobb'],
+      publishedAt: '2026-11-20T10:00:00.000Z',
+    });
   });
 });
 
@@ -288,7 +312,9 @@ describe('refusals', () => {
   });
 
   it('refuses a document that is not a feed, naming its root element', () => {
-    expect(rejectionOf(() => parse('<?xml version="1.0"?><note><to>Tove</to></note>'))).toMatch(/root element is <note>/);
+    expect(rejectionOf(() => parse('<?xml version="1.0"?><note><to>Tove</to></note>'))).toMatch(
+      /root element is <note>/,
+    );
   });
 
   it('refuses invalid JSON and JSON that is not a feed', () => {
@@ -297,7 +323,10 @@ describe('refusals', () => {
   });
 
   it.each([
-    ['300,000 unterminated CDATA sections and a bare ampersand', `<rss version="2.0"><channel><title>a & b</title>${'<![CDATA['.repeat(300_000)}`],
+    [
+      '300,000 unterminated CDATA sections and a bare ampersand',
+      `<rss version="2.0"><channel><title>a & b</title>${'<![CDATA['.repeat(300_000)}`,
+    ],
     ['200,000 nested tags', `<rss version="2.0"><channel><title>t</title>${'<b>'.repeat(200_000)}</channel></rss>`],
   ])('refuses a hostile structure (%s) instead of hanging', (_name, xml) => {
     expect(rejectionOf(() => parse(xml))).toMatch(/^feed_rejected: malformed XML/);
@@ -321,18 +350,26 @@ describe('refusals', () => {
 });
 
 describe('dates', () => {
-  const item = (pubDate: string | undefined, title = 'Dated') => ({ title, link: `https://feed.example/${encodeURIComponent(title)}`, pubDate });
+  const item = (pubDate: string | undefined, title = 'Dated') => ({
+    title,
+    link: `https://feed.example/${encodeURIComponent(title)}`,
+    pubDate,
+  });
 
   it('clamps a date more than two days ahead to now', () => {
     expect(only(parse(buildRss([item('Tue, 01 Jan 2036 10:00:00 GMT')])).articles).publishedAt).toBe(NOW.toISOString());
   });
 
   it('keeps a date a day ahead (time zones and scheduled posts)', () => {
-    expect(only(parse(buildRss([item('Sat, 28 Nov 2026 10:00:00 GMT')])).articles).publishedAt).toBe('2026-11-28T10:00:00.000Z');
+    expect(only(parse(buildRss([item('Sat, 28 Nov 2026 10:00:00 GMT')])).articles).publishedAt).toBe(
+      '2026-11-28T10:00:00.000Z',
+    );
   });
 
   it('treats a date before 1990 as missing and falls back to the feed date', () => {
-    const rss = buildRss([item('Thu, 01 Jan 1970 00:00:00 GMT')], { extraXml: '<lastBuildDate>Wed, 25 Nov 2026 09:00:00 GMT</lastBuildDate>' });
+    const rss = buildRss([item('Thu, 01 Jan 1970 00:00:00 GMT')], {
+      extraXml: '<lastBuildDate>Wed, 25 Nov 2026 09:00:00 GMT</lastBuildDate>',
+    });
     expect(only(parse(rss).articles).publishedAt).toBe('2026-11-25T09:00:00.000Z');
   });
 
@@ -363,8 +400,18 @@ describe('dates', () => {
     process.env.TZ = 'America/New_York';
     try {
       expect(new Date(2026, 0, 1).getTimezoneOffset()).toBe(300);
-      const feed = parse(buildRss([item('Wed, 25 Nov 2026 10:00:00', 'rfc'), item('2026-11-25T10:00:00', 'iso'), item('25 Nov 2026', 'day')]));
-      expect(feed.articles.map((a) => a.publishedAt)).toEqual(['2026-11-25T10:00:00.000Z', '2026-11-25T10:00:00.000Z', '2026-11-25T00:00:00.000Z']);
+      const feed = parse(
+        buildRss([
+          item('Wed, 25 Nov 2026 10:00:00', 'rfc'),
+          item('2026-11-25T10:00:00', 'iso'),
+          item('25 Nov 2026', 'day'),
+        ]),
+      );
+      expect(feed.articles.map((a) => a.publishedAt)).toEqual([
+        '2026-11-25T10:00:00.000Z',
+        '2026-11-25T10:00:00.000Z',
+        '2026-11-25T00:00:00.000Z',
+      ]);
     } finally {
       if (previous === undefined) delete process.env.TZ;
       else process.env.TZ = previous;
@@ -404,7 +451,11 @@ describe('items', () => {
     const feed = parse(
       buildRss([
         { description: 'Nothing to link to.' },
-        { link: 'https://feed.example/untitled', description: '<p>The lifeboat was launched twice on Sunday to help yachts caught out by the squall off Gull Point.</p>' },
+        {
+          link: 'https://feed.example/untitled',
+          description:
+            '<p>The lifeboat was launched twice on Sunday to help yachts caught out by the squall off Gull Point.</p>',
+        },
       ]),
     );
     expect(feed.skipped).toEqual([{ reason: 'item has no usable http(s) link', count: 1 }]);
@@ -413,7 +464,9 @@ describe('items', () => {
 
   it('writes a plain-text standfirst of at most 600 characters, cut at a word boundary', () => {
     const long = `<p>${'Harbour <b>news</b> &amp; notes, '.repeat(60)}</p>`;
-    const article = only(parse(buildRss([{ title: 'Long', link: 'https://feed.example/l', description: long }])).articles);
+    const article = only(
+      parse(buildRss([{ title: 'Long', link: 'https://feed.example/l', description: long }])).articles,
+    );
     expect(article.standfirst.length).toBeLessThanOrEqual(600);
     expect(article.standfirst).toMatch(/^Harbour news & notes, Harbour/);
     expect(article.standfirst).toMatch(/notes…$|news…$|Harbour…$|&…$/);

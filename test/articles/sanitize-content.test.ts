@@ -17,7 +17,10 @@ describe('active content never reaches a reader', () => {
     ['<form action="https://evil.example/"><input name="pw"><button>Go</button></form><p>Text</p>', '<p>Text</p>'],
     ['<meta http-equiv="refresh" content="0;url=https://evil.example/"><p>Text</p>', '<p>Text</p>'],
     ['<p onclick="steal()" onmouseover="steal()">Click</p>', '<p>Click</p>'],
-    ['<img src="photo.jpg" onerror="steal()" alt="A quay">', '<img src="https://paper.example/news/2026/photo.jpg" alt="A quay" />'],
+    [
+      '<img src="photo.jpg" onerror="steal()" alt="A quay">',
+      '<img src="https://paper.example/news/2026/photo.jpg" alt="A quay" />',
+    ],
     ['<a href="javascript:alert(1)">x</a>', '<a>x</a>'],
     ['<a href="  JaVaScRiPt:alert(1)">x</a>', '<a>x</a>'],
     ['<a href="java&#x09;script:alert(1)">x</a>', '<a>x</a>'],
@@ -43,7 +46,9 @@ describe('active content never reaches a reader', () => {
   });
 
   it('makes relative links and images absolute, and mailto links stay', () => {
-    expect(clean('<a href="../other.html">o</a><a href="//cdn.example/x">c</a><a href="mailto:desk@paper.example">m</a>')).toBe(
+    expect(
+      clean('<a href="../other.html">o</a><a href="//cdn.example/x">c</a><a href="mailto:desk@paper.example">m</a>'),
+    ).toBe(
       '<a href="https://paper.example/news/other.html">o</a><a href="https://cdn.example/x">c</a><a href="mailto:desk@paper.example">m</a>',
     );
   });
@@ -59,7 +64,10 @@ describe('tracking is removed from article HTML', () => {
     ['a 0-width pixel', '<p>Text<img src="https://paper.example/p.gif" width="0" height="0" alt=""></p>'],
     ['a pixel shrunk by CSS', '<p>Text<img src="https://paper.example/p.gif" style="width:1px;height:1px"></p>'],
     ['a pixel hidden by CSS', '<p>Text<img src="https://paper.example/p.gif" style="display: none"></p>'],
-    ['a FeedBurner open pixel', '<p>Text<img src="http://feeds.feedburner.com/~r/Paper/~4/abc" height="1" width="1"></p>'],
+    [
+      'a FeedBurner open pixel',
+      '<p>Text<img src="http://feeds.feedburner.com/~r/Paper/~4/abc" height="1" width="1"></p>',
+    ],
     ['a WordPress stats beacon', '<p>Text<img src="https://stats.wordpress.com/b.gif?host=x&blog=1&post=2"></p>'],
     ['a Jetpack pixel', '<p>Text<img src="https://pixel.wp.com/g.gif?v=ext&blog=1"></p>'],
     ['a Medium stat pixel', '<p>Text<img src="https://medium.com/_/stat?event=post.clientViewed&postId=1"></p>'],
@@ -68,7 +76,10 @@ describe('tracking is removed from article HTML', () => {
     ['a DoubleClick ad', '<p>Text<img src="https://ad.doubleclick.net/ddm/ad/x"></p>'],
     ['a Feedsportal pixel', '<p>Text<img src="http://pi.feedsportal.com/r/1/2/a.gif"></p>'],
     ['a Mailchimp open tracker', '<p>Text<img src="https://mc.us5.list-manage.com/track/open.php?u=1&id=2"></p>'],
-    ['a lazy-load placeholder pixel whose real image is a beacon', '<p>Text<img src="data:image/gif;base64,R0lGOD" data-src="https://pixel.wp.com/g.gif"></p>'],
+    [
+      'a lazy-load placeholder pixel whose real image is a beacon',
+      '<p>Text<img src="data:image/gif;base64,R0lGOD" data-src="https://pixel.wp.com/g.gif"></p>',
+    ],
   ])('removes %s', (_name, html) => {
     expect(clean(html)).toBe('<p>Text</p>');
   });
@@ -87,16 +98,22 @@ describe('tracking is removed from article HTML', () => {
 
   it('cleans tracking parameters from every link and image', () => {
     expect(
-      clean('<a href="https://x.example/p?utm_source=rss&id=2&fbclid=z">p</a><img src="https://x.example/i.jpg?utm_medium=feed" alt="i">'),
+      clean(
+        '<a href="https://x.example/p?utm_source=rss&id=2&fbclid=z">p</a><img src="https://x.example/i.jpg?utm_medium=feed" alt="i">',
+      ),
     ).toBe('<a href="https://x.example/p?id=2">p</a><img src="https://x.example/i.jpg" alt="i" />');
   });
 
   it('unwraps redirect links inside the content', () => {
-    expect(clean('<a href="https://www.google.com/url?q=https://x.example/story&amp;sa=D">s</a>')).toBe('<a href="https://x.example/story">s</a>');
+    expect(clean('<a href="https://www.google.com/url?q=https://x.example/story&amp;sa=D">s</a>')).toBe(
+      '<a href="https://x.example/story">s</a>',
+    );
   });
 
   it('removes a link left empty once its pixel is gone', () => {
-    expect(clean('<p>A<a href="https://x.example/"><img src="https://x.example/p.gif" width="1" height="1"></a></p>')).toBe('<p>A</p>');
+    expect(
+      clean('<p>A<a href="https://x.example/"><img src="https://x.example/p.gif" width="1" height="1"></a></p>'),
+    ).toBe('<p>A</p>');
   });
 });
 
@@ -118,7 +135,9 @@ describe.skipIf(!hasFeedFixtures)('the corpus cases with hostile HTML', () => {
     const feed = parseFeed(Buffer.from(withLink), { source: 'https://feed.example/f.xml', maxBytes: 1_000_000 });
     expect(feed.articles.length).toBeGreaterThan(0);
     for (const article of feed.articles) {
-      expect(article.contentHtml).not.toMatch(/<script|<iframe|<object|<embed|<meta|<style|\son\w+\s*=|\sstyle\s*=|javascript:/i);
+      expect(article.contentHtml).not.toMatch(
+        /<script|<iframe|<object|<embed|<meta|<style|\son\w+\s*=|\sstyle\s*=|javascript:/i,
+      );
     }
   });
 });
@@ -172,7 +191,9 @@ describe('properties of the sanitizer', () => {
           expect(tag).not.toMatch(/\son\w+\s*=/i);
           expect(tag).not.toMatch(/\sstyle\s*=/i);
           expect(tag).not.toMatch(/javascript:|data:|vbscript:/i);
-          expect(tag).toMatch(/^<\/?(?:p|a|em|strong|b|i|ul|ol|li|blockquote|h2|h3|h4|img|figure|figcaption|br|hr|pre|code|table|thead|tbody|tfoot|tr|th|td|caption)[\s/>]/);
+          expect(tag).toMatch(
+            /^<\/?(?:p|a|em|strong|b|i|ul|ol|li|blockquote|h2|h3|h4|img|figure|figcaption|br|hr|pre|code|table|thead|tbody|tfoot|tr|th|td|caption)[\s/>]/,
+          );
         }
       }),
       { numRuns: 500 },

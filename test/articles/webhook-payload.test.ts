@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisArticleStore } from '../../src/articles/article-store.js';
-import { ingestWebhookPayload, signWebhookBody, verifyWebhookSignature, type IngestWebhookDeps } from '../../src/articles/webhook-payload.js';
+import {
+  ingestWebhookPayload,
+  signWebhookBody,
+  verifyWebhookSignature,
+  type IngestWebhookDeps,
+} from '../../src/articles/webhook-payload.js';
 import { isAppError } from '../../src/errors.js';
 import { redisKeys } from '../../src/redis.js';
 import { openTestRedis } from '../helpers/redis.js';
@@ -18,7 +23,11 @@ const article = {
   authors: ['Maggie Trewin'],
   section: 'News',
   publishedAt: '2026-11-27T09:00:00+00:00',
-  image: { url: 'https://paper.example/img/dredger.jpg', alt: 'A dredger at the harbour mouth', caption: 'The Ellery Belle' },
+  image: {
+    url: 'https://paper.example/img/dredger.jpg',
+    alt: 'A dredger at the harbour mouth',
+    caption: 'The Ellery Belle',
+  },
   contentHtml:
     '<p>Work starts <a href="/notices/42?fbclid=x">Monday</a>.</p><script>alert(1)</script><img src="https://pixel.wp.com/g.gif" width="1" height="1">',
 };
@@ -28,7 +37,9 @@ describe('webhook signatures', () => {
 
   it('accepts a correct signature, with or without a fresh timestamp', () => {
     expect(verifyWebhookSignature(SECRET, body, signWebhookBody(SECRET, body))).toBe(true);
-    expect(verifyWebhookSignature(SECRET, body, signWebhookBody(SECRET, body, nowSeconds - 60), { now: NOW })).toBe(true);
+    expect(verifyWebhookSignature(SECRET, body, signWebhookBody(SECRET, body, nowSeconds - 60), { now: NOW })).toBe(
+      true,
+    );
   });
 
   it.each([
@@ -39,7 +50,10 @@ describe('webhook signatures', () => {
     ['a signature of another body', signWebhookBody(SECRET, `${body} `)],
     ['an expired timestamp', signWebhookBody(SECRET, body, nowSeconds - 301)],
     ['a timestamp from the future', signWebhookBody(SECRET, body, nowSeconds + 301)],
-    ['a timestamp swapped after signing', signWebhookBody(SECRET, body, nowSeconds - 10).replace(/^t=\d+/, `t=${nowSeconds}`)],
+    [
+      'a timestamp swapped after signing',
+      signWebhookBody(SECRET, body, nowSeconds - 10).replace(/^t=\d+/, `t=${nowSeconds}`),
+    ],
   ])('refuses %s', (_name, header) => {
     expect(verifyWebhookSignature(SECRET, body, header, { now: NOW })).toBe(false);
   });
@@ -92,7 +106,11 @@ describe('ingesting a CMS webhook', () => {
       authors: ['Maggie Trewin'],
       section: 'News',
       publishedAt: '2026-11-27T09:00:00.000Z',
-      image: { url: 'https://paper.example/img/dredger.jpg', alt: 'A dredger at the harbour mouth', caption: 'The Ellery Belle' },
+      image: {
+        url: 'https://paper.example/img/dredger.jpg',
+        alt: 'A dredger at the harbour mouth',
+        caption: 'The Ellery Belle',
+      },
       contentHtml: '<p>Work starts <a href="https://paper.example/notices/42">Monday</a>.</p>',
       source: 'webhook',
     });
@@ -108,8 +126,12 @@ describe('ingesting a CMS webhook', () => {
 
   it('refuses an unsigned or wrongly signed push and stores nothing', async () => {
     const raw = JSON.stringify({ articles: [article] });
-    expect(await failureOf(ingestWebhookPayload(deps, Buffer.from(raw), undefined))).toMatchObject({ code: 'unauthorized' });
-    expect(await failureOf(send(raw, signWebhookBody('wrong-secret-wrong-secret-wrong-secret', raw)))).toMatchObject({ code: 'unauthorized' });
+    expect(await failureOf(ingestWebhookPayload(deps, Buffer.from(raw), undefined))).toMatchObject({
+      code: 'unauthorized',
+    });
+    expect(await failureOf(send(raw, signWebhookBody('wrong-secret-wrong-secret-wrong-secret', raw)))).toMatchObject({
+      code: 'unauthorized',
+    });
     expect(await store.list(10)).toEqual([]);
   });
 
@@ -124,11 +146,19 @@ describe('ingesting a CMS webhook', () => {
   });
 
   it('refuses a body that is not JSON', async () => {
-    expect(await failureOf(send('{"articles": ['))).toMatchObject({ code: 'input_invalid', message: expect.stringMatching(/not valid JSON/) });
+    expect(await failureOf(send('{"articles": ['))).toMatchObject({
+      code: 'input_invalid',
+      message: expect.stringMatching(/not valid JSON/),
+    });
   });
 
   it('refuses an oversized body before checking anything else', async () => {
-    const failure = await failureOf(ingestWebhookPayload({ ...deps, maxBytes: 100 }, Buffer.alloc(200, 0x20), undefined));
-    expect(failure).toMatchObject({ code: 'input_invalid', message: 'webhook body: 200 bytes, over the 100-byte limit' });
+    const failure = await failureOf(
+      ingestWebhookPayload({ ...deps, maxBytes: 100 }, Buffer.alloc(200, 0x20), undefined),
+    );
+    expect(failure).toMatchObject({
+      code: 'input_invalid',
+      message: 'webhook body: 200 bytes, over the 100-byte limit',
+    });
   });
 });

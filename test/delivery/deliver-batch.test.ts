@@ -4,13 +4,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  deliverBatch,
-  type DeliverBatchDeps,
-  type DeliverBatchLedger,
-  type Mailer,
-} from '../../src/delivery/deliver-batch.js';
-import { createSmtpMailer } from '../../src/delivery/smtp-mailer.js';
+import { deliverBatch, type DeliverBatchDeps, type DeliverBatchLedger } from '../../src/delivery/deliver-batch.js';
+import type { Mailer } from '../../src/smtp/mailer.js';
+import { createSmtpMailer } from '../../src/smtp/smtp-mailer.js';
 import { silentLogger } from '../../src/logger.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { countByRecipient, startDeliveryBench, type DeliveryBench } from './delivery-fixture.js';

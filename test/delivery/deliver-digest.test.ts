@@ -3,12 +3,13 @@
  * what readers and editors see: who got a message, how many, with which headers, and the digest's final counts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../helpers/wait-until.js';
 import { simpleParser } from 'mailparser';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { cancelDigest, resumeDigest } from '../../src/delivery/control-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
-import { createSmtpMailer } from '../../src/delivery/smtp-mailer.js';
-import type { Mailer } from '../../src/delivery/deliver-batch.js';
+import { createSmtpMailer } from '../../src/smtp/smtp-mailer.js';
+import type { Mailer } from '../../src/smtp/mailer.js';
 import { createSubscriberToken } from '../../src/subscribers/tokens.js';
 import { startSmtpSink, smtpReply } from '../helpers/smtp-sink.js';
 import { startFaultySmtp } from '../helpers/faulty-smtp.js';
@@ -265,7 +266,10 @@ describe('sending a digest', () => {
     const digest = await bench.createDigest(TITLES);
     const fanOutOnly = await bench.startWorkers({ kinds: ['fanout'] });
     await sendDigest(bench.app, { digestId: digest.id });
-    await waitUntil(async () => (await bench.app.digests.get(digest.id))?.fannedOutAt !== undefined);
+    await waitUntil(
+      'the fan-out to finish',
+      async () => (await bench.app.digests.get(digest.id))?.fannedOutAt !== undefined,
+    );
     await fanOutOnly.close();
 
     const leaver = readers[7];
@@ -361,7 +365,10 @@ describe('sending a digest', () => {
     expect(settled.status).toBe('sent');
     expect(sink.messages).toHaveLength(10);
 
-    await waitUntil(async () => (await deliverQueue.getJob('left-by-an-older-version'))?.failedReason !== undefined);
+    await waitUntil(
+      'the old job to fail',
+      async () => (await deliverQueue.getJob('left-by-an-older-version'))?.failedReason !== undefined,
+    );
     const old = await deliverQueue.getJob('left-by-an-older-version');
     expect(await old?.getState()).toBe('failed');
     expect(old?.attemptsMade).toBe(1);
@@ -382,7 +389,7 @@ describe('sending a digest', () => {
 
     // Deferred jobs come back again and again (more often than their 6 attempts) while the relay is down.
     const deliverQueue = bench.app.queues.queues.deliver;
-    await waitUntil(async () => {
+    await waitUntil('a job deferred seven times', async () => {
       const jobs = await deliverQueue.getJobs(['delayed', 'waiting', 'active']);
       return jobs.some((job) => job.data.deferrals >= 7);
     });
@@ -399,11 +406,3 @@ describe('sending a digest', () => {
     expect(relay.accepted).toHaveLength(25);
   });
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

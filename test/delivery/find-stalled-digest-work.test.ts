@@ -3,6 +3,7 @@
  * sending it again (or resuming it) finishes it. Real Redis (own prefix), real BullMQ workers, a real SMTP server.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { waitUntil } from '../helpers/wait-until.js';
 import { findStalledDigestWork } from '../../src/delivery/find-stalled-digest-work.js';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
@@ -14,14 +15,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('a digest whose delivery jobs failed for good', () => {
   it('is reported as stalled with a hint, and sending it again delivers everyone exactly once', async () => {
@@ -43,7 +36,7 @@ describe('a digest whose delivery jobs failed for good', () => {
       .mockRejectedValue(new Error("READONLY You can't write against a read only replica."));
     await bench.startWorkers();
     const deliverQueue = bench.app.queues.queues.deliver;
-    await waitUntil(async () => (await deliverQueue.getJobCounts('failed')).failed === 2);
+    await waitUntil('both delivery jobs to fail', async () => (await deliverQueue.getJobCounts('failed')).failed === 2);
 
     const stalled = await findStalledDigestWork(bench.app, { digestId: digest.id });
     expect(stalled).toMatchObject({
@@ -86,7 +79,7 @@ describe('a digest whose delivery jobs failed for good', () => {
     await sendDigest(bench.app, { digestId: digest.id });
     await bench.startWorkers({ kinds: ['fanout'] });
     const fanOutQueue = bench.app.queues.queues.fanout;
-    await waitUntil(async () => (await fanOutQueue.getJobCounts('failed')).failed === 1);
+    await waitUntil('the fan-out job to fail', async () => (await fanOutQueue.getJobCounts('failed')).failed === 1);
 
     const stalled = await findStalledDigestWork(bench.app, { digestId: digest.id });
     expect(stalled).toMatchObject({ status: 'sending', isStalled: true, fanOutJobs: { failed: 1 } });

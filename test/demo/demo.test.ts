@@ -14,7 +14,14 @@ describe('the demo', () => {
     const result = await runLetterpress(['demo', '--out', out, '--json'], { REDIS_URL: TEST_REDIS_URL });
     expect(result.stderr).not.toMatch(/letterpress: /);
     expect(result.code).toBe(0);
-    const summary = result.json as { prefix: string; digestId: string; articles: number; subscribers: number; delivered: number; index: string };
+    const summary = result.json as {
+      prefix: string;
+      digestId: string;
+      articles: number;
+      subscribers: number;
+      delivered: number;
+      index: string;
+    };
     expect(summary.articles).toBe(12);
     expect(summary.subscribers).toBe(5);
     expect(summary.delivered).toBe(5);

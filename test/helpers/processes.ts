@@ -142,23 +142,3 @@ export async function killAllStarted(): Promise<void> {
   for (const started of running) started.kill('SIGKILL');
   await Promise.all(running.map((started) => started.exited));
 }
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` every `intervalMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function waitUntil<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(options.intervalMs ?? 100);
-  }
-}

@@ -12,7 +12,9 @@ export function uniquePrefix(label = 't'): string {
 }
 
 /** A Redis connection plus a unique prefix; `cleanup()` deletes the prefix's keys and closes the connection. */
-export async function openTestRedis(label?: string): Promise<{ redis: Redis; prefix: string; cleanup: () => Promise<void> }> {
+export async function openTestRedis(
+  label?: string,
+): Promise<{ redis: Redis; prefix: string; cleanup: () => Promise<void> }> {
   const redis = createRedis(TEST_REDIS_URL);
   const prefix = uniquePrefix(label);
   return {

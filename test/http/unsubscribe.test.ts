@@ -14,7 +14,9 @@ describe('unsubscribe endpoint', () => {
   beforeAll(async () => {
     const redis = await openTestRedis('http');
     cleanup = redis.cleanup;
-    app = await createApp(loadConfig({ REDIS_URL: TEST_REDIS_URL, LETTERPRESS_PREFIX: redis.prefix }), { logger: silentLogger });
+    app = await createApp(loadConfig({ REDIS_URL: TEST_REDIS_URL, LETTERPRESS_PREFIX: redis.prefix }), {
+      logger: silentLogger,
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -29,7 +31,11 @@ describe('unsubscribe endpoint', () => {
     });
 
   it('removes the reader at once on the provider’s one-click POST, and a repeat is harmless', async () => {
-    const { subscriber } = await app.subscribers.add({ email: 'leaver@example.org', newsletterIds: ['daily'], status: 'active' });
+    const { subscriber } = await app.subscribers.add({
+      email: 'leaver@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
     const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
 
     const response = await oneClick(`/unsubscribe/${token}`);
@@ -42,7 +48,11 @@ describe('unsubscribe endpoint', () => {
   });
 
   it('never unsubscribes on a GET (link scanners), but offers a button that does', async () => {
-    const { subscriber } = await app.subscribers.add({ email: 'stayer@example.org', newsletterIds: ['daily'], status: 'active' });
+    const { subscriber } = await app.subscribers.add({
+      email: 'stayer@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
     const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
     const page = await createHttpApp(app).request(`/unsubscribe/${token}`);
     expect(page.status).toBe(200);
@@ -52,7 +62,11 @@ describe('unsubscribe endpoint', () => {
   });
 
   it('refuses a tampered token and leaves everyone subscribed', async () => {
-    const { subscriber } = await app.subscribers.add({ email: 'victim@example.org', newsletterIds: ['daily'], status: 'active' });
+    const { subscriber } = await app.subscribers.add({
+      email: 'victim@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
     const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
     const tampered = `${subscriber.id + 1}${token.slice(String(subscriber.id).length)}`;
     const response = await oneClick(`/unsubscribe/${tampered}`);
@@ -61,7 +75,11 @@ describe('unsubscribe endpoint', () => {
   });
 
   it('shows a reader the newsletters they receive, and leaving one from there works at once', async () => {
-    const { subscriber } = await app.subscribers.add({ email: 'chooser@example.org', newsletterIds: ['daily'], status: 'active' });
+    const { subscriber } = await app.subscribers.add({
+      email: 'chooser@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
     const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
     const page = await createHttpApp(app).request(`/preferences/${token}`);
     expect(page.status).toBe(200);
@@ -82,7 +100,11 @@ describe('unsubscribe endpoint', () => {
   });
 
   it('sets no cookie and allows no remote resource on any public page', async () => {
-    const { subscriber } = await app.subscribers.add({ email: 'looker@example.org', newsletterIds: ['daily'], status: 'active' });
+    const { subscriber } = await app.subscribers.add({
+      email: 'looker@example.org',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
     const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
     for (const path of ['/unsubscribe/abc', `/unsubscribe/${token}`, `/preferences/${token}`, '/healthz', '/nowhere']) {
       const response = await createHttpApp(app).request(path);

@@ -16,7 +16,10 @@ describe('CMS webhook', () => {
   beforeAll(async () => {
     const redis = await openTestRedis('webhook');
     cleanup = redis.cleanup;
-    app = await createApp(loadConfig({ REDIS_URL: TEST_REDIS_URL, LETTERPRESS_PREFIX: redis.prefix, WEBHOOK_SECRET: SECRET }), { logger: silentLogger });
+    app = await createApp(
+      loadConfig({ REDIS_URL: TEST_REDIS_URL, LETTERPRESS_PREFIX: redis.prefix, WEBHOOK_SECRET: SECRET }),
+      { logger: silentLogger },
+    );
   });
   afterAll(async () => {
     await app.close();
@@ -68,7 +71,12 @@ describe('CMS webhook', () => {
   });
 
   it('names the article and field of an invalid payload and stores none of it', async () => {
-    const body = JSON.stringify({ articles: [{ ...article, id: 'cms-3003', title: 'Fine' }, { ...article, id: 'cms-3004', url: 'not a url' }] });
+    const body = JSON.stringify({
+      articles: [
+        { ...article, id: 'cms-3003', title: 'Fine' },
+        { ...article, id: 'cms-3004', url: 'not a url' },
+      ],
+    });
     const response = await post(body, signWebhookBody(SECRET, body, now()));
     expect(response.status).toBe(400);
     const { error } = (await response.json()) as { error: { message: string } };

@@ -55,7 +55,8 @@ describe('docker-compose.yml', () => {
 
   it('builds from a Dockerfile that copies every runtime folder', () => {
     const dockerfile = read('Dockerfile');
-    for (const folder of ['bin', 'src', 'workers', 'emails']) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
+    for (const folder of ['bin', 'src', 'workers', 'emails'])
+      expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
   });
 });
 

@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
 import { Redis } from 'ioredis';
-import { spawnWorker, waitForExit, waitUntil } from '../helpers/processes.js';
+import { spawnWorker, waitForExit } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { findScenario, smallScale } from './scenarios.js';
 
 describe('a send survives Redis going away', () => {

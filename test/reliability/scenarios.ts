@@ -6,7 +6,8 @@
 import { randomInt } from 'node:crypto';
 import type { FaultPlanInput } from '../helpers/faulty-smtp.js';
 import { runLetterpress } from '../helpers/cli.js';
-import { sleep, type LetterpressProcess } from '../helpers/processes.js';
+import type { LetterpressProcess } from '../helpers/processes.js';
+import { sleep } from '../helpers/wait-until.js';
 import type { DeliveryAudit } from './audit-delivery.js';
 import { openSendRig, type RigOptions, type SendRig } from './send-rig.js';
 

@@ -24,7 +24,8 @@ import {
   type RelayControl,
 } from '../helpers/faulty-smtp.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
-import { spawnWorker, sleep, type LetterpressProcess } from '../helpers/processes.js';
+import { spawnWorker, type LetterpressProcess } from '../helpers/processes.js';
+import { sleep } from '../helpers/wait-until.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { auditDelivery, type DeliveryAudit } from './audit-delivery.js';
 

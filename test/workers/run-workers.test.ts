@@ -1,5 +1,6 @@
 /** Stopping a worker process: messages in flight finish and are recorded, the rest is handed back, nobody twice. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../helpers/wait-until.js';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
 import { startFaultySmtp } from '../helpers/faulty-smtp.js';
@@ -9,14 +10,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('runWorkers', () => {
   it('a worker stopped mid-batch records what it had in flight, hands the rest back, and the next worker finishes it', async () => {
@@ -33,7 +26,7 @@ describe('runWorkers', () => {
     // The relay holds every transaction at RCPT TO, so the batch has messages in flight when the stop comes.
     relay.setHolding(true);
     await sendDigest(bench.app, { digestId: digest.id });
-    await waitUntil(() => relay.held().length === 2);
+    await waitUntil('two messages held by the relay', () => relay.held().length === 2);
     const stopping = first.close();
     relay.setHolding(false);
     await stopping;

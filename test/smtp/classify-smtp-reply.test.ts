@@ -1,6 +1,6 @@
 /** What each SMTP reply means for a reader: delivered, later, gone for good, or refused for another reason. */
 import { describe, expect, it } from 'vitest';
-import { classifySmtpReply } from '../../src/delivery/classify-smtp-reply.js';
+import { classifySmtpReply } from '../../src/smtp/classify-smtp-reply.js';
 
 function smtpError(response: string, code = 'EENVELOPE'): Error {
   const responseCode = Number(response.slice(0, 3));

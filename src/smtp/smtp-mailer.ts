@@ -5,13 +5,8 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { Mailer, SendResult } from './deliver-batch.js';
+import type { ClosableMailer, SendResult } from './mailer.js';
 import { createRawSmtpMailer } from './raw-smtp-mailer.js';
-
-/** A mailer that can be closed (the pool's connections). */
-export interface ClosableMailer extends Mailer {
-  close(): Promise<void>;
-}
 
 /** What the mailer reads from the config. */
 export interface SmtpMailerOptions {

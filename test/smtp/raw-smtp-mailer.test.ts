@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifySmtpReply } from '../../src/delivery/classify-smtp-reply.js';
-import { createRawSmtpMailer, dotStuffedSlices } from '../../src/delivery/raw-smtp-mailer.js';
+import { classifySmtpReply } from '../../src/smtp/classify-smtp-reply.js';
+import { createRawSmtpMailer, dotStuffedSlices } from '../../src/smtp/raw-smtp-mailer.js';
 import { smtpReply, startSmtpSink } from '../helpers/smtp-sink.js';
 
 /** A message whose body has every line start SMTP must escape: a lone dot, dotted lines, a dotted last line. */

@@ -1,5 +1,5 @@
 /** Previews of a stored digest for `letterpress digest preview`: HTML, text, or the whole message as `.eml`. */
-import { renderPreview, type PrepareDigestMessageInput, type PreviewFormat } from '../delivery/compose-message.js';
+import { renderPreview, type PrepareDigestMessageInput, type PreviewFormat } from './compose-message.js';
 
 /** Input of `renderDigestPreview`: what `prepareDigestMessage` takes, plus the format. */
 export interface RenderDigestPreviewInput extends PrepareDigestMessageInput {

@@ -14,8 +14,7 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
-import type { SendResult } from './deliver-batch.js';
-import type { ClosableMailer } from './smtp-mailer.js';
+import type { ClosableMailer, SendResult } from './mailer.js';
 
 /** Options of the raw SMTP mailer. */
 export interface RawSmtpMailerOptions {

@@ -1,7 +1,7 @@
 /** The SMTP edge: pre-built raw messages go out unchanged over a pooled transport, DKIM-signed when configured. */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSmtpMailer, createMailerFromConfig } from '../../src/delivery/smtp-mailer.js';
+import { createSmtpMailer, createMailerFromConfig } from '../../src/smtp/smtp-mailer.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const RAW = Buffer.from(

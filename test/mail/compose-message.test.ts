@@ -14,10 +14,10 @@ import {
   prepareDigestMessage,
   type DigestMessageTemplate,
   type PrepareDigestMessageInput,
-} from '../../src/delivery/compose-message.js';
+} from '../../src/mail/compose-message.js';
 import type { DigestBody, SlottedText } from '../../src/digests/digest.js';
 import { escapeHtml, fillSlots } from '../../src/digests/fill-slots.js';
-import { renderDigestPreview } from '../../src/digests/preview-digest.js';
+import { renderDigestPreview } from '../../src/mail/preview-digest.js';
 import { renderDigest } from '../../src/digests/render-digest.js';
 import { flattenSections, selectArticles } from '../../src/digests/select-articles.js';
 import { isAppError } from '../../src/errors.js';
