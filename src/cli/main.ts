@@ -1,68 +1,105 @@
 /**
- * The `letterpress` command. Every command takes `--json` for a machine-readable result on stdout; on failure it
- * prints a one-line reason on stderr (and `{ "error": ... }` on stdout with `--json`) and exits non-zero.
+ * The `letterpress` command, on commander. Every command takes `--json` (anywhere on the line) for one JSON document
+ * on stdout; on failure it prints a one-line reason on stderr (and `{ "error": ... }` on stdout with `--json`) and
+ * exits 1, or 2 for a usage error. `--help` works at every level, and a group name alone lists its subcommands.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.js';
-import { commands, type CommandOutput } from './commands.js';
+import { ExitCode, type CommandOutput, type CommandSink, type GlobalFlags } from './command-kit.js';
+import { registerArticleCommands } from './commands/articles.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerDigestCommands } from './commands/digest.js';
+import { registerProcessCommands } from './commands/processes.js';
+import { registerSubscriberCommands } from './commands/subscribers.js';
 
-/** Exit codes: 0 success, 1 a failure of the operation, 2 a usage error. */
-export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
+export { ExitCode };
 
-const USAGE = `usage: letterpress <command> [options]
+/** The version in the nearest package.json above this file (the sources and the compiled build alike). */
+function readVersion(): string {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth += 1) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === 'letterpress' && manifest.version) return manifest.version;
+    } catch {
+      // not here; look one folder up
+    }
+    folder = dirname(folder);
+  }
+  return 'unknown';
+}
 
-  demo [--out DIR] [--keep]                     run the main job end to end on embedded defaults
-  ingest <file|url>...                          ingest RSS, Atom or JSON feeds
-  articles list [--limit N]                     list stored articles, newest first
-  subscribers add <email> [--newsletter ID]... [--resubscribe]
-                                                add an active subscriber (--resubscribe: a reader who left opted in again)
-  subscribers remove <email> [--newsletter ID]...
-                                                unsubscribe at once (all newsletters unless named)
-  digest create --newsletter ID [--since ISO]   build and freeze a digest; prints its id
-  digest preview <id> --format html|text|eml [--out FILE]
-  digest send <id> [--wait] [--timeout SECONDS] send a digest (once per reader, however often it is run)
-  digest status <id>                            show a digest's state and counts
-  digest resume <id> | digest cancel <id>       continue a paused digest, or withdraw one
-  worker                                        run the queue workers (fan-out, delivery)
-  serve                                         run the HTTP server (one-click unsubscribe, health)
+/** Builds the program; `sink` receives each command's output. */
+export function buildProgram(sink: CommandSink): Command {
+  const program = new Command('letterpress')
+    .description('Newsletter delivery for independent publications: feeds in, digests out, no tracking, no cookies.')
+    .version(readVersion(), '-V, --version', 'print the version')
+    .option('--json', 'print one JSON document on stdout (every command)')
+    .helpOption('-h, --help', 'show help for the command')
+    .helpCommand(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+      // Errors are printed once, in our own one-line form, by runCli.
+      outputError: () => undefined,
+    })
+    .addHelpText('after', '\nConfiguration comes from the environment: see README.md and .env.example.');
+  registerDemoCommand(program, sink);
+  registerArticleCommands(program, sink);
+  registerSubscriberCommands(program, sink);
+  registerDigestCommands(program, sink);
+  registerProcessCommands(program, sink);
+  return program;
+}
 
-Every command takes --json. Configuration comes from the environment: see README.md and .env.example.`;
+/** The operands of argv without flags, to recognise `letterpress <group>` alone. */
+function bareWords(argv: string[]): string[] {
+  return argv.filter((word) => !word.startsWith('-'));
+}
 
 /** Runs the CLI with the given arguments and returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
-  const [first, second] = argv;
-  if (!first || first === '--help' || first === '-h' || first === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return first ? ExitCode.ok : ExitCode.usage;
-  }
-  const twoWord = second ? commands[`${first} ${second}`] : undefined;
-  const command = twoWord ?? commands[first];
-  if (!command) return fail(new AppError('input_invalid', `unknown command "${[first, second].filter(Boolean).join(' ')}"; run letterpress --help`), wantsJson, ExitCode.usage);
-  const rest = argv.slice(twoWord ? 2 : 1);
+  let produced: { output: CommandOutput; globals: GlobalFlags } | undefined;
+  const program = buildProgram({ output: (output, globals) => (produced = { output, globals }) });
 
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    const config: ParseArgsConfig = {
-      args: rest,
-      options: { json: { type: 'boolean' }, ...command.options },
-      allowPositionals: true,
-      strict: true,
-    };
-    parsed = parseArgs(config) as typeof parsed;
-  } catch (error) {
-    return fail(new AppError('input_invalid', (error as Error).message), wantsJson, ExitCode.usage);
+  if (argv.length === 0) {
+    program.outputHelp();
+    return ExitCode.usage;
+  }
+  const words = bareWords(argv);
+  const group =
+    words.length === 1 ? program.commands.find((c) => c.name() === words[0] && c.commands.length > 0) : undefined;
+  if (group && !argv.includes('-h') && !argv.includes('--help')) {
+    // A group alone: list what it offers.
+    group.outputHelp();
+    return ExitCode.ok;
   }
 
   try {
-    const output: CommandOutput = await command.run({ values: parsed.values, positionals: parsed.positionals });
-    if (wantsJson) process.stdout.write(`${JSON.stringify(output.result)}\n`);
-    else if (output.text) process.stdout.write(`${output.text}\n`);
-    return output.exitCode ?? ExitCode.ok;
+    await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    const usage = isAppError(error, 'input_invalid');
-    return fail(error, wantsJson, usage ? ExitCode.usage : ExitCode.failed);
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.ok;
+      const reason = error.message.replace(/^error: /, '');
+      const hint = error.code === 'commander.unknownCommand' ? '; run letterpress --help' : '';
+      return fail(new AppError('input_invalid', `${reason}${hint}`), wantsJson, ExitCode.usage);
+    }
+    return fail(error, wantsJson, isAppError(error, 'input_invalid') ? ExitCode.usage : ExitCode.failed);
   }
+  if (!produced) return ExitCode.ok;
+  const { output, globals } = produced;
+  if (globals.json) process.stdout.write(`${JSON.stringify(output.result)}\n`);
+  else if (output.text) process.stdout.write(`${output.text}\n`);
+  return output.exitCode ?? ExitCode.ok;
 }
 
 function fail(error: unknown, wantsJson: boolean, exitCode: number): number {

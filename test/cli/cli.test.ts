@@ -45,11 +45,40 @@ describe('letterpress CLI', () => {
 
     const badSince = await runLetterpress(['digest', 'create', '--newsletter', 'daily', '--since', 'yesterday'], env);
     expect(badSince.code).toBe(2);
-    expect(badSince.stderr).toMatch(/since: must be an ISO 8601 date-time/);
+    expect(badSince.stderr).toMatch(/^letterpress: --since must be an ISO 8601 date-time/);
+
+    const badLimit = await runLetterpress(['articles', 'list', '--limit', 'ten'], env);
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toBe('letterpress: --limit must be a positive whole number up to 1000\n');
+
+    const unknownFlag = await runLetterpress(['digest', 'status', '--frobnicate'], env);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/^letterpress: unknown option '--frobnicate'\n$/);
 
     const unknownNewsletter = await runLetterpress(['digest', 'create', '--newsletter', 'weekly'], env);
     expect(unknownNewsletter.code).toBe(1);
     expect(unknownNewsletter.stderr).toMatch(/newsletter "weekly" is not configured/);
+  });
+
+  it('prints usage for every command, its version, and the commands of a group named alone', async () => {
+    const top = await runLetterpress(['--help'], env);
+    expect(top.code).toBe(0);
+    for (const group of ['ingest', 'articles', 'subscribers', 'digest', 'worker', 'serve', 'demo']) {
+      expect(top.stdout).toContain(group);
+    }
+    const group = await runLetterpress(['digest'], env);
+    expect(group.code).toBe(0);
+    for (const verb of ['create', 'preview', 'send', 'status', 'pause', 'resume', 'cancel']) {
+      expect(group.stdout).toMatch(new RegExp(`^  ${verb}\\b`, 'm'));
+    }
+    const send = await runLetterpress(['digest', 'send', '--help'], env);
+    expect(send.code).toBe(0);
+    expect(send.stdout).toMatch(/^Usage: letterpress digest send \[options\] <id>/);
+    expect(send.stdout).toContain('--wait');
+
+    const version = await runLetterpress(['--version'], env);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('removes a reader at once and never re-adds them unless they opted in again', async () => {
@@ -57,7 +86,8 @@ describe('letterpress CLI', () => {
     const removed = await runLetterpress(['subscribers', 'remove', 'leaver@example.org', '--json'], env);
     expect(removed.json).toMatchObject({ status: 'unsubscribed', newsletters: [] });
 
-    const readded = await runLetterpress(['subscribers', 'add', 'leaver@example.org', '--json'], env);
+    // --json may stand anywhere on the line.
+    const readded = await runLetterpress(['--json', 'subscribers', 'add', 'leaver@example.org'], env);
     expect(readded.code).toBe(1);
     expect(readded.json).toMatchObject({ status: 'unsubscribed', refused: expect.stringContaining('--resubscribe') });
 
@@ -104,7 +134,8 @@ describe('letterpress CLI', () => {
     expect(text.stdout).toMatch(/unsubscribe/i);
     const eml = await runLetterpress(['digest', 'preview', id, '--format', 'eml'], env);
     const preview = await simpleParser(eml.stdout);
-    expect(preview.headers.get('list-unsubscribe-post') ?? preview.headers.get('list')).toBeTruthy();
+    expect(preview.headers.get('list')).toMatchObject({ unsubscribe: { url: expect.stringMatching(/^https:\/\//) } });
+    expect(eml.stdout).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
 
     worker = spawn(process.execPath, ['bin/letterpress.js', 'worker'], {
       cwd: repoRoot,
