@@ -11,7 +11,10 @@ export const NewsletterSchema = z.object({
   /** Stable identifier used in keys, job ids and the CLI. */
   id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'must be 1-40 characters of a-z, 0-9, _ or -, starting with a letter or digit'),
+    .regex(
+      /^[a-z0-9][a-z0-9_-]{0,39}$/,
+      'must be 1-40 characters of a-z, 0-9, _ or -, starting with a letter or digit',
+    ),
   name: z.string().min(1).max(120),
   /** From header, e.g. `"The Harbour Gazette" <news@harbourgazette.example>`. Defaults to the site sender. */
   from: z.string().min(3).optional(),
@@ -51,6 +54,39 @@ export const ConfigFileSchema = z.object({
     .refine((list) => new Set(list.map((n) => n.id)).size === list.length, 'newsletter ids must be unique'),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** One named token of `EDITOR_TOKENS` or `OPS_TOKENS`: the name signs the person's work, the token is their key. */
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
+/** `name:token,name:token`: names of letters, digits, `.`, `_` or `-`; tokens of at least 32 characters. */
+const namedTokensFromEnv = z.string().transform((value, context): NamedToken[] => {
+  const tokens: NamedToken[] = [];
+  for (const [index, pair] of value.split(',').entries()) {
+    const trimmed = pair.trim();
+    const colon = trimmed.indexOf(':');
+    const name = colon > 0 ? trimmed.slice(0, colon) : '';
+    const token = colon > 0 ? trimmed.slice(colon + 1) : '';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+      context.addIssue({
+        code: 'custom',
+        message: `pair ${index + 1}: expected name:token with a name of letters, digits, . _ or -`,
+      });
+    } else if (token.length < 32 || /\s/.test(token)) {
+      context.addIssue({
+        code: 'custom',
+        message: `pair ${index + 1} (${name}): the token must be at least 32 characters without spaces`,
+      });
+    } else if (tokens.some((known) => known.name === name)) {
+      context.addIssue({ code: 'custom', message: `pair ${index + 1}: the name ${name} is used twice` });
+    } else {
+      tokens.push({ name, token });
+    }
+  }
+  return tokens;
+});
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -96,12 +132,29 @@ export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   /** Shared secret for the signed CMS webhook (`POST /webhooks/articles`), at least 32 characters. Unset: closed. */
   WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Editors: `name:token` pairs (tokens of 32+ characters) for `/editor` (HTTP Basic) and `/api/v1` (Bearer). Unset: closed. */
+  EDITOR_TOKENS: namedTokensFromEnv.optional(),
+  /** Operators: `name:token` pairs for `/ops/*` and `/metrics` (Bearer, or Basic in a browser). Unset: closed. */
+  OPS_TOKENS: namedTokensFromEnv.optional(),
+  /**
+   * Reverse proxies in front of `serve` that append to `X-Forwarded-For` (`true` = 1). The client address used by rate
+   * limits is read from that header only when this is set. @defaultValue 0
+   */
+  TRUST_PROXY: z
+    .union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)])
+    .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : value))
+    .default(0),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
   REQUIRE_REDIS_PERSISTENCE: booleanFromEnv.default(false),
   /** Largest feed accepted, in bytes. @defaultValue 10485760 (10 MB) */
-  FEED_MAX_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(10 * 1024 * 1024),
+  FEED_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(200 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
   /** Milliseconds allowed to fetch one feed over http(s). @defaultValue 15000 */
   FEED_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -112,13 +165,26 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Config {
   redisUrl: string;
   prefix: string;
-  smtp: { url: string | undefined; poolSize: number; timeoutMs: number; captureDir: string; mailer: 'auto' | 'nodemailer' };
+  smtp: {
+    url: string | undefined;
+    poolSize: number;
+    timeoutMs: number;
+    captureDir: string;
+    mailer: 'auto' | 'nodemailer';
+  };
   secret: string;
   /** True when no LETTERPRESS_SECRET is set and the public development secret signs tokens. */
   isDevelopmentSecret: boolean;
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
-  http: { port: number; webhookSecret: string | undefined };
+  http: {
+    port: number;
+    webhookSecret: string | undefined;
+    editorTokens: NamedToken[];
+    opsTokens: NamedToken[];
+    /** Proxies trusted to append the client's address to X-Forwarded-For. */
+    trustedProxies: number;
+  };
   logLevel: Env['LOG_LEVEL'];
   requireRedisPersistence: boolean;
   feed: { maxBytes: number; fetchTimeoutMs: number };
@@ -187,7 +253,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.DELIVERY_CONCURRENCY,
       pauseAfterPermanentFailures: e.PAUSE_AFTER_PERMANENT_FAILURES,
     },
-    http: { port: e.PORT, webhookSecret: e.WEBHOOK_SECRET },
+    http: {
+      port: e.PORT,
+      webhookSecret: e.WEBHOOK_SECRET,
+      editorTokens: e.EDITOR_TOKENS ?? [],
+      opsTokens: e.OPS_TOKENS ?? [],
+      trustedProxies: e.TRUST_PROXY,
+    },
     logLevel: e.LOG_LEVEL,
     requireRedisPersistence: e.REQUIRE_REDIS_PERSISTENCE,
     feed: { maxBytes: e.FEED_MAX_BYTES, fetchTimeoutMs: e.FEED_FETCH_TIMEOUT_MS },

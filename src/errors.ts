@@ -31,6 +31,10 @@ export const ErrorCode = {
   template_invalid: 'template_invalid',
   /** Authentication is missing or wrong. */
   unauthorized: 'unauthorized',
+  /** A signed request that was already received (a replay). */
+  replayed: 'replayed',
+  /** Too many requests from one client or for one address; try again later. */
+  rate_limited: 'rate_limited',
   /** Some recipients of a delivery batch got a transient refusal; the batch is retried with backoff. */
   delivery_incomplete: 'delivery_incomplete',
 } as const;
@@ -67,6 +71,8 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   redis_misconfigured: 500,
   template_invalid: 500,
   unauthorized: 401,
+  replayed: 409,
+  rate_limited: 429,
   delivery_incomplete: 503,
 };
 

@@ -5,7 +5,10 @@ export type { Logger };
 
 /** Creates the process logger writing JSON lines to stderr (stdout is reserved for CLI results). */
 export function createLogger(level: string, name = 'letterpress'): Logger {
-  return pino({ name, level, redact: { paths: ['email', 'to', 'token', '*.email', '*.token'], censor: '[redacted]' } }, pino.destination(2));
+  return pino(
+    { name, level, redact: { paths: ['email', 'to', 'token', '*.email', '*.token'], censor: '[redacted]' } },
+    pino.destination(2),
+  );
 }
 
 /** A logger that drops everything, for tests and quiet commands. */

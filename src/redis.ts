@@ -46,6 +46,10 @@ export function redisKeys(prefix: string) {
     digestLease: (id: string, fromId: number) => `${tag}:digest:${id}:lease:${fromId}`,
     /** Sorted set of all digest ids by creation time. */
     digestsByCreated: `${tag}:digests`,
+    /** A signed webhook request already accepted (SHA-256 of its signature), kept until it could no longer be replayed. */
+    seenSignature: (digest: string) => `${tag}:webhook:seen:${digest}`,
+    /** Prefix of a rate limiter's counters (rate-limiter-flexible appends `:<key>`). */
+    rateLimit: (name: string) => `${tag}:rate:${name}`,
     /** Everything under the prefix (for tests and `reset`). */
     pattern: `${tag}:*`,
   };
@@ -64,7 +68,12 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 
 /** Pings Redis within the timeout or throws `redis_unavailable` with a one-sentence hint. */
 export async function assertRedisReachable(url: string, timeoutMs = 3_000): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
   probe.on('error', () => {});
   try {
     await probe.connect();

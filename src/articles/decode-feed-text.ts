@@ -22,7 +22,16 @@ export interface DecodedFeedText {
 }
 
 const WESTERN_SINGLE_BYTE = new Set([
-  'us-ascii', 'ascii', 'iso-8859-1', 'iso8859-1', 'latin1', 'latin-1', 'l1', 'windows-1252', 'cp1252', 'iso-8859-15',
+  'us-ascii',
+  'ascii',
+  'iso-8859-1',
+  'iso8859-1',
+  'latin1',
+  'latin-1',
+  'l1',
+  'windows-1252',
+  'cp1252',
+  'iso-8859-15',
 ]);
 const UTF8_NAMES = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
 
@@ -34,10 +43,18 @@ export function decodeFeedText(bytes: Uint8Array, options: { charset?: string } 
     return { text: new TextDecoder('utf-8').decode(buffer.subarray(3)), encoding: 'utf-8', decidedBy: 'bom' };
   }
   if (buffer[0] === 0xff && buffer[1] === 0xfe) {
-    return { text: iconv.decode(buffer.subarray(2), 'utf-16le', { stripBOM: false }), encoding: 'utf-16le', decidedBy: 'bom' };
+    return {
+      text: iconv.decode(buffer.subarray(2), 'utf-16le', { stripBOM: false }),
+      encoding: 'utf-16le',
+      decidedBy: 'bom',
+    };
   }
   if (buffer[0] === 0xfe && buffer[1] === 0xff) {
-    return { text: iconv.decode(buffer.subarray(2), 'utf-16be', { stripBOM: false }), encoding: 'utf-16be', decidedBy: 'bom' };
+    return {
+      text: iconv.decode(buffer.subarray(2), 'utf-16be', { stripBOM: false }),
+      encoding: 'utf-16be',
+      decidedBy: 'bom',
+    };
   }
 
   const httpCharset = normalizeCharset(options.charset);
@@ -77,7 +94,10 @@ function decodeDeclared(buffer: Buffer, charset: string, decidedBy: DecodedFeedT
 /** Lower-cased charset name if iconv-lite knows it, else undefined (so the caller falls back). */
 function normalizeCharset(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const name = value.trim().replace(/^["']|["']$/g, '').toLowerCase();
+  const name = value
+    .trim()
+    .replace(/^["']|["']$/g, '')
+    .toLowerCase();
   if (!name || !/^[a-z0-9._:-]{1,40}$/.test(name)) return undefined;
   return iconv.encodingExists(name) ? name : undefined;
 }

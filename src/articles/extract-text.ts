@@ -12,11 +12,31 @@ export function htmlToText(html: string): string {
     allowedTags: [],
     allowedAttributes: {},
     disallowedTagsMode: 'discard',
-    nonTextTags: ['script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'svg', 'math', 'head', 'title', 'textarea', 'select', 'option'],
+    nonTextTags: [
+      'script',
+      'style',
+      'noscript',
+      'template',
+      'iframe',
+      'object',
+      'embed',
+      'svg',
+      'math',
+      'head',
+      'title',
+      'textarea',
+      'select',
+      'option',
+    ],
   });
   // sanitize-html decodes every entity and re-escapes only these, so undoing them yields the text itself.
   return collapseWhitespace(
-    stripped.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&'),
+    stripped
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&'),
   );
 }
 

@@ -66,11 +66,18 @@ export async function ingestSources(deps: IngestSourcesDeps, sources: string[]):
   const concurrency = Math.max(1, Math.min(deps.concurrency ?? 4, sources.length));
   await Promise.all(Array.from({ length: concurrency }, worker));
   report.sources = results;
-  report.rejected = results.filter((r) => r.status === 'rejected').map((r) => ({ source: r.source, reason: r.reason ?? 'rejected' }));
+  report.rejected = results
+    .filter((r) => r.status === 'rejected')
+    .map((r) => ({ source: r.source, reason: r.reason ?? 'rejected' }));
   return report;
 }
 
-async function ingestOne(deps: IngestSourcesDeps, source: string, now: Date, totals: IngestReport): Promise<SourceReport> {
+async function ingestOne(
+  deps: IngestSourcesDeps,
+  source: string,
+  now: Date,
+  totals: IngestReport,
+): Promise<SourceReport> {
   const log = deps.logger.child({ source: describeSource(source) });
   let parsed: ReturnType<typeof parseFeed>;
   try {
@@ -111,10 +118,18 @@ interface SourceDocument {
 async function readSource(deps: IngestSourcesDeps, source: string): Promise<SourceDocument> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source)?.[1]?.toLowerCase();
   if (scheme === 'http' || scheme === 'https') {
-    return fetchFeed(source, { fetch: deps.fetch ?? globalThis.fetch, maxBytes: deps.maxBytes, timeoutMs: deps.fetchTimeoutMs });
+    return fetchFeed(source, {
+      fetch: deps.fetch ?? globalThis.fetch,
+      maxBytes: deps.maxBytes,
+      timeoutMs: deps.fetchTimeoutMs,
+    });
   }
   if (scheme === 'file') return { bytes: await readFeedFile(fileURLToPath(source), deps.maxBytes) };
-  if (scheme) throw new AppError('feed_rejected', `feed_rejected: unsupported source scheme "${scheme}:" (use a file path or an http(s) URL)`);
+  if (scheme)
+    throw new AppError(
+      'feed_rejected',
+      `feed_rejected: unsupported source scheme "${scheme}:" (use a file path or an http(s) URL)`,
+    );
   return { bytes: await readFeedFile(source, deps.maxBytes) };
 }
 
@@ -123,13 +138,17 @@ async function readFeedFile(path: string, maxBytes: number): Promise<Buffer> {
     const info = await stat(path);
     if (!info.isFile()) throw new AppError('feed_rejected', `feed_rejected: ${path} is not a file`);
     if (info.size > maxBytes) {
-      throw new AppError('feed_rejected', `feed_rejected: the feed is ${info.size} bytes, over the ${maxBytes}-byte limit`);
+      throw new AppError(
+        'feed_rejected',
+        `feed_rejected: the feed is ${info.size} bytes, over the ${maxBytes}-byte limit`,
+      );
     }
     return await readFile(path);
   } catch (error) {
     if (isAppError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new AppError('feed_rejected', `feed_rejected: cannot read ${path} (${reason})`);
   }
 }
@@ -191,7 +210,8 @@ export async function fetchFeed(
         }
       } catch (error) {
         if (isAppError(error)) throw error;
-        if (timedOut) throw fail(`the feed did not finish arriving within ${options.timeoutMs} ms (${received} bytes received)`);
+        if (timedOut)
+          throw fail(`the feed did not finish arriving within ${options.timeoutMs} ms (${received} bytes received)`);
         throw fail(`the connection failed while reading the feed (${networkReason(error)})`);
       }
     }

@@ -36,8 +36,7 @@ export interface NormalizeContext {
 
 /** The outcome for one entry. */
 export type NormalizedEntry =
-  | { ok: true; article: Article; isPublishedAtStated: boolean }
-  | { ok: false; reason: string };
+  { ok: true; article: Article; isPublishedAtStated: boolean } | { ok: false; reason: string };
 
 /** Where an entry points and what it is called: its base URL, canonical link and stable id. */
 export interface EntryIdentity {
@@ -55,7 +54,11 @@ export function identifyEntry(entry: FeedEntry, context: NormalizeContext): Entr
 }
 
 /** Normalises one entry (see the module comment). Never throws for bad input; returns a reason instead. */
-export function normalizeEntry(entry: FeedEntry, context: NormalizeContext, identity = identifyEntry(entry, context)): NormalizedEntry {
+export function normalizeEntry(
+  entry: FeedEntry,
+  context: NormalizeContext,
+  identity = identifyEntry(entry, context),
+): NormalizedEntry {
   const { itemBase, url } = identity;
   if (!url) {
     const hasTitle = Boolean((entry.title && toPlainText(entry.title)) || entry.summary?.trim());
@@ -64,7 +67,8 @@ export function normalizeEntry(entry: FeedEntry, context: NormalizeContext, iden
   const contentBase = resolveBase(entry.contentBase, itemBase) ?? itemBase;
 
   const rawContent =
-    entry.contentHtml ?? (entry.contentText ? textToHtml(entry.contentText) : undefined) ??
+    entry.contentHtml ??
+    (entry.contentText ? textToHtml(entry.contentText) : undefined) ??
     (entry.summary && /<[a-z][^<>]*>/i.test(entry.summary) ? entry.summary : undefined);
   const contentHtml = rawContent ? sanitizeContent(rawContent, contentBase) : '';
 
@@ -127,7 +131,8 @@ function canonicalLink(
   const candidates: string[] = [];
   if (entry.link) candidates.push(originalLinks?.get(entry.link.trim()) ?? entry.link);
   // An RSS guid is a permalink unless it says otherwise; Atom ids and JSON ids are often the URL too.
-  if (entry.guid && entry.guidIsPermaLink !== false && /^https?:\/\//i.test(entry.guid.trim())) candidates.push(entry.guid);
+  if (entry.guid && entry.guidIsPermaLink !== false && /^https?:\/\//i.test(entry.guid.trim()))
+    candidates.push(entry.guid);
   for (const candidate of candidates) {
     const link = absoluteLink(candidate.trim(), base, ['http:', 'https:']);
     if (link) return link;
@@ -168,10 +173,34 @@ export function parseFeedDate(raw: string | undefined): Date | undefined {
 
 /** Zone abbreviations JavaScript does not know but feeds use. */
 const ZONE_OFFSETS: Record<string, string> = {
-  BST: '+0100', IST: '+0530', CET: '+0100', CEST: '+0200', MET: '+0100', MEST: '+0200', EET: '+0200',
-  EEST: '+0300', WET: '+0000', WEST: '+0100', MSK: '+0300', JST: '+0900', KST: '+0900', HKT: '+0800',
-  SGT: '+0800', AEST: '+1000', AEDT: '+1100', ACST: '+0930', AWST: '+0800', NZST: '+1200', NZDT: '+1300',
-  AKST: '-0900', AKDT: '-0800', HST: '-1000', AST: '-0400', ADT: '-0300', NST: '-0330', BRT: '-0300',
+  BST: '+0100',
+  IST: '+0530',
+  CET: '+0100',
+  CEST: '+0200',
+  MET: '+0100',
+  MEST: '+0200',
+  EET: '+0200',
+  EEST: '+0300',
+  WET: '+0000',
+  WEST: '+0100',
+  MSK: '+0300',
+  JST: '+0900',
+  KST: '+0900',
+  HKT: '+0800',
+  SGT: '+0800',
+  AEST: '+1000',
+  AEDT: '+1100',
+  ACST: '+0930',
+  AWST: '+0800',
+  NZST: '+1200',
+  NZDT: '+1300',
+  AKST: '-0900',
+  AKDT: '-0800',
+  HST: '-1000',
+  AST: '-0400',
+  ADT: '-0300',
+  NST: '-0330',
+  BRT: '-0300',
 };
 
 function chooseDates(
@@ -200,7 +229,8 @@ function chooseDates(
     const feedDate = plausible(context.feedDate);
     publishedAt = feedDate && !isFarFuture(feedDate) ? feedDate : context.now;
   }
-  const updatedAt = updated && !isFarFuture(updated) && updated.getTime() !== publishedAt.getTime() ? updated : undefined;
+  const updatedAt =
+    updated && !isFarFuture(updated) && updated.getTime() !== publishedAt.getTime() ? updated : undefined;
   return { publishedAt: publishedAt.toISOString(), updatedAt: updatedAt?.toISOString(), isStated };
 }
 
@@ -224,7 +254,12 @@ function chooseImage(images: EntryImage[], base: string | undefined, contentHtml
 }
 
 function decodeAttribute(value: string): string {
-  return value.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 function uniqueTexts(values: string[], max: number): string[] {
@@ -241,7 +276,12 @@ function uniqueTexts(values: string[], max: number): string[] {
 
 function firstWords(text: string, count: number): string {
   const words = text.split(' ');
-  return words.length <= count ? text : `${words.slice(0, count).join(' ').replace(/[\s,;:.\-–—]+$/u, '')}…`;
+  return words.length <= count
+    ? text
+    : `${words
+        .slice(0, count)
+        .join(' ')
+        .replace(/[\s,;:.\-–—]+$/u, '')}…`;
 }
 
 /** Removes the "The post … appeared first on …" trailer WordPress adds to feed excerpts, and "[…]"-style tails. */
@@ -269,4 +309,3 @@ function originOf(url: string): string | undefined {
     return undefined;
   }
 }
-

@@ -56,7 +56,10 @@ export function parseFeed(bytes: Buffer, options: ParseFeedOptions): ParsedFeed 
   } catch (error) {
     if (isAppError(error)) throw error;
     // feedsmith, iconv or sanitize-html failing on input nobody anticipated is still a rejected feed, not a crash.
-    throw new AppError('feed_rejected', `feed_rejected: could not be parsed (${(error as Error).message ?? String(error)})`);
+    throw new AppError(
+      'feed_rejected',
+      `feed_rejected: could not be parsed (${(error as Error).message ?? String(error)})`,
+    );
   }
 }
 
@@ -94,7 +97,11 @@ function parseFeedUnsafe(bytes: Buffer, options: ParseFeedOptions): ParsedFeed {
 
   // Duplicates inside one feed: the first occurrence in document order wins.
   const seen = new Set<string>();
-  const unique: { entry: (typeof document.entries)[number]; identity: ReturnType<typeof identifyEntry>; order: number }[] = [];
+  const unique: {
+    entry: (typeof document.entries)[number];
+    identity: ReturnType<typeof identifyEntry>;
+    order: number;
+  }[] = [];
   document.entries.forEach((entry, order) => {
     const identity = identifyEntry(entry, context);
     if (identity.id !== undefined && identity.url !== undefined) {
@@ -115,7 +122,10 @@ function parseFeedUnsafe(bytes: Buffer, options: ParseFeedOptions): ParsedFeed {
     }));
     // Newest first; undated entries keep document order behind the dated ones (feeds list newest first anyway).
     dated.sort((a, b) => (b.time === a.time ? a.candidate.order - b.candidate.order : b.time - a.time));
-    selected = dated.slice(0, maxItems).map((d) => d.candidate).sort((a, b) => a.order - b.order);
+    selected = dated
+      .slice(0, maxItems)
+      .map((d) => d.candidate)
+      .sort((a, b) => a.order - b.order);
     skip(`beyond the newest ${maxItems} items`, unique.length - maxItems);
   }
 
@@ -203,7 +213,12 @@ function rejection(error: unknown, format: FeedDocument['format']): AppError {
     const detail = cause instanceof Error ? cause.message : String(cause ?? 'unknown error');
     return new AppError('feed_rejected', `feed_rejected: malformed XML (${detail.slice(0, 200)})`);
   }
-  const what = format === 'rss' ? 'an RSS document without a channel' : format === 'atom' ? 'an Atom document without feed content' : 'an RDF document without a channel';
+  const what =
+    format === 'rss'
+      ? 'an RSS document without a channel'
+      : format === 'atom'
+        ? 'an Atom document without feed content'
+        : 'an RDF document without a channel';
   return new AppError('feed_rejected', `feed_rejected: not a feed (${what})`);
 }
 

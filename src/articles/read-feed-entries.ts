@@ -160,7 +160,10 @@ function readAtomEntry(entry: Loose): FeedEntry {
     title: textValue(entry.title) ?? first(asRecord(entry.dc)?.titles),
     titleIsHtml: titleType !== undefined && titleType !== 'text' && titleType !== 'text/plain',
     // A text summary may contain "<" legitimately; escape it so the HTML path reads it back as the same text.
-    summary: summaryValue !== undefined && (summaryType === 'text' || summaryType === 'text/plain') ? escapeText(summaryValue) : summaryValue,
+    summary:
+      summaryValue !== undefined && (summaryType === 'text' || summaryType === 'text/plain')
+        ? escapeText(summaryValue)
+        : summaryValue,
     contentHtml: content?.src || isTextContent ? undefined : contentValue,
     contentText: isTextContent && !content?.src ? contentValue : undefined,
     authors: compact([...asArray(entry.authors).map(personName), ...asArray(asRecord(entry.dc)?.creators).map(text)]),
@@ -212,7 +215,9 @@ function readJsonItem(item: Loose): FeedEntry {
 function mediaImages(media: Loose | undefined): EntryImage[] {
   if (!media) return [];
   const found: EntryImage[] = [];
-  const groups = asArray(media.groups).map(asRecord).filter((g): g is Loose => g !== undefined);
+  const groups = asArray(media.groups)
+    .map(asRecord)
+    .filter((g): g is Loose => g !== undefined);
   const scopes: Loose[] = [media, ...groups];
   for (const scope of scopes) {
     for (const raw of asArray(scope.contents)) {
@@ -228,7 +233,8 @@ function mediaImages(media: Loose | undefined): EntryImage[] {
     for (const raw of asArray(scope.thumbnails)) {
       const thumbnail = asRecord(raw);
       const url = text(thumbnail?.url);
-      if (url) found.push({ url, ...describeMedia({}, scope), width: num(thumbnail?.width), height: num(thumbnail?.height) });
+      if (url)
+        found.push({ url, ...describeMedia({}, scope), width: num(thumbnail?.width), height: num(thumbnail?.height) });
     }
   }
   return found;

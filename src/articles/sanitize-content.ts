@@ -9,15 +9,66 @@ import { cleanLink } from './clean-link.js';
 
 /** Tags kept in article HTML; everything else is removed (its text kept, except for the tags in `DROPPED_WITH_CONTENT`). */
 export const ALLOWED_TAGS: readonly string[] = [
-  'p', 'a', 'em', 'strong', 'b', 'i', 'ul', 'ol', 'li', 'blockquote', 'h2', 'h3', 'h4', 'img', 'figure', 'figcaption',
-  'br', 'hr', 'pre', 'code', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption',
+  'p',
+  'a',
+  'em',
+  'strong',
+  'b',
+  'i',
+  'ul',
+  'ol',
+  'li',
+  'blockquote',
+  'h2',
+  'h3',
+  'h4',
+  'img',
+  'figure',
+  'figcaption',
+  'br',
+  'hr',
+  'pre',
+  'code',
+  'table',
+  'thead',
+  'tbody',
+  'tfoot',
+  'tr',
+  'th',
+  'td',
+  'caption',
 ];
 
 /** Elements removed together with everything inside them (their text is code, chrome or a fallback, not article). */
 const DROPPED_WITH_CONTENT = [
-  'script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'applet', 'frame', 'frameset', 'form',
-  'button', 'select', 'option', 'textarea', 'input', 'svg', 'math', 'head', 'title', 'meta', 'link', 'base', 'audio',
-  'video', 'canvas', 'map', 'xml',
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'iframe',
+  'object',
+  'embed',
+  'applet',
+  'frame',
+  'frameset',
+  'form',
+  'button',
+  'select',
+  'option',
+  'textarea',
+  'input',
+  'svg',
+  'math',
+  'head',
+  'title',
+  'meta',
+  'link',
+  'base',
+  'audio',
+  'video',
+  'canvas',
+  'map',
+  'xml',
 ];
 
 /**
@@ -78,7 +129,11 @@ export interface SanitizeContentOptions {
  * Sanitizes article HTML: allowlisted tags and attributes, absolute http(s)/mailto URLs resolved against `baseUrl`,
  * tracking pixels, beacons and feed-ad links removed, every link cleaned of tracking parameters.
  */
-export function sanitizeContent(html: string, baseUrl: string | undefined, options: SanitizeContentOptions = {}): string {
+export function sanitizeContent(
+  html: string,
+  baseUrl: string | undefined,
+  options: SanitizeContentOptions = {},
+): string {
   // Broken markup (a <p> left open inside another) can come out of one pass as something a parser reads differently
   // the second time; passes repeat until the output is a fixed point, so what we store is what every reader parses.
   let output = sanitizeOnce(html, baseUrl, options);

@@ -34,13 +34,18 @@ export function screenFeedDocument(decoded: string): ScreenedDocument {
     rest = rest.slice(offset);
     if (rest.startsWith('<!--')) {
       const end = rest.indexOf('-->', 4);
-      if (end === -1) throw new AppError('feed_rejected', 'feed_rejected: malformed XML (unterminated comment before the root element)');
+      if (end === -1)
+        throw new AppError(
+          'feed_rejected',
+          'feed_rejected: malformed XML (unterminated comment before the root element)',
+        );
       rest = rest.slice(end + 3);
       continue;
     }
     if (rest.startsWith('<?')) {
       const end = rest.indexOf('?>', 2);
-      if (end === -1) throw new AppError('feed_rejected', 'feed_rejected: malformed XML (unterminated processing instruction)');
+      if (end === -1)
+        throw new AppError('feed_rejected', 'feed_rejected: malformed XML (unterminated processing instruction)');
       // The XML declaration's encoding was already honoured by the decoder; other PIs (stylesheets) are noise.
       rest = rest.slice(end + 2);
       continue;

@@ -103,5 +103,8 @@ async function writeNumbered(directory: string, name: string, raw: Buffer): Prom
 
 /** Turns an address into a readable, filesystem-safe name part. */
 function safeFileName(address: string): string {
-  return address.toLowerCase().replace(/[^a-z0-9@._-]/g, '_').slice(0, 80);
+  return address
+    .toLowerCase()
+    .replace(/[^a-z0-9@._-]/g, '_')
+    .slice(0, 80);
 }

@@ -88,7 +88,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   process.once('SIGTERM', onSignal);
   try {
     const report = await ingestSources(
-      { store: app.articles, logger: app.logger, maxBytes: config.feed.maxBytes, fetchTimeoutMs: config.feed.fetchTimeoutMs },
+      {
+        store: app.articles,
+        logger: app.logger,
+        maxBytes: config.feed.maxBytes,
+        fetchTimeoutMs: config.feed.fetchTimeoutMs,
+      },
       [SAMPLE_FEED_PATH],
     );
     const firstRejection = report.rejected[0];

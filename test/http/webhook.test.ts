@@ -1,7 +1,7 @@
 /** The signed CMS webhook: a newsroom's CMS pushes articles; only correctly signed, valid payloads are stored. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
-import { signWebhookBody } from '../../src/articles/webhook-payload.js';
+import { signWebhookBody } from '../../src/http/webhooks/signed-request.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/server.js';
 import { silentLogger } from '../../src/logger.js';
@@ -51,7 +51,8 @@ describe('CMS webhook', () => {
     expect(stored?.url).toBe('https://harbourgazette.example/news/ferry');
     expect(stored?.contentHtml).not.toMatch(/script|pixel\.wp\.com/);
 
-    const again = await post(body, signWebhookBody(SECRET, body, now()));
+    // Signed anew (a second later): the same content again, not a replay of the first request.
+    const again = await post(body, signWebhookBody(SECRET, body, now() + 1));
     expect(await again.json()).toMatchObject({ ingested: 0, unchanged: 1 });
   });
 
@@ -62,6 +63,21 @@ describe('CMS webhook', () => {
     expect((await post(body, signWebhookBody(SECRET, body, now() - 3600))).status).toBe(401);
     expect((await post(body, signWebhookBody(SECRET, body))).status).toBe(401); // no timestamp: replayable
     expect((await app.articles.list(10)).map((a) => a.title)).not.toContain('Unsigned');
+  });
+
+  it('refuses a captured request replayed after a correction, so the correction stands', async () => {
+    const original = JSON.stringify({ articles: [{ ...article, id: 'cms-5005', title: 'Bridge closes Monday' }] });
+    const captured = signWebhookBody(SECRET, original, now());
+    expect((await post(original, captured)).status).toBe(200);
+    const correction = JSON.stringify({ articles: [{ ...article, id: 'cms-5005', title: 'Bridge closes Tuesday' }] });
+    expect((await post(correction, signWebhookBody(SECRET, correction, now()))).status).toBe(200);
+
+    const replayed = await post(original, captured);
+    expect(replayed.status).toBe(409);
+    expect(await replayed.json()).toMatchObject({ error: { code: 'replayed' } });
+    const titles = (await app.articles.list(20)).map((a) => a.title);
+    expect(titles).toContain('Bridge closes Tuesday');
+    expect(titles).not.toContain('Bridge closes Monday');
   });
 
   it('refuses an oversized body before reading it all', async () => {

@@ -1,0 +1,45 @@
+/**
+ * Headers on every response. Public pages get the strictest policy: nothing remote may load, no script at all,
+ * nothing is remembered, no referrer leaks. A page that needs its own script (the editor's live progress) sets its
+ * own Content-Security-Policy with a nonce; the middleware leaves a policy a route set alone.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { HttpEnv } from './http-env.js';
+
+/** The policy of every page that sets none of its own. */
+export const STRICT_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** A policy for a page with its own script and styles, same origin only. */
+export function cspWithScriptNonce(nonce: string, extra: { frameSrc?: string } = {}): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    "style-src 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    `frame-src ${extra.frameSrc ?? "'none'"}`,
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+const FIXED_HEADERS: Record<string, string> = {
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'interest-cohort=(), browsing-topics=()',
+};
+
+/** Sets the fixed headers, the strict CSP unless the route chose one, and drops any Set-Cookie (we never set one). */
+export function securityHeaders(): MiddlewareHandler<HttpEnv> {
+  return async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(FIXED_HEADERS)) c.res.headers.set(name, value);
+    if (!c.res.headers.has('Content-Security-Policy')) c.res.headers.set('Content-Security-Policy', STRICT_CSP);
+    c.res.headers.delete('Set-Cookie');
+  };
+}

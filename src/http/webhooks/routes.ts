@@ -1,0 +1,44 @@
+/** The signed webhooks: closed unless WEBHOOK_SECRET is set; each request verified once (no replays). */
+import { bodyLimit } from 'hono/body-limit';
+import type { App } from '../../app.js';
+import { ingestWebhookPayload } from '../../articles/webhook-payload.js';
+import { httpStatusFor, isAppError } from '../../errors.js';
+import type { HttpApp } from '../http-env.js';
+import { createReplayGuard, verifySignedRequest } from './signed-request.js';
+
+/** Largest webhook body read, in bytes; larger ones are refused while arriving. */
+export const WEBHOOK_MAX_BYTES = 5 * 1024 * 1024;
+
+/** Registers `POST /webhooks/articles`. */
+export function registerWebhookRoutes(http: HttpApp, app: App): void {
+  const replay = createReplayGuard(app.redis, app.keys);
+  http.post(
+    '/webhooks/articles',
+    bodyLimit({
+      maxSize: WEBHOOK_MAX_BYTES,
+      onError: (c) =>
+        c.json({ error: { code: 'input_invalid', message: `webhook body over ${WEBHOOK_MAX_BYTES} bytes` } }, 413),
+    }),
+    async (c) => {
+      const secret = app.config.http.webhookSecret;
+      if (!secret) {
+        return c.json(
+          { error: { code: 'not_found', message: 'the webhook is not enabled (set WEBHOOK_SECRET)' } },
+          404,
+        );
+      }
+      try {
+        const body = Buffer.from(await c.req.arrayBuffer());
+        await verifySignedRequest({ secret, replay, clock: app.clock }, body, c.req.header('x-letterpress-signature'));
+        const report = await ingestWebhookPayload(
+          { store: app.articles, logger: app.logger, maxBytes: WEBHOOK_MAX_BYTES, clock: app.clock },
+          body,
+        );
+        return c.json(report);
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        return c.json({ error: { code: error.code, message: error.message } }, httpStatusFor(error.code) as 400);
+      }
+    },
+  );
+}
