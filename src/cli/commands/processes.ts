@@ -50,7 +50,7 @@ export function registerProcessCommands(program: Command, sink: CommandSink): vo
     const app = await openAppWaitingForRedis(config, logger, signal);
     if (app) {
       warnAboutDevelopmentSecret(config, logger);
-      const server = await startHttpServer(app, { port: config.http.port });
+      const server = await startHttpServer(app, { port: config.http.port, hostname: config.http.host });
       app.logger.info({ port: server.port }, 'listening');
       await stopped;
       await server.close();
