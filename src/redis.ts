@@ -16,6 +16,11 @@ export function redisKeys(prefix: string) {
     article: (id: string) => `${tag}:article:${id}`,
     /** Sorted set: article id scored by publication time (ms). */
     articlesByPublished: `${tag}:articles:published`,
+    /**
+     * Hash: article id → `<version ms>|<source>`: the source that created the article (only it may change it) and
+     * the version time stored. Whoever deletes an article deletes its field here too.
+     */
+    articleProvenance: `${tag}:articles:provenance`,
     /** Counter handing out numeric subscriber ids (1, 2, 3, ...). */
     subscriberNextId: `${tag}:subscriber:next-id`,
     /** Hash of one subscriber's record. */
