@@ -73,6 +73,8 @@ export async function runBench(
         logger: app.logger,
         maxBytes: config.feed.maxBytes,
         fetchTimeoutMs: config.feed.fetchTimeoutMs,
+        allowPrivateAddresses: config.feed.allowPrivateAddresses,
+        allowFilePaths: true,
       },
       [SAMPLE_FEED],
     );

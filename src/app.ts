@@ -15,7 +15,14 @@ import type { ClosableMailer, Mailer } from './smtp/mailer.js';
 import { createMailerFromConfig } from './smtp/smtp-mailer.js';
 import { RedisDigestStore } from './digests/digest-store.js';
 import { createLogger, type Logger } from './logger.js';
-import { assertRedisReachable, checkRedisConfiguration, createRedis, redisKeys, type RedisKeys } from './redis.js';
+import {
+  assertRedisReachable,
+  checkRedisConfiguration,
+  createRedis,
+  failFastWhileRedisIsAway,
+  redisKeys,
+  type RedisKeys,
+} from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
 
 /** Everything a process needs, built once. */
@@ -52,13 +59,23 @@ export interface CreateAppOptions {
   jobOptions?: Partial<Record<JobName, JobsOptions>>;
   /** @defaultValue () => new Date() */
   clock?: () => Date;
+  /**
+   * For processes that answer people (`serve`): once connected, Redis commands fail at once while Redis is away and
+   * after this many milliseconds when it does not answer, so a page says "try again" instead of hanging. Unset
+   * (workers, CLI): commands wait for Redis to come back. @defaultValue undefined
+   */
+  redisCommandTimeoutMs?: number;
 }
 
 function initLogger(config: Config, options: CreateAppOptions): Logger {
   return options.logger ?? createLogger(config.logLevel);
 }
 
-async function initRedis(config: Config, logger: Logger): Promise<{ redis: Redis; queueRedis: Redis }> {
+async function initRedis(
+  config: Config,
+  logger: Logger,
+  options: CreateAppOptions,
+): Promise<{ redis: Redis; queueRedis: Redis }> {
   // Fail fast with a clear message instead of queueing commands forever against a Redis that is not there.
   await assertRedisReachable(config.redisUrl);
   const redis = createRedis(config.redisUrl);
@@ -68,6 +85,12 @@ async function initRedis(config: Config, logger: Logger): Promise<{ redis: Redis
   }
   try {
     await checkRedisConfiguration(redis, { requirePersistence: config.requireRedisPersistence, logger });
+    if (options.redisCommandTimeoutMs !== undefined) {
+      await queueRedis.ping();
+      for (const connection of [redis, queueRedis]) {
+        failFastWhileRedisIsAway(connection, options.redisCommandTimeoutMs);
+      }
+    }
   } catch (error) {
     redis.disconnect();
     queueRedis.disconnect();
@@ -108,7 +131,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const logger = initLogger(config, options);
   const clock = options.clock ?? (() => new Date());
   const keys = redisKeys(config.prefix);
-  const { redis, queueRedis } = await initRedis(config, logger);
+  const { redis, queueRedis } = await initRedis(config, logger, options);
   const stores = initStores(redis, keys, clock);
   const queues = initQueues(queueRedis, keys, options);
   const templates = initTemplates(config, stores.digests);

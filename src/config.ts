@@ -2,12 +2,60 @@
  * Configuration: the only module that reads `process.env`. One zod schema over the environment, plus an optional
  * JSON file for the site and its newsletters. Read once at start; every module receives its own slice.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
-import { AppError, formatZodIssues } from './errors.js';
+import { AppError } from './errors.js';
+import { parseMailbox } from './mail/compose-mime.js';
+import { EmailSchema } from './subscribers/subscriber.js';
+
+/**
+ * A mailbox as a From or Reply-To header carries it: exactly one address, optionally with a display name
+ * (`"The Harbour Gazette" <newsletter@harbourgazette.example>`), on one line. Checked at start with the same parser
+ * the message composer uses, so a value accepted here is one the composer can write.
+ */
+const mailboxField = z.string().superRefine((value, context) => {
+  const problem = mailboxProblem(value);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
+
+function mailboxProblem(value: string): string | undefined {
+  if (/[\r\n\0]/.test(value)) return 'must be one line (no line breaks)';
+  const parsed = addressparser(value);
+  const [first] = parsed;
+  if (parsed.length !== 1 || !first || 'group' in first) {
+    return 'must be exactly one mailbox, e.g. "The Gazette" <news@example.org>';
+  }
+  let address: string;
+  try {
+    address = parseMailbox(value, 'mailbox').address;
+  } catch {
+    return `"${value}" is not a mailbox, e.g. "The Gazette" <news@example.org>`;
+  }
+  if (!EmailSchema.safeParse(address).success) return `"${first.address}" is not an email address`;
+  return undefined;
+}
+
+/** The public address of `letterpress serve`: http(s) only, no credentials, query or fragment. */
+const baseUrlField = z.string().superRefine((value, context) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be an absolute URL, e.g. https://news.example.org' });
+    return;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    context.addIssue({ code: 'custom', message: `must be an http(s) URL, not ${url.protocol}` });
+  } else if (url.username || url.password || url.search || url.hash) {
+    context.addIssue({ code: 'custom', message: 'must not carry a user, a password, a query or a fragment' });
+  }
+});
 
 /** A newsletter: who sends it, which sections it takes, how many articles at most. */
-export const NewsletterSchema = z.object({
+export const NewsletterSchema = z.strictObject({
   /** Stable identifier used in keys, job ids and the CLI. */
   id: z
     .string()
@@ -17,9 +65,9 @@ export const NewsletterSchema = z.object({
     ),
   name: z.string().min(1).max(120),
   /** From header, e.g. `"The Harbour Gazette" <news@harbourgazette.example>`. Defaults to the site sender. */
-  from: z.string().min(3).optional(),
+  from: mailboxField.optional(),
   /** Reply-To header; defaults to the site reply-to or none. */
-  replyTo: z.string().min(3).optional(),
+  replyTo: mailboxField.optional(),
   /** Sections this newsletter takes; an empty list takes every section. @defaultValue [] */
   sections: z.array(z.string().min(1)).default([]),
   /** Most articles in one digest. @defaultValue 12 */
@@ -30,13 +78,14 @@ export const NewsletterSchema = z.object({
 export type Newsletter = z.infer<typeof NewsletterSchema>;
 
 /** The site: the publication's identity, as the footer and headers show it. */
-export const SiteSchema = z.object({
+export const SiteSchema = z.strictObject({
   name: z.string().min(1).max(120).default('The Harbour Gazette'),
   /** Public base URL of `letterpress serve`; unsubscribe links are built on it. Must be https in production. */
-  baseUrl: z.string().url().default('https://news.harbourgazette.example'),
+  baseUrl: baseUrlField.default('https://news.harbourgazette.example'),
   /** Default sender for every newsletter. */
-  from: z.string().min(3).default('"The Harbour Gazette" <newsletter@harbourgazette.example>'),
-  replyTo: z.string().min(3).optional(),
+  from: mailboxField.default('"The Harbour Gazette" <newsletter@harbourgazette.example>'),
+  /** Default Reply-To for every newsletter; none when unset. */
+  replyTo: mailboxField.optional(),
   /** Postal address printed in every footer (CAN-SPAM and good manners). */
   postalAddress: z.string().min(1).default('The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB'),
   /** Domain used for Message-ID and List-Id. Defaults to the host of baseUrl. */
@@ -44,8 +93,11 @@ export const SiteSchema = z.object({
 });
 export type Site = z.infer<typeof SiteSchema>;
 
-/** The optional JSON config file (`LETTERPRESS_CONFIG`). */
-export const ConfigFileSchema = z.object({
+/**
+ * The JSON config file (`LETTERPRESS_CONFIG`; optional in development, required in production). Every object is
+ * strict: an unknown key (a typo such as `"sitee"`) is refused by name instead of silently dropped.
+ */
+export const ConfigFileSchema = z.strictObject({
   site: SiteSchema.default(SiteSchema.parse({})),
   newsletters: z
     .array(NewsletterSchema)
@@ -114,8 +166,12 @@ export const EnvSchema = z.object({
   SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Folder where the embedded capture server writes `.eml` files. @defaultValue ./demo-out */
   CAPTURE_DIR: z.string().min(1).default('./demo-out'),
-  /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required outside development. */
-  LETTERPRESS_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required in production, and not a weak one. */
+  LETTERPRESS_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .refine((value) => value.trim() !== '', 'must not be only whitespace')
+    .optional(),
   /** Path to the JSON config file for site and newsletters. */
   LETTERPRESS_CONFIG: z.string().min(1).optional(),
   /** DKIM: signing domain, selector and PEM private key (or a path to it). All three or none. */
@@ -130,8 +186,27 @@ export const EnvSchema = z.object({
   PAUSE_AFTER_PERMANENT_FAILURES: z.coerce.number().int().min(1).max(100_000).default(50),
   /** Port of `letterpress serve`. @defaultValue 8080 */
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  /**
+   * Address `letterpress serve` binds: every interface (what a container needs) unless set, e.g. `127.0.0.1` behind a
+   * reverse proxy on the same host. @defaultValue 0.0.0.0
+   */
+  HOST: z
+    .string()
+    .refine(
+      (value) =>
+        ipaddr.isValid(value) ||
+        /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(
+          value,
+        ),
+      'must be an IP address or a host name, e.g. 0.0.0.0, :: or 127.0.0.1',
+    )
+    .default('0.0.0.0'),
   /** Shared secret for the signed CMS webhook (`POST /webhooks/articles`), at least 32 characters. Unset: closed. */
-  WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .refine((value) => value.trim() !== '', 'must not be only whitespace')
+    .optional(),
   /** Editors: `name:token` pairs (tokens of 32+ characters) for `/editor` (HTTP Basic) and `/api/v1` (Bearer). Unset: closed. */
   EDITOR_TOKENS: namedTokensFromEnv.optional(),
   /** Operators: `name:token` pairs for `/ops/*` and `/metrics` (Bearer, or Basic in a browser). Unset: closed. */
@@ -157,6 +232,11 @@ export const EnvSchema = z.object({
     .default(10 * 1024 * 1024),
   /** Milliseconds allowed to fetch one feed over http(s). @defaultValue 15000 */
   FEED_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /**
+   * Lets outbound fetches (feeds, article images) reach loopback, private, link-local and other non-public addresses.
+   * Development and tests only: refused in production. @defaultValue false
+   */
+  FEED_ALLOW_PRIVATE_ADDRESSES: booleanFromEnv.default(false),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
 export type Env = z.infer<typeof EnvSchema>;
@@ -179,6 +259,8 @@ export interface Config {
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: {
     port: number;
+    /** Address the server binds. */
+    host: string;
     webhookSecret: string | undefined;
     editorTokens: NamedToken[];
     opsTokens: NamedToken[];
@@ -187,7 +269,12 @@ export interface Config {
   };
   logLevel: Env['LOG_LEVEL'];
   requireRedisPersistence: boolean;
-  feed: { maxBytes: number; fetchTimeoutMs: number };
+  feed: {
+    maxBytes: number;
+    fetchTimeoutMs: number;
+    /** Outbound fetches may reach non-public addresses (development and tests only). */
+    allowPrivateAddresses: boolean;
+  };
   site: Site & { mailDomain: string };
   newsletters: Newsletter[];
   isProduction: boolean;
@@ -196,42 +283,180 @@ export interface Config {
 /** Secret used only when none is configured outside production; never suitable for real subscribers. */
 const DEVELOPMENT_SECRET = 'letterpress-development-secret-not-for-production';
 
+/** Fewest different characters a production secret or token may have; a random one has far more. */
+const MIN_DISTINCT_SECRET_CHARACTERS = 8;
+
+/** Site fields a production config file must state itself: their defaults are the sample paper's. */
+const PRODUCTION_SITE_FIELDS = ['name', 'baseUrl', 'from', 'postalAddress'] as const;
+
+/** Why a secret or token is too weak for production, or undefined when it will do. */
+export function weakSecretReason(value: string): string | undefined {
+  if (value === DEVELOPMENT_SECRET) return 'is the public development secret, so anyone could forge what it signs';
+  if (value.trim() === '') return 'is only whitespace';
+  if (value !== value.trim()) return 'starts or ends with whitespace (a copy-paste slip?)';
+  const distinct = new Set(value).size;
+  if (distinct === 1) return 'is one character repeated';
+  if (distinct < MIN_DISTINCT_SECRET_CHARACTERS) return `uses only ${distinct} different characters`;
+  return undefined;
+}
+
 /**
- * Reads and validates the environment (and the config file it names) once. Throws an AppError `config_invalid`
- * listing every problem, field by field.
+ * Reads and validates the environment and the config file it names, once. Every problem of both is collected and
+ * thrown together as one AppError `config_invalid` (`NAME: reason; file: field: reason; ...`).
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new AppError('config_invalid', `invalid environment: ${formatZodIssues(parsed.error)}`);
-  }
-  const e = parsed.data;
   const problems: string[] = [];
+  const e = parseEnvironmentFields(cleaned, problems);
+  const isProduction = e.NODE_ENV === 'production';
+  checkVariablesTogether(e, isProduction, problems);
+  const dkimKey = readDkimKey(e.DKIM_PRIVATE_KEY, problems);
+  const file = readConfigFile(e.LETTERPRESS_CONFIG, isProduction, problems);
+  if (isProduction && file && !file.site.baseUrl.startsWith('https://')) {
+    problems.push('site.baseUrl: must be https when NODE_ENV=production (RFC 8058 one-click unsubscribe)');
+  }
+  if (problems.length > 0 || !file) {
+    throw new AppError('config_invalid', `invalid configuration: ${problems.join('; ')}`);
+  }
+  return buildConfig(EnvSchema.parse(cleaned), file, dkimKey);
+}
+
+/** Parses each variable on its own, so one bad value hides no other; returns the ones that parsed. */
+function parseEnvironmentFields(cleaned: Record<string, string | undefined>, problems: string[]): Partial<Env> {
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(EnvSchema.shape) as [string, z.ZodType][]) {
+    const parsed = schema.safeParse(cleaned[name]);
+    if (parsed.success) values[name] = parsed.data;
+    else problems.push(...describeIssues(parsed.error, name));
+  }
+  return values as Partial<Env>;
+}
+
+/** Rules over several variables: DKIM all or none, production's requirements and its refusal of weak secrets. */
+function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems: string[]): void {
   const dkimParts = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY].filter(Boolean).length;
   if (dkimParts !== 0 && dkimParts !== 3) {
     problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY: set all three or none');
   }
-  const isProduction = e.NODE_ENV === 'production';
-  if (isProduction && !e.LETTERPRESS_SECRET) problems.push('LETTERPRESS_SECRET: required when NODE_ENV=production');
-  if (isProduction && !e.SMTP_URL) problems.push('SMTP_URL: required when NODE_ENV=production');
+  if (!isProduction) return;
+  if (!e.LETTERPRESS_SECRET) problems.push('LETTERPRESS_SECRET: required when NODE_ENV=production');
+  if (!e.SMTP_URL) problems.push('SMTP_URL: required when NODE_ENV=production');
+  if (e.FEED_ALLOW_PRIVATE_ADDRESSES) {
+    problems.push(
+      'FEED_ALLOW_PRIVATE_ADDRESSES: development and tests only; in production it would let a feed URL reach Redis or a cloud metadata service',
+    );
+  }
+  const secrets: [string, string | undefined][] = [
+    ['LETTERPRESS_SECRET', e.LETTERPRESS_SECRET],
+    ['WEBHOOK_SECRET', e.WEBHOOK_SECRET],
+    ...(e.EDITOR_TOKENS ?? []).map((t): [string, string] => [`EDITOR_TOKENS (${t.name})`, t.token]),
+    ...(e.OPS_TOKENS ?? []).map((t): [string, string] => [`OPS_TOKENS (${t.name})`, t.token]),
+  ];
+  const hint = 'generate one with `openssl rand -base64 48`';
+  for (const [index, [name, value]] of secrets.entries()) {
+    if (value === undefined) continue;
+    const weakness = weakSecretReason(value);
+    if (weakness) problems.push(`${name}: ${weakness}; ${hint}`);
+    const twin = secrets.slice(0, index).find(([, other]) => other === value);
+    if (twin) problems.push(`${name}: must differ from ${twin[0]} (one leak would give away both)`);
+  }
+}
 
-  let file: ConfigFile = ConfigFileSchema.parse({});
-  if (e.LETTERPRESS_CONFIG) {
+/** The DKIM key: PEM text, or a path to one. A missing file or a value that is no private key is a config problem. */
+function readDkimKey(value: string | undefined, problems: string[]): string | undefined {
+  if (!value) return undefined;
+  let pem = value;
+  if (!value.includes('PRIVATE KEY')) {
     try {
-      file = parseConfigFile(readFileSync(e.LETTERPRESS_CONFIG, 'utf8'), e.LETTERPRESS_CONFIG);
+      pem = readFileSync(value, 'utf8');
     } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
+      problems.push(`DKIM_PRIVATE_KEY: cannot read the key file ${value} (${fileErrorReason(error)})`);
+      return undefined;
     }
   }
-  if (isProduction && !file.site.baseUrl.startsWith('https://')) {
-    problems.push('site.baseUrl: must be https when NODE_ENV=production (RFC 8058 one-click unsubscribe)');
+  try {
+    createPrivateKey(pem);
+  } catch {
+    problems.push('DKIM_PRIVATE_KEY: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a path to one)');
+    return undefined;
   }
-  if (problems.length > 0) throw new AppError('config_invalid', `invalid configuration: ${problems.join('; ')}`);
+  return pem;
+}
 
-  let privateKey = e.DKIM_PRIVATE_KEY;
-  if (privateKey && !privateKey.includes('PRIVATE KEY')) privateKey = readFileSync(privateKey, 'utf8');
+/**
+ * The config file, or the built-in defaults when none is named (development only: production refuses to start
+ * without one, rather than send as the sample paper). Undefined when the file has problems (added to `problems`).
+ */
+function readConfigFile(path: string | undefined, isProduction: boolean, problems: string[]): ConfigFile | undefined {
+  if (!path) {
+    if (isProduction) {
+      problems.push(
+        'LETTERPRESS_CONFIG: required when NODE_ENV=production (without it, mail would go out as the sample paper)',
+      );
+    }
+    return ConfigFileSchema.parse({});
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const folder = (error as NodeJS.ErrnoException).code === 'EISDIR';
+    problems.push(
+      folder
+        ? `LETTERPRESS_CONFIG: ${path} is a folder, not a file (Docker mounts a folder when the file it should mount does not exist)`
+        : `LETTERPRESS_CONFIG: cannot read ${path} (${fileErrorReason(error)})`,
+    );
+    return undefined;
+  }
+  const result = readConfigText(text, path);
+  problems.push(...result.problems);
+  if (isProduction && result.json !== undefined) {
+    const site = (result.json as { site?: Record<string, unknown> }).site ?? {};
+    for (const field of PRODUCTION_SITE_FIELDS) {
+      if (!(field in site)) problems.push(`${path}: site.${field}: required when NODE_ENV=production`);
+    }
+  }
+  return result.file;
+}
 
+/** Parses the JSON config file text; throws `config_invalid` naming the file, every field and its reason. */
+export function parseConfigFile(text: string, name = 'config file'): ConfigFile {
+  const result = readConfigText(text, name);
+  if (!result.file) throw new AppError('config_invalid', result.problems.join('; '));
+  return result.file;
+}
+
+function readConfigText(text: string, name: string): { file?: ConfigFile; json?: unknown; problems: string[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { problems: [`${name}: not valid JSON (${(error as Error).message})`] };
+  }
+  const parsed = ConfigFileSchema.safeParse(json);
+  if (!parsed.success) return { json, problems: describeIssues(parsed.error, name) };
+  return { file: parsed.data, json, problems: [] };
+}
+
+/** One line per issue, `where: field.path: reason`; an unknown key is named by its own path. */
+function describeIssues(error: z.ZodError, where: string): string[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${where}: ${[...issue.path, key].join('.')}: unknown field`);
+    }
+    const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return [`${where}: ${path}${issue.message}`];
+  });
+}
+
+function fileErrorReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  return (error as Error).message;
+}
+
+function buildConfig(e: Env, file: ConfigFile, dkimKey: string | undefined): Config {
   return {
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
     prefix: e.LETTERPRESS_PREFIX,
@@ -243,10 +468,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mailer: e.SMTP_MAILER,
     },
     secret: e.LETTERPRESS_SECRET ?? DEVELOPMENT_SECRET,
-    isDevelopmentSecret: !e.LETTERPRESS_SECRET,
+    isDevelopmentSecret: !e.LETTERPRESS_SECRET || e.LETTERPRESS_SECRET === DEVELOPMENT_SECRET,
     dkim:
-      e.DKIM_DOMAIN && e.DKIM_SELECTOR && privateKey
-        ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey }
+      e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey
+        ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey: dkimKey }
         : undefined,
     delivery: {
       batchSize: e.DELIVERY_BATCH_SIZE,
@@ -255,6 +480,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     http: {
       port: e.PORT,
+      host: e.HOST,
       webhookSecret: e.WEBHOOK_SECRET,
       editorTokens: e.EDITOR_TOKENS ?? [],
       opsTokens: e.OPS_TOKENS ?? [],
@@ -262,24 +488,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     logLevel: e.LOG_LEVEL,
     requireRedisPersistence: e.REQUIRE_REDIS_PERSISTENCE,
-    feed: { maxBytes: e.FEED_MAX_BYTES, fetchTimeoutMs: e.FEED_FETCH_TIMEOUT_MS },
+    feed: {
+      maxBytes: e.FEED_MAX_BYTES,
+      fetchTimeoutMs: e.FEED_FETCH_TIMEOUT_MS,
+      allowPrivateAddresses: e.FEED_ALLOW_PRIVATE_ADDRESSES,
+    },
     site: { ...file.site, mailDomain: file.site.mailDomain ?? new URL(file.site.baseUrl).hostname },
     newsletters: file.newsletters,
-    isProduction,
+    isProduction: e.NODE_ENV === 'production',
   };
-}
-
-/** Parses the JSON config file text; errors name the file, the field and the reason. */
-export function parseConfigFile(text: string, name = 'config file'): ConfigFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new AppError('config_invalid', `${name}: not valid JSON (${(error as Error).message})`);
-  }
-  const parsed = ConfigFileSchema.safeParse(json);
-  if (!parsed.success) throw new AppError('config_invalid', `${name}: ${formatZodIssues(parsed.error)}`);
-  return parsed.data;
 }
 
 /** Finds a configured newsletter or throws `newsletter_not_found`. */

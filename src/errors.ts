@@ -12,6 +12,11 @@ export const ErrorCode = {
   input_invalid: 'input_invalid',
   /** A feed source is not a feed, is malformed beyond recovery, too large, or could not be fetched. */
   feed_rejected: 'feed_rejected',
+  /**
+   * An outbound HTTP fetch was refused (a non-public address, a scheme other than http(s), too many redirects) or
+   * failed (timeout, size limit, network error, an HTTP status other than 2xx).
+   */
+  fetch_failed: 'fetch_failed',
   /** No newsletter with that id is configured. */
   newsletter_not_found: 'newsletter_not_found',
   /** No digest with that id exists. */
@@ -61,6 +66,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   config_invalid: 500,
   input_invalid: 400,
   feed_rejected: 422,
+  fetch_failed: 502,
   newsletter_not_found: 404,
   digest_not_found: 404,
   digest_state: 409,

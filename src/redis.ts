@@ -16,6 +16,11 @@ export function redisKeys(prefix: string) {
     article: (id: string) => `${tag}:article:${id}`,
     /** Sorted set: article id scored by publication time (ms). */
     articlesByPublished: `${tag}:articles:published`,
+    /**
+     * Hash: article id → `<version ms>|<source>`: the source that created the article (only it may change it) and
+     * the version time stored. Whoever deletes an article deletes its field here too.
+     */
+    articleProvenance: `${tag}:articles:provenance`,
     /** Counter handing out numeric subscriber ids (1, 2, 3, ...). */
     subscriberNextId: `${tag}:subscriber:next-id`,
     /** Hash of one subscriber's record. */
@@ -64,6 +69,41 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
     ...options,
   });
+}
+
+/**
+ * Makes a connection fail fast from now on, for processes that answer people (`serve`): while Redis is away a command
+ * fails at once instead of waiting in ioredis's offline queue, and a command Redis does not answer within
+ * `commandTimeoutMs` (a Redis that hangs, a network that drops packets) fails then. Call it once the connection is
+ * ready; workers never do, so they wait for Redis and carry on where they were.
+ */
+export function failFastWhileRedisIsAway(redis: Redis, commandTimeoutMs: number): void {
+  redis.options.enableOfflineQueue = false;
+  redis.options.commandTimeout = commandTimeoutMs;
+}
+
+/** True when an error means Redis could not be reached or did not answer in time (not a bug in the caller). */
+export function isRedisUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof AppError) return error.code === 'redis_unavailable';
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return /^(Command timed out|Connection is closed|Stream isn't writeable|connect ECONNREFUSED)/.test(error.message);
+}
+
+/** Answers within `timeoutMs` whether Redis is up: false at once while the connection is down, else a bounded PING. */
+export async function isRedisResponsive(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([redis.ping().then((reply) => reply === 'PONG'), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Pings Redis within the timeout or throws `redis_unavailable` with a one-sentence hint. */

@@ -63,3 +63,205 @@ describe('configuration', () => {
     expect(() => loadConfig({ LETTERPRESS_CONFIG: broken })).toThrowError(/not valid JSON/);
   });
 });
+
+const PRODUCTION_SITE = {
+  name: 'The Harbour Gazette',
+  baseUrl: 'https://news.harbourgazette.example',
+  from: '"The Harbour Gazette" <newsletter@harbourgazette.example>',
+  postalAddress: 'The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB',
+};
+
+/** Writes a config file into a fresh folder and returns its path. */
+function configFile(content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'lp-config-')), 'letterpress.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+/** A complete production environment; each test spoils one thing. */
+function productionEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    NODE_ENV: 'production',
+    LETTERPRESS_SECRET: 'kQ3vN8zR1tY6wB0xC4mL7pD2sF9gH5jA',
+    SMTP_URL: 'smtps://news:relay-password@smtp.harbourgazette.example:465',
+    LETTERPRESS_CONFIG: configFile({ site: PRODUCTION_SITE }),
+    ...overrides,
+  };
+}
+
+function problemsOf(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '(no error)';
+}
+
+describe('production refuses weak secrets', () => {
+  it('starts with a strong secret, a relay and a complete config file', () => {
+    const config = loadConfig(productionEnv());
+    expect(config.isProduction).toBe(true);
+    expect(config.isDevelopmentSecret).toBe(false);
+  });
+
+  it.each([
+    [
+      'the public development secret set explicitly',
+      'letterpress-development-secret-not-for-production',
+      /public development secret/,
+    ],
+    ['one repeated character', 'x'.repeat(40), /one character repeated/],
+    ['a few characters over and over', 'abcabcabcabcabcabcabcabcabcabcabc', /only 3 different characters/],
+    ['whitespace only', ' '.repeat(40), /only whitespace/],
+    ['a secret pasted with a trailing space', 'kQ3vN8zR1tY6wB0xC4mL7pD2sF9gH5jA ', /starts or ends with whitespace/],
+  ])('refuses %s as LETTERPRESS_SECRET', (_name, secret, reason) => {
+    expect(problemsOf(productionEnv({ LETTERPRESS_SECRET: secret }))).toMatch(
+      new RegExp(`LETTERPRESS_SECRET: .*${reason.source}`),
+    );
+  });
+
+  it('refuses a WEBHOOK_SECRET equal to LETTERPRESS_SECRET, and an editor token reusing either', () => {
+    const secret = 'kQ3vN8zR1tY6wB0xC4mL7pD2sF9gH5jA';
+    const message = problemsOf(productionEnv({ WEBHOOK_SECRET: secret, EDITOR_TOKENS: `maggie:${secret}` }));
+    expect(message).toMatch(/WEBHOOK_SECRET: must differ from LETTERPRESS_SECRET/);
+    expect(message).toMatch(/EDITOR_TOKENS \(maggie\): must differ from LETTERPRESS_SECRET/);
+    expect(problemsOf(productionEnv({ WEBHOOK_SECRET: 'z'.repeat(32) }))).toMatch(
+      /WEBHOOK_SECRET: is one character repeated/,
+    );
+  });
+
+  it('development still runs on the development secret, and knows when it was set by hand', () => {
+    expect(loadConfig({}).isDevelopmentSecret).toBe(true);
+    const explicit = loadConfig({ LETTERPRESS_SECRET: 'letterpress-development-secret-not-for-production' });
+    expect(explicit.isDevelopmentSecret).toBe(true);
+  });
+
+  it('refuses a secret of whitespace even in development', () => {
+    expect(problemsOf({ LETTERPRESS_SECRET: ' '.repeat(40) })).toMatch(
+      /LETTERPRESS_SECRET: must not be only whitespace/,
+    );
+  });
+});
+
+describe('configuration, all at once and strict', () => {
+  it('lists environment and config file problems together in one error', () => {
+    const message = problemsOf({
+      SMTP_POOL_SIZE: 'many',
+      PORT: '99999',
+      LETTERPRESS_CONFIG: configFile({ site: { baseUrl: 'ftp://files.example' }, newsletters: [{ id: 'x' }] }),
+    });
+    expect(message).toMatch(/SMTP_POOL_SIZE: /);
+    expect(message).toMatch(/PORT: /);
+    expect(message).toMatch(/site\.baseUrl: must be an http\(s\) URL, not ftp:/);
+    expect(message).toMatch(/newsletters\.0\.name: /);
+  });
+
+  it('refuses unknown keys by name, at every level of the file', () => {
+    const path = configFile({
+      sitee: { name: 'Typo' },
+      site: { nmae: 'The Gazette' },
+      newsletters: [{ id: 'daily', name: 'Daily', maxArticle: 5 }],
+    });
+    const message = problemsOf({ LETTERPRESS_CONFIG: path });
+    expect(message).toContain(`${path}: sitee: unknown field`);
+    expect(message).toContain(`${path}: site.nmae: unknown field`);
+    expect(message).toContain(`${path}: newsletters.0.maxArticle: unknown field`);
+  });
+
+  it.each([
+    ['a name without an address', 'The Gazette', /site\.from: .*not a mailbox/],
+    ['two addresses', 'a@harbourgazette.example, b@harbourgazette.example', /site\.from: must be exactly one mailbox/],
+    [
+      'a header injected after a line break',
+      '"A" <a@harbourgazette.example>\r\nBcc: all@example.org',
+      /site\.from: must be one line/,
+    ],
+    ['an address without a domain', '"Desk" <desk@>', /site\.from: /],
+  ])('checks from as a mailbox at start: refuses %s', (_name, from, reason) => {
+    expect(problemsOf({ LETTERPRESS_CONFIG: configFile({ site: { from } }) })).toMatch(reason);
+  });
+
+  it('checks replyTo and each newsletter’s own from and replyTo too, and accepts proper mailboxes', () => {
+    const message = problemsOf({
+      LETTERPRESS_CONFIG: configFile({
+        site: { replyTo: 'letters at harbourgazette' },
+        newsletters: [{ id: 'daily', name: 'Daily', from: 'Group: a@x.example, b@x.example;', replyTo: 'nobody' }],
+      }),
+    });
+    expect(message).toMatch(/site\.replyTo: /);
+    expect(message).toMatch(/newsletters\.0\.from: must be exactly one mailbox/);
+    expect(message).toMatch(/newsletters\.0\.replyTo: /);
+
+    const config = loadConfig({
+      LETTERPRESS_CONFIG: configFile({
+        site: {
+          from: '"Zoë at The Gazette" <newsletter@harbourgazette.example>',
+          replyTo: 'letters@harbourgazette.example',
+        },
+        newsletters: [{ id: 'daily', name: 'Daily', from: 'Daily Desk <daily@harbourgazette.example>' }],
+      }),
+    });
+    expect(config.site.from).toBe('"Zoë at The Gazette" <newsletter@harbourgazette.example>');
+    expect(config.newsletters[0]?.from).toBe('Daily Desk <daily@harbourgazette.example>');
+  });
+
+  it.each([
+    ['javascript:alert(1)', /must be an http\(s\) URL/],
+    ['news.harbourgazette.example', /must be an absolute URL/],
+    ['https://editor:pw@news.harbourgazette.example', /must not carry a user, a password/],
+    ['https://news.harbourgazette.example/?ref=mail', /must not carry .*a query/],
+  ])('refuses the baseUrl %s', (baseUrl, reason) => {
+    expect(problemsOf({ LETTERPRESS_CONFIG: configFile({ site: { baseUrl } }) })).toMatch(
+      new RegExp(`site\\.baseUrl: ${reason.source}`),
+    );
+  });
+
+  it('requires an https baseUrl in production, while development may use http', () => {
+    const http = { ...PRODUCTION_SITE, baseUrl: 'http://news.harbourgazette.example' };
+    expect(problemsOf(productionEnv({ LETTERPRESS_CONFIG: configFile({ site: http }) }))).toMatch(
+      /site\.baseUrl: must be https when NODE_ENV=production/,
+    );
+    expect(loadConfig({ LETTERPRESS_CONFIG: configFile({ site: http }) }).site.baseUrl).toBe(http.baseUrl);
+  });
+
+  it('reports a missing DKIM key file, or a value that is no key, as a configuration problem', () => {
+    const dkim = { DKIM_DOMAIN: 'harbourgazette.example', DKIM_SELECTOR: 'lp' };
+    expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: '/nonexistent/dkim.pem' })).toMatch(
+      /DKIM_PRIVATE_KEY: cannot read the key file \/nonexistent\/dkim\.pem \(no such file\)/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: configFile('not a key') })).toMatch(
+      /DKIM_PRIVATE_KEY: not a PEM private key/,
+    );
+  });
+
+  it('refuses production without a config file, or with one that leaves the sample paper’s identity in place', () => {
+    expect(problemsOf(productionEnv({ LETTERPRESS_CONFIG: undefined }))).toMatch(
+      /LETTERPRESS_CONFIG: required when NODE_ENV=production/,
+    );
+    const path = configFile({ site: { baseUrl: 'https://news.example.org' } });
+    const message = problemsOf(productionEnv({ LETTERPRESS_CONFIG: path }));
+    for (const field of ['name', 'from', 'postalAddress']) expect(message).toContain(`site.${field}: required`);
+    expect(message).not.toContain('site.baseUrl: required');
+  });
+
+  it('says a mounted config path that is a folder is a folder (what Docker makes of a missing file)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lp-config-dir-'));
+    expect(problemsOf({ LETTERPRESS_CONFIG: folder })).toMatch(/LETTERPRESS_CONFIG: .* is a folder, not a file/);
+    expect(problemsOf({ LETTERPRESS_CONFIG: join(folder, 'missing.json') })).toMatch(/no such file/);
+  });
+
+  it('binds every interface unless HOST says otherwise, and refuses a HOST that is no address', () => {
+    expect(loadConfig({}).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '127.0.0.1' }).http.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '::' }).http.host).toBe('::');
+    expect(problemsOf({ HOST: '0.0.0.0; rm -rf /' })).toMatch(/HOST: must be an IP address or a host name/);
+  });
+
+  it('refuses FEED_ALLOW_PRIVATE_ADDRESSES in production', () => {
+    expect(loadConfig({ FEED_ALLOW_PRIVATE_ADDRESSES: 'true' }).feed.allowPrivateAddresses).toBe(true);
+    expect(problemsOf(productionEnv({ FEED_ALLOW_PRIVATE_ADDRESSES: 'true' }))).toMatch(
+      /FEED_ALLOW_PRIVATE_ADDRESSES: development and tests only/,
+    );
+  });
+});

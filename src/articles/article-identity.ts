@@ -16,8 +16,8 @@ export function articleIdFor(key: { guid?: string; url?: string; site?: string }
   return createHash('sha256').update(material, 'utf8').digest('hex').slice(0, 32);
 }
 
-/** The fields that make up an article's content; the id and the source are not part of it. */
-export type HashedFields = Omit<Article, 'id' | 'contentHash' | 'source'>;
+/** The fields that make up an article's content; the id, the source and the version time (derived) are not part of it. */
+export type HashedFields = Omit<Article, 'id' | 'contentHash' | 'source' | 'versionAt'>;
 
 /**
  * Hash of the normalised content. `publishedAt` counts only when the source stated it: an undated item gets

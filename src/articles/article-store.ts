@@ -1,12 +1,33 @@
 /**
  * The article store on Redis. Each article is one JSON string (`keys.article(id)`), indexed by publication time in a
- * sorted set (`keys.articlesByPublished`). Both live under the prefix's hash tag, so the upsert script's keys are
- * always in one slot (Redis Cluster safe).
+ * sorted set (`keys.articlesByPublished`), with its provenance (the source that created it and the version stored)
+ * in `keys.articleProvenance`. All live under the prefix's hash tag, so the upsert script's keys are always in one
+ * slot (Redis Cluster safe).
  */
 import { readLuaScript } from '../redis-scripts.js';
 import type { Redis } from 'ioredis';
 import { ArticleSchema, type Article } from './article.js';
+import { describeSource } from './describe-source.js';
 import type { RedisKeys } from '../redis.js';
+
+/** Why a changed article was not stored. */
+export const RefusalReason = {
+  /** The stored version is newer (by `updatedAt`, else the stated publication time) than the one offered. */
+  outdated: 'outdated',
+  /** Another source created the article; only that source may change it. */
+  ownedByAnotherSource: 'owned-by-another-source',
+} as const;
+export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
+
+/** An article an upsert refused to store, and why. */
+export interface RefusedArticle {
+  articleId: string;
+  title: string;
+  url: string;
+  reason: RefusalReason;
+  /** For a collision: the source that owns the article (credentials and query removed). */
+  ownedBy?: string;
+}
 
 /** Counts of one atomic upsert. */
 export interface UpsertCounts {
@@ -14,8 +35,14 @@ export interface UpsertCounts {
   ingested: number;
   /** Stored articles whose content changed; replaced in place (same id). */
   updated: number;
-  /** Stored articles whose content hash matched; left untouched. */
+  /** Stored articles whose content hash matched; left untouched (whichever source sent them). */
   unchanged: number;
+  /** Older versions refused because a newer one is stored. */
+  outdated: number;
+  /** Changes refused because another source created the article. */
+  collisions: number;
+  /** Every refused article, with its reason. */
+  refused: RefusedArticle[];
 }
 
 /** What the ingest use cases need from an article store. */
@@ -38,24 +65,55 @@ export class RedisArticleStore implements ArticleStore {
 
   /**
    * Stores a batch atomically (one Lua script: all or nothing): new articles are added, changed ones replaced in
-   * place, identical ones left alone. Duplicate ids in the batch count once (the first wins).
+   * place, identical ones left alone. A change is refused, and reported, when another source created the article or
+   * when the stored version is newer. Duplicate ids in the batch count once (the first wins).
    */
   async upsertMany(articles: Article[]): Promise<UpsertCounts> {
     const seen = new Set<string>();
     const batch = articles.filter((article) => (seen.has(article.id) ? false : (seen.add(article.id), true)));
-    if (batch.length === 0) return { ingested: 0, updated: 0, unchanged: 0 };
-    const keys = [this.keys.articlesByPublished, ...batch.map((article) => this.keys.article(article.id))];
+    const counts: UpsertCounts = { ingested: 0, updated: 0, unchanged: 0, outdated: 0, collisions: 0, refused: [] };
+    if (batch.length === 0) return counts;
+    const keys = [
+      this.keys.articlesByPublished,
+      this.keys.articleProvenance,
+      ...batch.map((article) => this.keys.article(article.id)),
+    ];
     const args: string[] = [];
+    const byId = new Map<string, Article>();
     for (const article of batch) {
       const valid = ArticleSchema.parse(article);
+      byId.set(valid.id, valid);
+      const version = valid.versionAt ? String(Date.parse(valid.versionAt)) : '';
       args.push(valid.id, String(Date.parse(valid.publishedAt)), valid.contentHash, JSON.stringify(valid));
+      args.push(valid.source, version);
     }
     const reply = (await this.redis.eval(UPSERT_ARTICLES_LUA, keys.length, ...keys, ...args)) as [
       number,
       number,
       number,
+      string[],
+      string[],
     ];
-    return { ingested: Number(reply[0]), updated: Number(reply[1]), unchanged: Number(reply[2]) };
+    const refusal = (id: string, reason: RefusalReason, ownedBy?: string): RefusedArticle => {
+      const article = byId.get(id);
+      return {
+        articleId: id,
+        title: article?.title ?? '',
+        url: article?.url ?? '',
+        reason,
+        ...(ownedBy === undefined ? {} : { ownedBy: describeSource(ownedBy) }),
+      };
+    };
+    counts.ingested = Number(reply[0]);
+    counts.updated = Number(reply[1]);
+    counts.unchanged = Number(reply[2]);
+    for (const id of reply[3]) counts.refused.push(refusal(id, RefusalReason.outdated));
+    for (let i = 0; i + 1 < reply[4].length; i += 2) {
+      counts.refused.push(refusal(reply[4][i] as string, RefusalReason.ownedByAnotherSource, reply[4][i + 1]));
+    }
+    counts.outdated = reply[3].length;
+    counts.collisions = reply[4].length / 2;
+    return counts;
   }
 
   /** One article by id, or undefined. */

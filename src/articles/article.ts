@@ -25,6 +25,12 @@ export const ArticleSchema = z.object({
   /** ISO 8601 publication time. */
   publishedAt: z.string().datetime({ offset: true }),
   updatedAt: z.string().datetime({ offset: true }).optional(),
+  /**
+   * When the source says this version was written: its updated time, else its stated publication time. Absent when
+   * the source states no date, so no order between two versions can be known. An older version never replaces a
+   * newer one.
+   */
+  versionAt: z.string().datetime({ offset: true }).optional(),
   image: ArticleImageSchema.optional(),
   /** Sanitized HTML body (allowlist; tracking removed). May be empty when the source gives only a summary. */
   contentHtml: z.string().default(''),

@@ -1,27 +1,33 @@
 /**
  * Ingest: read each source (a file path or an http(s) URL), parse it into articles, and store each feed's articles
  * in one atomic upsert. A source that cannot be read or parsed is reported with its reason and stores nothing; the
- * other sources go on. Fetching is bounded in time (a server that trickles or never finishes is cut off) and in
- * size (the body is streamed and abandoned as soon as it passes the limit, never buffered whole).
+ * other sources go on. URLs go through the guarded fetch (`src/net/fetch-public-url.ts`: public addresses only,
+ * bounded in time and size); local files are read only when the caller allows it (the CLI).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ArticleStore } from './article-store.js';
+import type { ArticleStore, RefusedArticle } from './article-store.js';
 import { charsetFromContentType } from './decode-feed-text.js';
+import { describeSource } from './describe-source.js';
 import { parseFeed } from './parse-feed.js';
+import { fetchPublicUrl, type FetchPublicUrlOptions, type ResolveHost } from '../net/fetch-public-url.js';
 
 /** What ingest needs. */
 export interface IngestSourcesDeps {
   store: Pick<ArticleStore, 'upsertMany'>;
-  /** The fetch implementation. @defaultValue globalThis.fetch */
-  fetch?: typeof fetch;
   logger: Logger;
   /** Largest feed accepted, in bytes. */
   maxBytes: number;
   /** Longest a fetch may take, from request to last byte, in milliseconds. */
   fetchTimeoutMs: number;
+  /** Feeds may be fetched from non-public addresses (`FEED_ALLOW_PRIVATE_ADDRESSES`). @defaultValue false */
+  allowPrivateAddresses?: FetchPublicUrlOptions['allowPrivateAddresses'];
+  /** Sources may be local file paths; only the CLI, run by the operator, allows it. @defaultValue false */
+  allowFilePaths?: boolean;
+  /** Host name resolution for fetches (tests). @defaultValue dns.lookup */
+  resolveHost?: ResolveHost;
   /** The clock. @defaultValue () => new Date() */
   clock?: () => Date;
   /** Sources read at the same time. @defaultValue 4 */
@@ -44,6 +50,12 @@ export interface IngestReport {
   ingested: number;
   updated: number;
   unchanged: number;
+  /** Older versions refused because a newer one is stored. */
+  outdated: number;
+  /** Changes refused because another source created the article. */
+  collisions: number;
+  /** Each refused article with the source that offered it. */
+  refused: (RefusedArticle & { source: string })[];
   rejected: { source: string; reason: string }[];
   sources: SourceReport[];
 }
@@ -51,7 +63,16 @@ export interface IngestReport {
 /** Ingests every source (see the module comment) and reports per source and in total. */
 export async function ingestSources(deps: IngestSourcesDeps, sources: string[]): Promise<IngestReport> {
   const clock = deps.clock ?? (() => new Date());
-  const report: IngestReport = { ingested: 0, updated: 0, unchanged: 0, rejected: [], sources: [] };
+  const report: IngestReport = {
+    ingested: 0,
+    updated: 0,
+    unchanged: 0,
+    outdated: 0,
+    collisions: 0,
+    refused: [],
+    rejected: [],
+    sources: [],
+  };
   const results: SourceReport[] = new Array<SourceReport>(sources.length);
   let next = 0;
   const worker = async () => {
@@ -95,10 +116,13 @@ async function ingestOne(
     return { source, status: 'rejected', articles: 0, reason: error.message };
   }
   // Storage failures (Redis down) are not the feed's fault: they propagate instead of being reported as rejections.
-  const counts = await deps.store.upsertMany(parsed.articles);
+  const { refused, ...counts } = await deps.store.upsertMany(parsed.articles);
   totals.ingested += counts.ingested;
   totals.updated += counts.updated;
   totals.unchanged += counts.unchanged;
+  totals.outdated += counts.outdated;
+  totals.collisions += counts.collisions;
+  totals.refused.push(...refused.map((article) => ({ ...article, source: describeSource(source) })));
   log.info({ articles: parsed.articles.length, ...counts, skipped: parsed.skipped }, 'feed source ingested');
   return {
     source,
@@ -115,22 +139,41 @@ interface SourceDocument {
   charset?: string;
 }
 
+const FEED_ACCEPT =
+  'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5';
+
 async function readSource(deps: IngestSourcesDeps, source: string): Promise<SourceDocument> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source)?.[1]?.toLowerCase();
-  if (scheme === 'http' || scheme === 'https') {
-    return fetchFeed(source, {
-      fetch: deps.fetch ?? globalThis.fetch,
-      maxBytes: deps.maxBytes,
-      timeoutMs: deps.fetchTimeoutMs,
-    });
-  }
-  if (scheme === 'file') return { bytes: await readFeedFile(fileURLToPath(source), deps.maxBytes) };
-  if (scheme)
+  if (scheme === 'http' || scheme === 'https') return fetchFeed(deps, source);
+  if (scheme && scheme !== 'file') {
     throw new AppError(
       'feed_rejected',
       `feed_rejected: unsupported source scheme "${scheme}:" (use a file path or an http(s) URL)`,
     );
-  return { bytes: await readFeedFile(source, deps.maxBytes) };
+  }
+  if (!deps.allowFilePaths) {
+    throw new AppError('feed_rejected', 'feed_rejected: local files are read only from the command line');
+  }
+  return { bytes: await readFeedFile(scheme === 'file' ? fileURLToPath(source) : source, deps.maxBytes) };
+}
+
+/** Fetches a feed through the guarded fetch (public addresses only, bounded in time and size). */
+async function fetchFeed(deps: IngestSourcesDeps, url: string): Promise<SourceDocument> {
+  try {
+    const document = await fetchPublicUrl(url, {
+      maxBytes: deps.maxBytes,
+      timeoutMs: deps.fetchTimeoutMs,
+      allowPrivateAddresses: deps.allowPrivateAddresses ?? false,
+      resolveHost: deps.resolveHost,
+      noun: 'the feed',
+      headers: { accept: FEED_ACCEPT, 'user-agent': 'Letterpress feed reader' },
+    });
+    const contentType = document.headers['content-type'];
+    return { bytes: document.body, url: document.url, charset: charsetFromContentType(contentType) };
+  } catch (error) {
+    if (!isAppError(error, 'fetch_failed')) throw error;
+    throw new AppError('feed_rejected', `feed_rejected: ${error.message}`);
+  }
 }
 
 async function readFeedFile(path: string, maxBytes: number): Promise<Buffer> {
@@ -150,93 +193,5 @@ async function readFeedFile(path: string, maxBytes: number): Promise<Buffer> {
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new AppError('feed_rejected', `feed_rejected: cannot read ${path} (${reason})`);
-  }
-}
-
-/**
- * Fetches a feed with one deadline for the whole exchange (headers and body) and a byte cap enforced while
- * streaming. Throws `feed_rejected` naming the HTTP status, the timeout, the size or the network error.
- */
-export async function fetchFeed(
-  url: string,
-  options: { fetch: typeof fetch; maxBytes: number; timeoutMs: number },
-): Promise<SourceDocument> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new Error('timeout'));
-  }, options.timeoutMs);
-  const fail = (reason: string) => new AppError('feed_rejected', `feed_rejected: ${reason}`);
-  try {
-    let response: Response;
-    try {
-      response = await options.fetch(url, {
-        signal: controller.signal,
-        redirect: 'follow',
-        headers: {
-          accept:
-            'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5',
-          'user-agent': 'Letterpress feed reader',
-        },
-      });
-    } catch (error) {
-      if (timedOut) throw fail(`no response within ${options.timeoutMs} ms`);
-      throw fail(`could not fetch (${networkReason(error)})`);
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
-    }
-    const declaredLength = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (Number.isFinite(declaredLength) && declaredLength > options.maxBytes) {
-      controller.abort();
-      throw fail(`the feed is ${declaredLength} bytes, over the ${options.maxBytes}-byte limit`);
-    }
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    if (response.body) {
-      const reader = response.body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          received += value.byteLength;
-          if (received > options.maxBytes) {
-            controller.abort();
-            throw fail(`the feed is over the ${options.maxBytes}-byte limit (stopped reading at ${received} bytes)`);
-          }
-          chunks.push(value);
-        }
-      } catch (error) {
-        if (isAppError(error)) throw error;
-        if (timedOut)
-          throw fail(`the feed did not finish arriving within ${options.timeoutMs} ms (${received} bytes received)`);
-        throw fail(`the connection failed while reading the feed (${networkReason(error)})`);
-      }
-    }
-    return {
-      bytes: Buffer.concat(chunks, received),
-      url: response.url || url,
-      charset: charsetFromContentType(response.headers.get('content-type')),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
-}
-
-/** A source safe to log: no credentials, no query string (private feed URLs often carry a key there). */
-function describeSource(source: string): string {
-  if (!/^https?:\/\//i.test(source)) return source;
-  try {
-    const url = new URL(source);
-    return `${url.protocol}//${url.host}${url.pathname}${url.search ? '?…' : ''}`;
-  } catch {
-    return '(unparseable url)';
   }
 }

@@ -101,9 +101,11 @@ export function normalizeEntry(
   };
   const id = identity.id;
   if (!id) return { ok: false, reason: 'item has no id' };
+  const versionAt = dates.updatedAt ?? (dates.isStated ? dates.publishedAt : undefined);
   const candidate = {
     id,
     ...fields,
+    ...(versionAt ? { versionAt } : {}),
     source: context.source.slice(0, 2000),
     contentHash: hashArticleContent(fields, { isPublishedAtStated: dates.isStated }),
   };

@@ -2,7 +2,8 @@
  * The CMS webhook's payload: a JSON push of one or more articles. The route checks the signature over the raw bytes
  * before anything is parsed (`src/http/webhooks/signed-request.ts`); here the body goes through a zod schema, each
  * article through the same normaliser, sanitizer and link cleaner as feed items, and the whole payload is stored in
- * one atomic upsert or not at all.
+ * one atomic upsert or not at all. Within it, a change to an article another source created, or an older version
+ * than the one stored, is refused and listed in the answer while the rest is stored.
  */
 import { z } from 'zod';
 import { AppError, formatZodIssues } from '../errors.js';
@@ -53,7 +54,7 @@ export interface IngestWebhookDeps {
   maxBytes?: number;
 }
 
-/** What a webhook call stored. */
+/** What a webhook call stored, and what it refused (an older version, or an article another source owns). */
 export interface WebhookIngestReport extends UpsertCounts {
   /** Ids of the stored articles, in payload order. */
   articleIds: string[];
@@ -93,7 +94,8 @@ export async function ingestWebhookPayload(
   if (problems.length > 0) throw new AppError('input_invalid', `webhook body: ${problems.join('; ')}`);
 
   const counts = await deps.store.upsertMany(articles);
-  deps.logger?.info({ articles: articles.length, ...counts }, 'webhook articles ingested');
+  const { refused: _refused, ...totals } = counts;
+  deps.logger?.info({ articles: articles.length, ...totals }, 'webhook articles ingested');
   return { ...counts, articleIds: articles.map((article) => article.id) };
 }
 

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { App } from '../app.js';
+import type { App, CreateAppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -149,11 +149,12 @@ export async function openAppWaitingForRedis(
   config: Config,
   logger: Logger,
   signal: AbortSignal,
+  options: Omit<CreateAppOptions, 'logger'> = {},
 ): Promise<App | undefined> {
   const { createApp } = await import('../app.js');
   for (let attempt = 1; !signal.aborted; attempt += 1) {
     try {
-      return await createApp(config, { logger });
+      return await createApp(config, { ...options, logger });
     } catch (error) {
       if (!isAppError(error, 'redis_unavailable')) throw error;
       const seconds = Math.min(2 ** Math.min(attempt - 1, 4), 15);

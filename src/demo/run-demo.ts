@@ -93,6 +93,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         logger: app.logger,
         maxBytes: config.feed.maxBytes,
         fetchTimeoutMs: config.feed.fetchTimeoutMs,
+        allowPrivateAddresses: config.feed.allowPrivateAddresses,
+        allowFilePaths: true,
       },
       [SAMPLE_FEED_PATH],
     );

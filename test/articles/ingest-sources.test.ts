@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisArticleStore } from '../../src/articles/article-store.js';
 import { ingestSources, type IngestSourcesDeps } from '../../src/articles/ingest-sources.js';
+import { ingestWebhookPayload } from '../../src/articles/webhook-payload.js';
 import { silentLogger } from '../../src/logger.js';
 import { redisKeys } from '../../src/redis.js';
 import { openTestRedis } from '../helpers/redis.js';
@@ -80,6 +81,21 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/rss+xml', 'content-length': String(80 * 1024 * 1024) });
     res.write('<rss>');
   });
+  routes.set('/to-metadata', (_req, res) =>
+    res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end(),
+  );
+  routes.set('/cms-lookalike.xml', (_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(
+      buildRss([
+        {
+          guid: 'cms-1001',
+          link: 'https://harbourgazette.example/news/ferry',
+          title: 'Ferry cancelled for good',
+          pubDate: 'Fri, 27 Nov 2026 11:00:00 GMT',
+        },
+      ]),
+    ),
+  );
   routes.set('/page.html', (_req, res) =>
     res
       .writeHead(200, { 'content-type': 'text/html' })
@@ -106,6 +122,9 @@ beforeEach(async () => {
     // Generous: on a loaded machine a healthy local fetch must never look like a stall. Stall tests shorten it.
     fetchTimeoutMs: 15_000,
     clock: () => new Date('2026-11-27T12:00:00Z'),
+    // The test server is on 127.0.0.1; the tests of the address rules below turn this off.
+    allowPrivateAddresses: true,
+    allowFilePaths: true,
   };
 });
 
@@ -204,5 +223,82 @@ describe('ingesting sources', () => {
     ]);
     expect(report.sources.every((s) => s.status === 'rejected' && s.articles === 0)).toBe(true);
     expect(await storedCount()).toBe(0);
+  });
+});
+
+describe('what ingest may reach', () => {
+  it('refuses a feed URL on an inside address and never connects to it (ingest http://127.0.0.1:6379/)', async () => {
+    // A stand-in for Redis on loopback: it counts every connection made to it.
+    let connections = 0;
+    const redisLike = createNetServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => redisLike.listen(0, '127.0.0.1', resolve));
+    const redisPort = (redisLike.address() as AddressInfo).port;
+    try {
+      const report = await ingestSources({ ...deps, allowPrivateAddresses: false }, [
+        `http://127.0.0.1:${redisPort}/`,
+        `http://localhost:${redisPort}/`,
+      ]);
+      expect(report.rejected.map((r) => r.reason)).toEqual([
+        expect.stringMatching(/^feed_rejected: refused 127\.0\.0\.1:\d+: 127\.0\.0\.1 is a loopback address/),
+        expect.stringMatching(/^feed_rejected: refused localhost: it resolves to .* is a loopback address/),
+      ]);
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => redisLike.close(() => resolve()));
+    }
+  });
+
+  it('refuses a feed that redirects to the cloud metadata address, and stores nothing', async () => {
+    const report = await ingestSources({ ...deps, allowPrivateAddresses: ['127.0.0.1/32'] }, [
+      `${baseUrl}/to-metadata`,
+    ]);
+    expect(report.rejected[0]?.reason).toMatch(
+      /^feed_rejected: refused 169\.254\.169\.254: 169\.254\.169\.254 is a link-local address/,
+    );
+    expect(await storedCount()).toBe(0);
+  });
+
+  it('reads local files only when the command line asks, never for other callers', async () => {
+    const report = await ingestSources({ ...deps, allowFilePaths: false }, [SAMPLE_FEED, `file://${SAMPLE_FEED}`]);
+    expect(report.rejected.map((r) => r.reason)).toEqual([
+      'feed_rejected: local files are read only from the command line',
+      'feed_rejected: local files are read only from the command line',
+    ]);
+    expect(await storedCount()).toBe(0);
+  });
+});
+
+describe('sources and versions', () => {
+  it('a feed item with the guid and link of a CMS article cannot replace it; the ingest result says so', async () => {
+    const store = new RedisArticleStore(redis, redisKeys(prefix));
+    const cms = await ingestWebhookPayload(
+      { store },
+      JSON.stringify({
+        articles: [
+          {
+            id: 'cms-1001',
+            url: 'https://harbourgazette.example/news/ferry',
+            title: 'Ferry timetable changes from Monday',
+            publishedAt: '2026-11-26T11:00:00Z',
+          },
+        ],
+      }),
+    );
+    const report = await ingestSources(deps, [`${baseUrl}/cms-lookalike.xml`]);
+    expect(report).toMatchObject({ ingested: 0, updated: 0, collisions: 1, outdated: 0 });
+    expect(report.refused).toEqual([
+      {
+        articleId: cms.articleIds[0],
+        title: 'Ferry cancelled for good',
+        url: 'https://harbourgazette.example/news/ferry',
+        reason: 'owned-by-another-source',
+        ownedBy: 'webhook',
+        source: `${baseUrl}/cms-lookalike.xml`,
+      },
+    ]);
+    expect((await store.get(cms.articleIds[0]!))?.title).toBe('Ferry timetable changes from Monday');
   });
 });

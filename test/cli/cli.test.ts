@@ -102,17 +102,24 @@ describe('letterpress CLI', () => {
     expect(unknown.stderr).toMatch(/no subscriber with that address/);
   });
 
-  it('ingests a feed once: a second run finds everything unchanged; a missing file is rejected with its reason', async () => {
+  it('ingests a feed once: a second run finds everything unchanged; a missing file and a URL on Redis are rejected with their reasons', async () => {
     const first = await runLetterpress(['ingest', SAMPLE_FEED, '--json'], env);
     expect(first.code).toBe(0);
     expect(first.json).toMatchObject({ ingested: 12, updated: 0, unchanged: 0, rejected: [] });
 
-    const again = await runLetterpress(['ingest', SAMPLE_FEED, 'no/such/feed.xml', '--json'], env);
+    const redisUrl = 'http://127.0.0.1:6379/';
+    const again = await runLetterpress(['ingest', SAMPLE_FEED, 'no/such/feed.xml', redisUrl, '--json'], env);
     expect(again.code).toBe(0);
     expect(again.json).toMatchObject({
       ingested: 0,
       unchanged: 12,
-      rejected: [{ source: 'no/such/feed.xml', reason: expect.any(String) }],
+      rejected: [
+        { source: 'no/such/feed.xml', reason: expect.any(String) },
+        {
+          source: redisUrl,
+          reason: expect.stringMatching(/refused 127\.0\.0\.1:6379: 127\.0\.0\.1 is a loopback address/),
+        },
+      ],
     });
 
     const list = await runLetterpress(['articles', 'list', '--json'], env);

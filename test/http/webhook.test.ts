@@ -80,6 +80,29 @@ describe('CMS webhook', () => {
     expect(titles).not.toContain('Bridge closes Monday');
   });
 
+  it('keeps a correction when an older version arrives later, freshly signed, and lists the refusal', async () => {
+    const version = (title: string, updatedAt: string) =>
+      JSON.stringify({
+        articles: [{ ...article, id: 'cms-6006', title, publishedAt: '2026-11-26T08:00:00Z', updatedAt }],
+      });
+    const correction = version('Harbour dues rise 3%', '2026-11-26T10:00:00Z');
+    expect((await post(correction, signWebhookBody(SECRET, correction, now()))).status).toBe(200);
+
+    // The CMS's queue delivers the first version late (a retry), with a valid new signature.
+    const late = version('Harbour dues rise 30%', '2026-11-26T09:00:00Z');
+    const response = await post(late, signWebhookBody(SECRET, late, now()));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      ingested: 0,
+      updated: 0,
+      outdated: 1,
+      refused: [{ title: 'Harbour dues rise 30%', reason: 'outdated' }],
+    });
+    const titles = (await app.articles.list(50)).map((a) => a.title);
+    expect(titles).toContain('Harbour dues rise 3%');
+    expect(titles).not.toContain('Harbour dues rise 30%');
+  });
+
   it('refuses an oversized body before reading it all', async () => {
     const body = JSON.stringify({ articles: [{ ...article, contentHtml: 'x'.repeat(6 * 1024 * 1024) }] });
     const response = await post(body, signWebhookBody(SECRET, body, now()));

@@ -22,11 +22,20 @@ export function registerArticleCommands(program: Command, sink: CommandSink): vo
           logger: app.logger,
           maxBytes: config.feed.maxBytes,
           fetchTimeoutMs: config.feed.fetchTimeoutMs,
+          allowPrivateAddresses: config.feed.allowPrivateAddresses,
+          allowFilePaths: true,
         },
         sources,
       );
       const lines = [
-        `ingested ${report.ingested}, updated ${report.updated}, unchanged ${report.unchanged}, rejected sources ${report.rejected.length}`,
+        `ingested ${report.ingested}, updated ${report.updated}, unchanged ${report.unchanged}, ` +
+          `refused ${report.outdated} older and ${report.collisions} owned by another source, ` +
+          `rejected sources ${report.rejected.length}`,
+        ...report.refused.map((r) =>
+          r.reason === 'outdated'
+            ? `  refused "${r.title}" from ${r.source}: a newer version is stored`
+            : `  refused "${r.title}" from ${r.source}: the article belongs to ${r.ownedBy ?? 'another source'}`,
+        ),
         ...report.rejected.map((r) => `  rejected ${r.source}: ${r.reason}`),
       ];
       return {

@@ -10,6 +10,12 @@ import {
   type CommandSink,
 } from '../command-kit.js';
 
+/**
+ * How long `serve` waits for Redis to answer one command before the page says "back in a few minutes". Generous
+ * for a healthy Redis (commands take microseconds; the largest script a page runs, milliseconds).
+ */
+const SERVE_REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
 /** Registers `worker` and `serve`. */
 export function registerProcessCommands(program: Command, sink: CommandSink): void {
   const worker = program
@@ -44,17 +50,27 @@ export function registerProcessCommands(program: Command, sink: CommandSink): vo
   const serve = program.command('serve').description('run the HTTP server (reader pages, webhooks, health)');
   defineAction(serve, sink, async () => {
     const config = loadConfig();
-    const { startHttpServer } = await import('../../http/server.js');
+    const { createHttpApp, createStartingHttpApp, listenHttp } = await import('../../http/server.js');
     const logger = createLogger(config.logLevel, 'letterpress-serve');
     const { stopped, signal } = untilStopSignal();
-    const app = await openAppWaitingForRedis(config, logger, signal);
-    if (app) {
-      warnAboutDevelopmentSecret(config, logger);
-      const server = await startHttpServer(app, { port: config.http.port });
-      app.logger.info({ port: server.port }, 'listening');
-      await stopped;
+    // Listen at once: until Redis answers, every page says "back in a few minutes" and /healthz answers 503.
+    const server = await listenHttp(createStartingHttpApp(config.site), {
+      port: config.http.port,
+      hostname: config.http.host,
+    });
+    logger.info({ host: config.http.host, port: server.port }, 'listening');
+    try {
+      const app = await openAppWaitingForRedis(config, logger, signal, {
+        redisCommandTimeoutMs: SERVE_REDIS_COMMAND_TIMEOUT_MS,
+      });
+      if (app) {
+        warnAboutDevelopmentSecret(config, logger);
+        server.replace(createHttpApp(app));
+        await stopped;
+        await app.close();
+      }
+    } finally {
       await server.close();
-      await app.close();
     }
     return { result: { stopped: true }, text: 'server stopped' };
   });
