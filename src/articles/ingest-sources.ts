@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.js';
+import { fetchWithLimits } from '../fetch-with-limits.js';
 import type { Logger } from '../logger.js';
 import type { ArticleStore } from './article-store.js';
 import { charsetFromContentType } from './decode-feed-text.js';
@@ -161,73 +162,17 @@ export async function fetchFeed(
   url: string,
   options: { fetch: typeof fetch; maxBytes: number; timeoutMs: number },
 ): Promise<SourceDocument> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new Error('timeout'));
-  }, options.timeoutMs);
-  const fail = (reason: string) => new AppError('feed_rejected', `feed_rejected: ${reason}`);
-  try {
-    let response: Response;
-    try {
-      response = await options.fetch(url, {
-        signal: controller.signal,
-        redirect: 'follow',
-        headers: {
-          accept:
-            'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5',
-          'user-agent': 'Letterpress feed reader',
-        },
-      });
-    } catch (error) {
-      if (timedOut) throw fail(`no response within ${options.timeoutMs} ms`);
-      throw fail(`could not fetch (${networkReason(error)})`);
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
-    }
-    const declaredLength = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (Number.isFinite(declaredLength) && declaredLength > options.maxBytes) {
-      controller.abort();
-      throw fail(`the feed is ${declaredLength} bytes, over the ${options.maxBytes}-byte limit`);
-    }
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    if (response.body) {
-      const reader = response.body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          received += value.byteLength;
-          if (received > options.maxBytes) {
-            controller.abort();
-            throw fail(`the feed is over the ${options.maxBytes}-byte limit (stopped reading at ${received} bytes)`);
-          }
-          chunks.push(value);
-        }
-      } catch (error) {
-        if (isAppError(error)) throw error;
-        if (timedOut)
-          throw fail(`the feed did not finish arriving within ${options.timeoutMs} ms (${received} bytes received)`);
-        throw fail(`the connection failed while reading the feed (${networkReason(error)})`);
-      }
-    }
-    return {
-      bytes: Buffer.concat(chunks, received),
-      url: response.url || url,
-      charset: charsetFromContentType(response.headers.get('content-type')),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  const fetched = await fetchWithLimits(url, {
+    ...options,
+    noun: 'the feed',
+    fail: (reason) => new AppError('feed_rejected', `feed_rejected: ${reason}`),
+    headers: {
+      accept:
+        'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5',
+      'user-agent': 'Letterpress feed reader',
+    },
+  });
+  return { bytes: fetched.bytes, url: fetched.url, charset: charsetFromContentType(fetched.contentType) };
 }
 
 /** A source safe to log: no credentials, no query string (private feed URLs often carry a key there). */
