@@ -26,7 +26,7 @@ export interface NeverCollectedFact {
 export const IMAGE_POLICY_FACTS: Record<ImagePolicy, string> = {
   embedded: 'the images travel inside the email: opening it makes no network request at all, to us or to anyone else.',
   remote:
-    'the images are shown from the publication’s own web addresses, the same for every reader: when your mail program shows images it fetches them, so that server sees an anonymous request from your network, but nothing in it says who you are.',
+    'the images are shown from the web addresses the articles give them, the same for every reader: when your mail program shows images it fetches them, so the server holding them sees a request from your network, but nothing in it says who you are.',
   none: 'the emails carry no images.',
 };
 

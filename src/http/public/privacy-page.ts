@@ -1,7 +1,6 @@
 /** The public privacy page: what is kept about a reader, for how long, and what is never collected. */
 import type { App } from '../../app.js';
 import type { Newsletter, Site } from '../../config.js';
-import { FINDING_KINDS } from '../../privacy/finding.js';
 import {
   IMAGE_POLICY_FACTS,
   NEVER_COLLECTED_FACTS,
@@ -11,6 +10,11 @@ import {
 import type { HttpApp } from '../http-env.js';
 import { renderPage } from '../views/render-page.js';
 
+/** A fact as a sentence of its own: capital first letter, full stop. */
+function sentence(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
 /** The privacy page of this installation, from the shared facts and the configured newsletters' image policies. */
 export function renderPrivacyPage(site: Pick<Site, 'name'>, newsletters: readonly Newsletter[]): string {
   return renderPage(
@@ -18,10 +22,11 @@ export function renderPrivacyPage(site: Pick<Site, 'name'>, newsletters: readonl
     { title: 'Privacy', siteName: site.name },
     {
       pledge: PRIVACY_PLEDGE,
-      stored: STORED_FACTS,
+      stored: STORED_FACTS.map((fact) => ({ ...fact, why: sentence(fact.why), kept: sentence(`kept ${fact.kept}`) })),
       neverCollected: NEVER_COLLECTED_FACTS.map((fact) => ({
-        ...fact,
-        checks: fact.checkedBy.map((kind) => FINDING_KINDS[kind]),
+        what: fact.what,
+        how: sentence(fact.how),
+        checks: fact.checkedBy,
       })),
       newsletters: newsletters.map((newsletter) => ({
         name: newsletter.name,
