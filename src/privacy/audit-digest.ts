@@ -128,8 +128,13 @@ export function summarizeAudit(result: AuditResult): string {
   for (const finding of result.findings) {
     if (finding.allowedBy === undefined) counts.set(finding.kind, (counts.get(finding.kind) ?? 0) + 1);
   }
-  const allowed = result.findings.length - result.blocking;
-  const allowedNote = allowed > 0 ? ` (${allowed} allowed by policy or editor)` : '';
+  const byPolicy = result.findings.filter((finding) => finding.allowedBy === 'policy').length;
+  const byEditor = result.findings.filter((finding) => finding.allowedBy === 'editor').length;
+  const allowed = [
+    ...(byPolicy > 0 ? [`${byPolicy} allowed by the image policy`] : []),
+    ...(byEditor > 0 ? [`${byEditor} allowed by the editor`] : []),
+  ];
+  const allowedNote = allowed.length > 0 ? ` (${allowed.join(', ')})` : '';
   if (result.isPassed) return `the privacy audit of digest ${result.digestId} passed${allowedNote}`;
   const kinds = [...counts.entries()].map(([kind, count]) => `${kind} ×${count}`).join(', ');
   const allowable = [...counts.keys()].filter((kind) => !NEVER_ALLOWED_KINDS.has(kind));
