@@ -266,9 +266,10 @@ describe('the privacy audit', () => {
   it('is a CLI command that exits 1 on a finding, and digest send explains a bad --allow-finding', async () => {
     const digest = await plantDigest({ html: '<a href="https://bit.ly/abc">x</a>' });
     const env = { REDIS_URL: TEST_REDIS_URL, LETTERPRESS_PREFIX: prefix };
-    const [audit, send] = await Promise.all([
+    const [audit, send, unknown] = await Promise.all([
       runLetterpress(['audit', digest.id, '--json'], env),
       runLetterpress(['digest', 'send', digest.id, '--allow-finding', 'pixels'], env),
+      runLetterpress(['audit', 'daily-20251127-060000-none'], env),
     ]);
     expect(audit.code).toBe(1);
     expect(audit.json).toMatchObject({
@@ -276,6 +277,8 @@ describe('the privacy audit', () => {
       isPassed: false,
       findings: expect.arrayContaining([expect.objectContaining({ kind: 'redirect-link', url: 'https://bit.ly/abc' })]),
     });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('letterpress: no digest "daily-20251127-060000-none"\n');
     expect(send.code).toBe(2);
     expect(send.stderr).toMatch(/^letterpress: --allow-finding must be one of: reader-difference, personal-value, /);
   });
