@@ -32,6 +32,23 @@ export function frozenImagePath(image: Pick<InlineImage, 'sha256' | 'contentType
   return `/images/${image.sha256}.${imageExtension(image.contentType)}`;
 }
 
+/**
+ * The HTML with each embedded image's `cid:` source replaced by the URL `urlFor` gives it: `frozenImagePath` for a web
+ * copy served from our own origin, a `data:` URL for a preview. Sources of other images are left as they are.
+ */
+export function replaceInlineImageSources(
+  html: string,
+  images: readonly InlineImage[],
+  urlFor: (image: InlineImage) => string | undefined,
+): string {
+  let result = html;
+  for (const image of images) {
+    const url = urlFor(image);
+    if (url !== undefined) result = result.split(`cid:${image.cid}`).join(url);
+  }
+  return result;
+}
+
 /** Reads and writes frozen images. */
 export class RedisImageStore {
   /** Uses the app's connection and key builder. */

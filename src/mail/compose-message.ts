@@ -17,6 +17,7 @@ import type { Config, Newsletter } from '../config.js';
 import { AppError } from '../errors.js';
 import { RecipientSlot, type Digest, type DigestBody, type SlottedText } from '../digests/digest.js';
 import { escapeHtml, fillSlots, isRecipientSlot } from '../digests/fill-slots.js';
+import { replaceInlineImageSources } from '../digests/image-store.js';
 import { linksForToken, subscriberLinks, type SubscriberLinks } from '../subscribers/tokens.js';
 import {
   CRLF,
@@ -30,7 +31,7 @@ import {
   needsSoftBreak,
   parseMailbox,
 } from './compose-mime.js';
-import { inlineImagesAsDataUrls, relatedWrapper } from './inline-image-parts.js';
+import { relatedWrapper } from './inline-image-parts.js';
 
 /** Input of `prepareDigestMessage`. */
 export interface PrepareDigestMessageInput {
@@ -316,7 +317,11 @@ export function renderPreview(input: PrepareDigestMessageInput, format: PreviewF
       unsubscribeUrl: escapeHtml(links.unsubscribeUrl),
       preferencesUrl: escapeHtml(links.preferencesUrl),
     });
-    return inlineImagesAsDataUrls(html, input.body.images?.inline ?? [], input.imageBytes ?? new Map());
+    // A browser shows the preview without the message around it: the images go inline as data: URLs.
+    return replaceInlineImageSources(html, input.body.images?.inline ?? [], (image) => {
+      const bytes = input.imageBytes?.get(image.sha256);
+      return bytes ? `data:${image.contentType};base64,${bytes.toString('base64')}` : undefined;
+    });
   }
   if (format === 'text') return fillSlots(input.body.text, links);
   return prepareDigestMessage(input).renderWithLinks(PREVIEW_RECIPIENT, links, now).raw.toString('utf8');

@@ -63,21 +63,3 @@ export function relatedWrapper(
   closing += `--${boundary}--${CRLF}`;
   return { opening, closing };
 }
-
-/**
- * The HTML with each `cid:` image source replaced by a `data:` URL of its bytes, so a browser shows an embedded
- * digest without the message around it (previews). Sources whose bytes are not given are left as they are.
- */
-export function inlineImagesAsDataUrls(
-  html: string,
-  images: readonly InlineImage[],
-  bytes: ReadonlyMap<string, Buffer>,
-): string {
-  let result = html;
-  for (const image of images) {
-    const content = bytes.get(image.sha256);
-    if (content)
-      result = result.split(`cid:${image.cid}`).join(`data:${image.contentType};base64,${content.toString('base64')}`);
-  }
-  return result;
-}

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { frozenImagePath } from '../../src/digests/image-store.js';
 import { createHttpApp } from '../../src/http/server.js';
 import { STRICT_CSP } from '../../src/http/security-headers.js';
 import { silentLogger } from '../../src/logger.js';
@@ -54,7 +55,9 @@ describe('GET /privacy', () => {
 
 describe('GET /images/<sha256>.<ext>', () => {
   it('serves a frozen image by its hash with its type and immutable caching, and answers 304 to a revalidation', async () => {
-    const response = await get(`/images/${jpeg.sha256}.jpg`);
+    const path = frozenImagePath({ sha256: jpeg.sha256, contentType: 'image/jpeg' });
+    expect(path).toBe(`/images/${jpeg.sha256}.jpg`);
+    const response = await get(path);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/jpeg');
     expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
