@@ -36,6 +36,8 @@ export interface OursFigures extends RunFigures {
   seedMs: number;
   /** From the send request to the fan-out job's completion (`fannedOutAt`), ms. */
   fanOutMs: number;
+  /** The privacy audit every send runs first, once per digest, whatever the readers (not in any other figure), ms. */
+  auditMs?: number;
   /** Recipients per delivery job and jobs per worker process. */
   batchSize: number | undefined;
   concurrency: number | undefined;
@@ -241,7 +243,7 @@ export function formatReportMarkdown(report: BenchReport): string {
     ),
     '',
     `Ledger: ${ours.ledger.status}; recipients ${formatInteger(ours.ledger.recipients)}, delivered ${formatInteger(ours.ledger.delivered)}, ` +
-      `failed ${ours.ledger.failed}, skipped ${ours.ledger.skipped}. Seeding took ${formatMs(ours.seedMs)} (not in any figure).`,
+      `failed ${ours.ledger.failed}, skipped ${ours.ledger.skipped}. Seeding took ${formatMs(ours.seedMs)} (not in any figure)${ours.auditMs === undefined ? '' : `; the privacy audit before the send took ${formatMs(ours.auditMs)}, once per digest (not in any figure)`}.`,
     '',
     ...report.notes.map((note) => `- ${note}`),
     '',

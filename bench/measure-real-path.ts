@@ -134,10 +134,26 @@ export async function measureRealPath(context: RealPathContext, seedMs: number):
     let pendingAtMeasure = 0;
     let bytesPerPendingRecipient = 0;
 
+    // The privacy audit is once per digest, not per reader: it runs here, before the clock starts, and sendDigest
+    // gets its answer, so fan-out time (projected linearly to a million readers) measures the fan-out alone.
+    const auditStarted = Date.now();
+    const digest = await app.digests.get(digestId);
+    const audit = digest ? await app.checkBeforeSend(digest, { allowFindings: [] }) : undefined;
+    if (!audit?.isPassed) throw new Error(audit?.reason ?? `no digest ${digestId}`);
+    const auditMs = Date.now() - auditStarted;
+    const sendDeps = {
+      digests: app.digests,
+      ledger: app.ledger,
+      queues: app.queues,
+      clock: app.clock,
+      logger: app.logger,
+      checkBeforeSend: async () => audit,
+    };
+
     const t0 = Date.now();
     await sink.startPhase(t0);
     monitor.start();
-    await sendDigest(app, { digestId });
+    await sendDigest(sendDeps, { digestId });
 
     // Sample Redis memory and the digest's fan-out state while the sink fills up.
     let sampling = true;
@@ -189,6 +205,7 @@ export async function measureRealPath(context: RealPathContext, seedMs: number):
       subscribers,
       seedMs,
       fanOutMs: fanOutMs ?? 0,
+      auditMs,
       batchSize: context.config.delivery.batchSize,
       concurrency: context.config.delivery.concurrency,
       redis: { usedMemoryBeforeBytes, usedMemoryPeakBytes, bytesPerPendingRecipient, pendingAtMeasure },

@@ -6,7 +6,17 @@ import type { Redis } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import { RedisArticleStore } from './articles/article-store.js';
 import { findNewsletter, type Config } from './config.js';
-import { prepareDigestMessage } from './mail/compose-message.js';
+import type { Digest, DigestBody } from './digests/digest.js';
+import {
+  guardedImageFetch,
+  freezeDigestImages,
+  type FreezeDigestImagesInput,
+  type FrozenDigestImages,
+} from './digests/freeze-digest-images.js';
+import { readInlineImageBytes, RedisImageStore } from './digests/image-store.js';
+import type { PreSendCheck } from './delivery/send-digest.js';
+import { prepareDigestMessage, type DigestMessageTemplate } from './mail/compose-message.js';
+import { RedisAuditStore } from './privacy/audit-store.js';
 import { RedisDeliveryLedger } from './delivery/delivery-ledger.js';
 import { createDeliveryQueues, type DeliveryQueues } from './queue/queues.js';
 import type { JobName } from './queue/job-definitions.js';
@@ -24,6 +34,7 @@ import {
   type RedisKeys,
 } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
+import { subscriberLinks, type SubscriberClaim, type SubscriberLinks } from './subscribers/tokens.js';
 
 /** Everything a process needs, built once. */
 export interface App {
@@ -37,6 +48,10 @@ export interface App {
   subscribers: RedisSubscriberStore;
   digests: RedisDigestStore;
   ledger: RedisDeliveryLedger;
+  /** Frozen images of embedded digests, by content hash. */
+  images: RedisImageStore;
+  /** Each digest's latest privacy audit (the stored-result getter is `audits.get(digestId)`). */
+  audits: RedisAuditStore;
   /** The BullMQ queues on their own connection. */
   queues: DeliveryQueues;
   /** Prepared digest messages, one per digest per process. */
@@ -45,6 +60,14 @@ export interface App {
   readonly mailer: Mailer;
   /** The cut-off of the newsletter's last finished digest: the next digest takes articles published after it. */
   lastSentAt(newsletterId: string): Promise<Date | undefined>;
+  /** Builds a digest's message (MIME once, with its embedded images): what the workers send and the audit reads. */
+  prepareMessage(digest: Digest, body: DigestBody): Promise<DigestMessageTemplate>;
+  /** A reader's personal unsubscribe and preferences links. */
+  linksFor(claim: SubscriberClaim): SubscriberLinks;
+  /** Applies a newsletter's image policy when a digest is frozen (`createDigest`'s `freezeImages`). */
+  freezeImages(input: FreezeDigestImagesInput): Promise<FrozenDigestImages>;
+  /** The privacy audit before a digest's first send (`sendDigest`'s pre-send check). */
+  checkBeforeSend: PreSendCheck;
   /** Closes the queues, the mailer and both Redis connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -105,6 +128,8 @@ function initStores(redis: Redis, keys: RedisKeys, clock: () => Date) {
     subscribers: new RedisSubscriberStore(redis, keys, clock),
     digests: new RedisDigestStore(redis, keys),
     ledger: new RedisDeliveryLedger(redis, keys),
+    images: new RedisImageStore(redis, keys),
+    audits: new RedisAuditStore(redis, keys),
   };
 }
 
@@ -112,18 +137,37 @@ function initQueues(queueRedis: Redis, keys: RedisKeys, options: CreateAppOption
   return createDeliveryQueues({ connection: queueRedis, prefix: keys.bullPrefix, jobOptions: options.jobOptions });
 }
 
-function initTemplates(config: Config, digests: RedisDigestStore): MessageTemplateCache {
-  return createMessageTemplateCache({
-    loadBody: (digestId) => digests.getBody(digestId),
-    prepare: (digest, body) =>
-      prepareDigestMessage({
-        digest,
-        body,
-        newsletter: findNewsletter(config, digest.newsletterId),
-        site: config.site,
-        secret: config.secret,
-      }),
+/** The one way a digest's message is built: the workers' template cache and the privacy audit both use it. */
+function initPrepareMessage(config: Config, images: RedisImageStore): App['prepareMessage'] {
+  return async (digest, body) =>
+    prepareDigestMessage({
+      digest,
+      body,
+      newsletter: findNewsletter(config, digest.newsletterId),
+      site: config.site,
+      secret: config.secret,
+      imageBytes: await readInlineImageBytes(images, body.images?.inline ?? []),
+    });
+}
+
+function initTemplates(digests: RedisDigestStore, prepare: App['prepareMessage']): MessageTemplateCache {
+  return createMessageTemplateCache({ loadBody: (digestId) => digests.getBody(digestId), prepare });
+}
+
+/** The image step of freezing a digest; sharp loads only here, on first use, never in a delivery worker. */
+function initFreezeImages(config: Config, images: RedisImageStore, logger: Logger): App['freezeImages'] {
+  const fetchImage = guardedImageFetch({
+    maxBytes: config.images.fetchMaxBytes,
+    timeoutMs: config.images.fetchTimeoutMs,
+    allowPrivateAddresses: config.feed.allowPrivateAddresses,
   });
+  return async (input) => {
+    const { recompressImage } = await import('./digests/recompress-image.js');
+    return freezeDigestImages(
+      { fetchImage, recompress: recompressImage, images, budgetBytes: config.images.budgetBytes, logger },
+      input,
+    );
+  };
 }
 
 /** Builds the app: checks Redis (refuses an evicting policy, warns without persistence), then wires everything. */
@@ -134,7 +178,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const { redis, queueRedis } = await initRedis(config, logger, options);
   const stores = initStores(redis, keys, clock);
   const queues = initQueues(queueRedis, keys, options);
-  const templates = initTemplates(config, stores.digests);
+  const prepareMessage = initPrepareMessage(config, stores.images);
+  const templates = initTemplates(stores.digests, prepareMessage);
+  const linksFor = (claim: SubscriberClaim) => subscriberLinks(config.site, config.secret, claim);
+  const auditDeps = { digests: stores.digests, audits: stores.audits, prepareMessage, linksFor, clock };
 
   let ownMailer: ClosableMailer | undefined;
   let closing: Promise<void> | undefined;
@@ -154,6 +201,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       return ownMailer;
     },
     lastSentAt: (newsletterId) => stores.ledger.lastSentAt(newsletterId),
+    prepareMessage,
+    linksFor,
+    freezeImages: initFreezeImages(config, stores.images, logger),
+    // The audit (and its HTML and CSS parsers) loads on the first send, not in every process that opens the app.
+    checkBeforeSend: async (digest, options) => {
+      const { auditBeforeSend } = await import('./privacy/audit-digest.js');
+      return auditBeforeSend(auditDeps)(digest, options);
+    },
     close() {
       closing ??= (async () => {
         await queues.close().catch(() => undefined);

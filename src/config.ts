@@ -74,6 +74,12 @@ export const NewsletterSchema = z.strictObject({
   maxArticles: z.number().int().min(1).max(100).default(12),
   /** Short line under the masthead. */
   description: z.string().max(300).optional(),
+  /**
+   * How article images reach the reader: `remote` (the publisher's URL, the same for everyone; the mail client fetches
+   * it when images are shown), `embedded` (fetched once when the digest is frozen, resized, and attached to the message
+   * as `cid:` parts, so opening the email makes no network request) or `none` (no images). @defaultValue remote
+   */
+  images: z.enum(['remote', 'embedded', 'none']).default('remote'),
 });
 export type Newsletter = z.infer<typeof NewsletterSchema>;
 
@@ -237,6 +243,25 @@ export const EnvSchema = z.object({
    * Development and tests only: refused in production. @defaultValue false
    */
   FEED_ALLOW_PRIVATE_ADDRESSES: booleanFromEnv.default(false),
+  /** Largest source image fetched for an `embedded` newsletter, in bytes. @defaultValue 15728640 (15 MB) */
+  IMAGE_FETCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(15 * 1024 * 1024),
+  /** Milliseconds allowed to fetch one image for an `embedded` newsletter. @defaultValue 15000 */
+  IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /**
+   * Bytes all embedded images of one digest may take together (before base64); each image gets an equal share and is
+   * resized and recompressed until it fits. @defaultValue 819200 (800 KB)
+   */
+  EMBEDDED_IMAGES_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(20 * 1024 * 1024)
+    .default(800 * 1024),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
 export type Env = z.infer<typeof EnvSchema>;
@@ -275,6 +300,8 @@ export interface Config {
     /** Outbound fetches may reach non-public addresses (development and tests only). */
     allowPrivateAddresses: boolean;
   };
+  /** Embedded images: fetch limits per source image and the byte budget of one digest's images. */
+  images: { fetchMaxBytes: number; fetchTimeoutMs: number; budgetBytes: number };
   site: Site & { mailDomain: string };
   newsletters: Newsletter[];
   isProduction: boolean;
@@ -492,6 +519,11 @@ function buildConfig(e: Env, file: ConfigFile, dkimKey: string | undefined): Con
       maxBytes: e.FEED_MAX_BYTES,
       fetchTimeoutMs: e.FEED_FETCH_TIMEOUT_MS,
       allowPrivateAddresses: e.FEED_ALLOW_PRIVATE_ADDRESSES,
+    },
+    images: {
+      fetchMaxBytes: e.IMAGE_FETCH_MAX_BYTES,
+      fetchTimeoutMs: e.IMAGE_FETCH_TIMEOUT_MS,
+      budgetBytes: e.EMBEDDED_IMAGES_MAX_BYTES,
     },
     site: { ...file.site, mailDomain: file.site.mailDomain ?? new URL(file.site.baseUrl).hostname },
     newsletters: file.newsletters,

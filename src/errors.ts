@@ -42,6 +42,10 @@ export const ErrorCode = {
   rate_limited: 'rate_limited',
   /** Some recipients of a delivery batch got a transient refusal; the batch is retried with backoff. */
   delivery_incomplete: 'delivery_incomplete',
+  /** The privacy audit found something in a digest that could track a reader; the send is refused until allowed. */
+  privacy_finding: 'privacy_finding',
+  /** An image could not be fetched, decoded or found (an embedded digest's frozen image missing from Redis). */
+  image_unavailable: 'image_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -80,6 +84,8 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   replayed: 409,
   rate_limited: 429,
   delivery_incomplete: 503,
+  privacy_finding: 422,
+  image_unavailable: 502,
 };
 
 /** The HTTP status for an error code. */

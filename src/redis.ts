@@ -39,6 +39,10 @@ export function redisKeys(prefix: string) {
     digest: (id: string) => `${tag}:digest:${id}`,
     /** JSON of a digest's frozen render (subject, html, text with recipient slots). */
     digestBody: (id: string) => `${tag}:digest:${id}:body`,
+    /** JSON of a digest's latest privacy audit (findings, when, what was allowed). */
+    digestAudit: (id: string) => `${tag}:digest:${id}:audit`,
+    /** Hash of one frozen image by the SHA-256 of its bytes: `type` (content type) and `data` (the bytes). */
+    frozenImage: (sha256: string) => `${tag}:image:${sha256}`,
     /** Bitmap snapshot of the recipients taken at fan-out. */
     digestRecipients: (id: string) => `${tag}:digest:${id}:recipients`,
     /** Ledger bitmaps: one bit per subscriber id and outcome. */

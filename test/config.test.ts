@@ -62,6 +62,36 @@ describe('configuration', () => {
     writeFileSync(broken, '{ "site": ');
     expect(() => loadConfig({ LETTERPRESS_CONFIG: broken })).toThrowError(/not valid JSON/);
   });
+
+  it('takes each newsletter’s image policy (remote by default) and names a wrong one and a bad image budget', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lp-config-'));
+    const file = join(dir, 'images.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        newsletters: [
+          { id: 'daily', name: 'Daily' },
+          { id: 'culture', name: 'Culture', images: 'embedded' },
+        ],
+      }),
+    );
+    const config = loadConfig({ LETTERPRESS_CONFIG: file, EMBEDDED_IMAGES_MAX_BYTES: '300000' });
+    expect(config.newsletters.map((n) => n.images)).toEqual(['remote', 'embedded']);
+    expect(config.images).toEqual({ fetchMaxBytes: 15 * 1024 * 1024, fetchTimeoutMs: 15_000, budgetBytes: 300_000 });
+
+    writeFileSync(file, JSON.stringify({ newsletters: [{ id: 'daily', name: 'Daily', images: 'inline' }] }));
+    expect(() => loadConfig({ LETTERPRESS_CONFIG: file })).toThrowError(
+      /newsletters\.0\.images: .*"remote"\|"embedded"\|"none"/,
+    );
+    let message = '';
+    try {
+      loadConfig({ EMBEDDED_IMAGES_MAX_BYTES: 'lots', IMAGE_FETCH_TIMEOUT_MS: '5' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/EMBEDDED_IMAGES_MAX_BYTES: .*expected number/);
+    expect(message).toMatch(/IMAGE_FETCH_TIMEOUT_MS: .*>=100/);
+  });
 });
 
 const PRODUCTION_SITE = {

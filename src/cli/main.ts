@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.js';
 import { ExitCode, type CommandOutput, type CommandSink, type GlobalFlags } from './command-kit.js';
 import { registerArticleCommands } from './commands/articles.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDigestCommands } from './commands/digest.js';
 import { registerProcessCommands } from './commands/processes.js';
@@ -56,6 +57,7 @@ export function buildProgram(sink: CommandSink): Command {
   registerArticleCommands(program, sink);
   registerSubscriberCommands(program, sink);
   registerDigestCommands(program, sink);
+  registerAuditCommand(program, sink);
   registerProcessCommands(program, sink);
   return program;
 }

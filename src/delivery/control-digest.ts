@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import type { SendDigestDeps } from './send-digest.js';
 
 /** What the controls need (the app provides all of it). */
-export type ControlDigestDeps = SendDigestDeps;
+export type ControlDigestDeps = Omit<SendDigestDeps, 'checkBeforeSend'>;
 
 async function load(deps: ControlDigestDeps, digestId: string): Promise<Digest> {
   const digest = await deps.digests.get(digestId);

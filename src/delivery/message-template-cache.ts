@@ -11,8 +11,8 @@ import type { MessageTemplate } from './deliver-batch.js';
 export interface MessageTemplateCacheDeps {
   /** Loads a digest's frozen body. */
   loadBody(digestId: string): Promise<DigestBody | undefined>;
-  /** Builds the message once (the app binds `prepareDigestMessage` with the newsletter, site and secret). */
-  prepare(digest: Digest, body: DigestBody): MessageTemplate;
+  /** Builds the message once (the app binds `prepareDigestMessage` with the newsletter, site, secret and images). */
+  prepare(digest: Digest, body: DigestBody): MessageTemplate | Promise<MessageTemplate>;
   /** Digests kept at once. @defaultValue 8 */
   maxEntries?: number;
 }

@@ -1,7 +1,7 @@
 /**
- * Sending a digest: the guarded step ready → sending, then the fan-out job with its deterministic id. Sending twice,
- * at the same time or after it finished, sends nobody twice: the status step happens once, BullMQ dedupes the job
- * id, and the ledger settles each recipient at most once.
+ * Sending a digest: the pre-send check (the privacy audit, injected), the guarded step ready → sending, then the
+ * fan-out job with its deterministic id. Sending twice, at the same time or after it finished, sends nobody twice:
+ * the status step happens once, BullMQ dedupes the job id, and the ledger settles each recipient at most once.
  */
 import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError } from '../errors.js';
@@ -19,6 +19,15 @@ export interface DigestStateLedger {
   ): Promise<{ previous: DigestStatus | undefined; status: DigestStatus | undefined; resumeCount: number }>;
 }
 
+/**
+ * The check a digest passes before its first send: the privacy audit, wired at the composition root, so delivery
+ * knows only this shape. `allowFindings` are the kinds the editor allowed; a refusal's reason is shown as it is.
+ */
+export type PreSendCheck = (
+  digest: Digest,
+  options: { allowFindings: readonly string[] },
+) => Promise<{ isPassed: boolean; reason: string }>;
+
 /** What sending needs (the app provides all of it). */
 export interface SendDigestDeps {
   digests: { get(id: string): Promise<Digest | undefined> };
@@ -26,6 +35,15 @@ export interface SendDigestDeps {
   queues: { enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<string> };
   clock: () => Date;
   logger: Logger;
+  /** Runs before a ready digest is sent; a refusal stops the send with `privacy_finding`. */
+  checkBeforeSend: PreSendCheck;
+}
+
+/** Input of `sendDigest`. */
+export interface SendDigestInput {
+  digestId: string;
+  /** Finding kinds the editor allows for this send (`--allow-finding`). @defaultValue [] */
+  allowFindings?: readonly string[];
 }
 
 /** The result of a send request. */
@@ -36,15 +54,20 @@ export interface SendDigestResult {
 }
 
 /**
- * Starts sending a digest: ready → sending (stamping sendRequestedAt) and enqueues `fanout-${digestId}`. A digest
+ * Starts sending a digest: a ready digest first passes the pre-send check (else `privacy_finding`, nothing changes),
+ * then ready → sending (stamping sendRequestedAt) and enqueues `fanout-${digestId}`. A digest
  * already sending gets a fan-out of its own that re-plans the ranges with recipients still pending and revives
  * their delivery jobs (adds missing ones, retries failed ones, promotes delayed ones; waiting or active ones are left
  * alone), as `digest resume` does: so sending again repairs a digest whose jobs failed for good. A sent digest is a
  * no-op; a paused one is left to `digest resume`; a cancelled one is refused with `digest_state`.
  */
-export async function sendDigest(deps: SendDigestDeps, input: { digestId: string }): Promise<SendDigestResult> {
+export async function sendDigest(deps: SendDigestDeps, input: SendDigestInput): Promise<SendDigestResult> {
   const digest = await deps.digests.get(input.digestId);
   if (!digest) throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
+  if (digest.status === 'ready') {
+    const check = await deps.checkBeforeSend(digest, { allowFindings: input.allowFindings ?? [] });
+    if (!check.isPassed) throw new AppError('privacy_finding', check.reason);
+  }
   const { previous, status } = await deps.ledger.transition(
     digest.id,
     digest.newsletterId,

@@ -20,7 +20,7 @@ export interface DigestArticleView {
   publishedIso: string;
   /** Plain text, whitespace collapsed, shortened for a digest card; null when empty. */
   standfirst: string | null;
-  /** The article's own image (never anything else), or null. */
+  /** The article's own image (never anything else): its http(s) URL, or `cid:` when embedded; or null. */
   image: { url: string; alt: string; caption: string | null } | null;
 }
 
@@ -97,6 +97,12 @@ function httpUrlOrNull(value: string | undefined): string | null {
   }
 }
 
+/** An image source: http(s) as for links, or a `cid:` reference to a part of the message (embedded images). */
+function imageSourceOrNull(value: string | undefined): string | null {
+  if (value?.startsWith('cid:') && /^cid:[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$/.test(value)) return value;
+  return httpUrlOrNull(value);
+}
+
 /** "By A", "By A and B", "By A, B and C"; null without authors. */
 export function formatByline(authors: readonly string[]): string | null {
   const names = authors.map(collapseWhitespace).filter((name) => name.length > 0);
@@ -139,7 +145,7 @@ export function composePreheader(
 }
 
 function articleView(article: Article): DigestArticleView {
-  const imageUrl = httpUrlOrNull(article.image?.url);
+  const imageUrl = imageSourceOrNull(article.image?.url);
   const standfirst = collapseWhitespace(article.standfirst);
   return {
     title: collapseWhitespace(article.title),

@@ -4,6 +4,7 @@ import type { Article } from '../articles/article.js';
 import type { Config, Newsletter } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Digest, DigestBody } from './digest.js';
+import { freezeDigestImages, type FreezeDigestImagesInput, type FrozenDigestImages } from './freeze-digest-images.js';
 import { renderDigest, type RenderDigestInput } from './render-digest.js';
 import { flattenSections, selectArticles } from './select-articles.js';
 
@@ -21,6 +22,11 @@ export interface CreateDigestDeps {
   render?: (input: RenderDigestInput) => Promise<DigestBody>;
   /** Makes a new digest id. @defaultValue makeDigestId */
   makeId?: (newsletterId: string, at: Date) => string;
+  /**
+   * Applies the newsletter's image policy (`App.freezeImages` embeds images). @defaultValue the `remote` and `none`
+   * policies only; a newsletter with `embedded` images is refused without it
+   */
+  freezeImages?: (input: FreezeDigestImagesInput) => Promise<FrozenDigestImages>;
 }
 
 /** Input of `createDigest`. */
@@ -85,8 +91,10 @@ export async function createDigest(deps: CreateDigestDeps, input: CreateDigestIn
     const sections = newsletter.sections.length > 0 ? ` in sections ${newsletter.sections.join(', ')}` : '';
     throw new AppError('digest_empty', `no articles for newsletter "${newsletter.id}" ${window}${sections}`);
   }
+  const freezeImages = deps.freezeImages ?? ((frozen) => freezeDigestImages(undefined, frozen));
+  const frozen = await freezeImages({ newsletter, site, articles });
   const render = deps.render ?? renderDigest;
-  const body = await render({ newsletter, site, articles, issueDate: now });
+  const body = await render({ newsletter, site, articles: frozen.articles, images: frozen.images, issueDate: now });
   const makeId = deps.makeId ?? makeDigestId;
   const digest: Digest = {
     id: makeId(newsletter.id, now),

@@ -32,6 +32,40 @@ export type RecipientSlot = (typeof RecipientSlot)[keyof typeof RecipientSlot];
 export const SlottedTextSchema = z.array(z.string());
 export type SlottedText = z.infer<typeof SlottedTextSchema>;
 
+/** How a newsletter's article images reach the reader (see `NewsletterSchema.images`). */
+export const ImagePolicySchema = z.enum(['remote', 'embedded', 'none']);
+export type ImagePolicy = z.infer<typeof ImagePolicySchema>;
+
+/** An image frozen with a digest and attached to its message as a `cid:` part (the `embedded` policy). */
+export const InlineImageSchema = z.object({
+  /** The Content-ID without angle brackets; the HTML refers to it as `cid:<cid>`. The same for every reader. */
+  cid: z.string().regex(/^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,253}$/),
+  /** SHA-256 of the bytes (hex): the key of the stored image and its public path `/images/<sha256>.<ext>`. */
+  sha256: z.string().regex(/^[a-f0-9]{64}$/),
+  contentType: z.enum(['image/jpeg', 'image/png']),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  bytes: z.number().int().positive(),
+  /** Where it was fetched from, for editors; the message never carries it. */
+  sourceUrl: z.string(),
+});
+export type InlineImage = z.infer<typeof InlineImageSchema>;
+
+/** An article image a digest left out, and why (it could not be fetched, decoded or made to fit the budget). */
+export const OmittedImageSchema = z.object({ sourceUrl: z.string(), reason: z.string() });
+export type OmittedImage = z.infer<typeof OmittedImageSchema>;
+
+/** The images of a frozen digest, as the newsletter's policy made them. */
+export const DigestImagesSchema = z.object({
+  policy: ImagePolicySchema,
+  /** Article images shown by their publisher's URL (`remote`): the same URL for every reader. */
+  remote: z.array(z.string()),
+  /** Images attached to the message (`embedded`), in the order the HTML first shows them. */
+  inline: z.array(InlineImageSchema),
+  omitted: z.array(OmittedImageSchema),
+});
+export type DigestImages = z.infer<typeof DigestImagesSchema>;
+
 /** The frozen render of a digest: MJML compiled once, text written from the same data. */
 export const DigestBodySchema = z.object({
   subject: z.string().min(1),
@@ -39,6 +73,8 @@ export const DigestBodySchema = z.object({
   preheader: z.string(),
   html: SlottedTextSchema,
   text: SlottedTextSchema,
+  /** The images and how they travel; absent in bodies frozen before image policies existed. */
+  images: DigestImagesSchema.optional(),
 });
 export type DigestBody = z.infer<typeof DigestBodySchema>;
 

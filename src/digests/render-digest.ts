@@ -11,7 +11,7 @@ import type { Config, Newsletter } from '../config.js';
 import { AppError } from '../errors.js';
 import { buildDigestView } from './build-digest-view.js';
 import { checkTemplateMarkup } from './check-template-markup.js';
-import { RecipientSlot, type DigestBody, type SlottedText } from './digest.js';
+import { RecipientSlot, type DigestBody, type DigestImages, type SlottedText } from './digest.js';
 import { loadDigestTemplates } from './load-digest-templates.js';
 import { groupBySection } from './select-articles.js';
 import { wrapText } from './wrap-text.js';
@@ -22,6 +22,11 @@ export interface RenderDigestInput {
   site: Config['site'];
   articles: Article[];
   issueDate: Date;
+  /**
+   * What the newsletter's image policy made of the articles' images (`freezeDigestImages`): embedded images carry
+   * `cid:` URLs in the articles. @defaultValue the `remote` policy with nothing embedded or omitted
+   */
+  images?: Omit<DigestImages, 'remote'>;
 }
 
 /** Options of `renderDigest`. */
@@ -127,10 +132,16 @@ export async function renderDigest(input: RenderDigestInput, options: RenderDige
   });
   const html = await compileMjml(templates.mjml(view));
   const text = finishText(templates.text(view));
+  const remote = view.sections.flatMap((section) =>
+    section.articles.flatMap((article) =>
+      article.image && !article.image.url.startsWith('cid:') ? [article.image.url] : [],
+    ),
+  );
   return {
     subject: view.subject,
     preheader: view.preheader,
     html: splitOnMarkers(compactHtml(html), markers.nonce, 'HTML'),
     text: splitOnMarkers(text, markers.nonce, 'text'),
+    images: { policy: 'remote', inline: [], omitted: [], ...input.images, remote: [...new Set(remote)] },
   };
 }

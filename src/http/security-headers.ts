@@ -28,18 +28,21 @@ export function cspWithScriptNonce(nonce: string, extra: { frameSrc?: string } =
 const FIXED_HEADERS: Record<string, string> = {
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
-  'Cache-Control': 'no-store',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Permissions-Policy': 'interest-cohort=(), browsing-topics=()',
 };
 
-/** Sets the fixed headers, the strict CSP unless the route chose one, and drops any Set-Cookie (we never set one). */
+/**
+ * Sets the fixed headers, the strict CSP and `Cache-Control: no-store` unless the route chose its own (frozen images
+ * are immutable), and drops any Set-Cookie (we never set one).
+ */
 export function securityHeaders(): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     await next();
     for (const [name, value] of Object.entries(FIXED_HEADERS)) c.res.headers.set(name, value);
     if (!c.res.headers.has('Content-Security-Policy')) c.res.headers.set('Content-Security-Policy', STRICT_CSP);
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
     c.res.headers.delete('Set-Cookie');
   };
 }

@@ -17,6 +17,7 @@ import type { Config, Newsletter } from '../config.js';
 import { AppError } from '../errors.js';
 import { RecipientSlot, type Digest, type DigestBody, type SlottedText } from '../digests/digest.js';
 import { escapeHtml, fillSlots, isRecipientSlot } from '../digests/fill-slots.js';
+import { replaceInlineImageSources } from '../digests/image-store.js';
 import { linksForToken, subscriberLinks, type SubscriberLinks } from '../subscribers/tokens.js';
 import {
   CRLF,
@@ -30,6 +31,7 @@ import {
   needsSoftBreak,
   parseMailbox,
 } from './compose-mime.js';
+import { relatedWrapper } from './inline-image-parts.js';
 
 /** Input of `prepareDigestMessage`. */
 export interface PrepareDigestMessageInput {
@@ -39,6 +41,8 @@ export interface PrepareDigestMessageInput {
   site: Config['site'];
   /** The subscriber-token secret (tokens and Message-IDs are keyed from it). */
   secret: string;
+  /** Bytes of the body's embedded images by SHA-256 (`body.images.inline`); unused without them. @defaultValue empty */
+  imageBytes?: ReadonlyMap<string, Buffer>;
 }
 
 /** Who one copy is for. */
@@ -176,7 +180,8 @@ function checkLink(url: string): string {
 /**
  * Builds a digest's MIME message once. Headers: From, Reply-To (if configured), To, Subject, Date, Message-ID,
  * MIME-Version, List-Id, List-Unsubscribe, List-Unsubscribe-Post, Content-Type (multipart/alternative of a text and an
- * HTML part, both UTF-8 quoted-printable).
+ * HTML part, both UTF-8 quoted-printable; with embedded images the HTML part is a multipart/related of the HTML and
+ * its images).
  */
 export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMessageTemplate {
   const { digest, body, newsletter, site, secret } = input;
@@ -215,16 +220,22 @@ export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMe
     ),
   );
   pushEncodedPart(pieces, body.text, PART_HOLES.text);
+  const related = relatedWrapper(
+    digestBoundary(`${digest.id}/related`),
+    body.images?.inline ?? [],
+    input.imageBytes ?? new Map(),
+  );
   pieces.push(
     ascii(
       `--${boundary}${CRLF}` +
+        (related?.opening ?? '') +
         headerLine('Content-Type', 'text/html; charset=utf-8') +
         headerLine('Content-Transfer-Encoding', 'quoted-printable') +
         CRLF,
     ),
   );
   pushEncodedPart(pieces, body.html, PART_HOLES.html);
-  pieces.push(ascii(`--${boundary}--${CRLF}`));
+  pieces.push(ascii(`${related?.closing ?? ''}--${boundary}--${CRLF}`));
   const frozen = mergeBuffers(pieces);
   const frozenLength = frozen.reduce<number>((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : 0), 0);
 
@@ -295,15 +306,21 @@ export const PREVIEW_RECIPIENT: MessageRecipient = { id: 0, email: 'reader@examp
 export const PREVIEW_TOKEN = 'preview';
 
 /**
- * Renders a digest for `letterpress digest preview`: the HTML or text part, or the whole message (`eml`) as the
- * sample reader `reader@example.org` would receive it, with placeholder links.
+ * Renders a digest for `letterpress digest preview`: the HTML or text part (embedded images as `data:` URLs, so a
+ * browser shows them), or the whole message (`eml`) as the sample reader `reader@example.org` would receive it, with
+ * placeholder links.
  */
 export function renderPreview(input: PrepareDigestMessageInput, format: PreviewFormat, now: Date = new Date()): string {
   const links = linksForToken(input.site, PREVIEW_TOKEN);
   if (format === 'html') {
-    return fillSlots(input.body.html, {
+    const html = fillSlots(input.body.html, {
       unsubscribeUrl: escapeHtml(links.unsubscribeUrl),
       preferencesUrl: escapeHtml(links.preferencesUrl),
+    });
+    // A browser shows the preview without the message around it: the images go inline as data: URLs.
+    return replaceInlineImageSources(html, input.body.images?.inline ?? [], (image) => {
+      const bytes = input.imageBytes?.get(image.sha256);
+      return bytes ? `data:${image.contentType};base64,${bytes.toString('base64')}` : undefined;
     });
   }
   if (format === 'text') return fillSlots(input.body.text, links);

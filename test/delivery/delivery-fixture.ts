@@ -19,6 +19,8 @@ export interface DeliveryBenchOptions {
   /** Extra environment (e.g. DELIVERY_BATCH_SIZE). */
   env?: Record<string, string>;
   mailer?: CreateAppOptions['mailer'];
+  /** @defaultValue a silent logger */
+  logger?: CreateAppOptions['logger'];
 }
 
 /** A running bench. */
@@ -80,7 +82,11 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const app = await createApp(config, { logger: silentLogger, mailer: options.mailer, jobOptions: QUICK_JOB_OPTIONS });
+  const app = await createApp(config, {
+    logger: options.logger ?? silentLogger,
+    mailer: options.mailer,
+    jobOptions: QUICK_JOB_OPTIONS,
+  });
   const running: RunningWorkers[] = [];
   return {
     app,

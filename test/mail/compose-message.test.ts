@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -401,5 +402,88 @@ describe('addresses and previews', () => {
     expect(parsed.to).toMatchObject({ value: [{ address: 'reader@example.org' }] });
     expect(parsed.text).toContain('/unsubscribe/preview');
     expect(verifySubscriberToken(TEST_SECRET, 'preview')).toBeUndefined();
+  });
+});
+
+describe('a digest with embedded images', () => {
+  const images = [
+    { name: 'harbour', contentType: 'image/jpeg' as const, bytes: Buffer.alloc(5000, 7) },
+    { name: 'logo', contentType: 'image/png' as const, bytes: Buffer.alloc(1200, 9) },
+  ].map(({ name, contentType, bytes }) => {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const image = { cid: `${sha256.slice(0, 32)}@${site.mailDomain}`, sha256, contentType, width: 600, height: 400 };
+    return {
+      name,
+      bytes,
+      image: { ...image, bytes: bytes.length, sourceUrl: `https://news.harbourgazette.example/${name}` },
+    };
+  });
+  let embedded: PrepareDigestMessageInput;
+
+  beforeAll(async () => {
+    const articles = flattenSections(selectArticles(sampleArticles(), newsletter, undefined)).map((article, i) =>
+      i < 2
+        ? { ...article, image: { url: `cid:${images[i]!.image.cid}`, alt: images[i]!.name } }
+        : { ...article, image: undefined },
+    );
+    const withImages = await renderDigest({
+      newsletter,
+      site,
+      articles,
+      issueDate: NOW,
+      images: { policy: 'embedded', inline: images.map((i) => i.image), omitted: [] },
+    });
+    embedded = {
+      ...input,
+      body: withImages,
+      imageBytes: new Map(images.map((i) => [i.image.sha256, i.bytes])),
+    };
+  });
+
+  it('wraps the HTML and its images in multipart/related, built once, with the same headers as before', async () => {
+    const message = prepareDigestMessage(embedded).render({ id: 42, email: 'reader@example.org' }, NOW).raw;
+    const text = message.toString('latin1');
+    const types = [...text.matchAll(/^Content-Type: ([^;\r\n]+)/gm)].map((m) => m[1]);
+    expect(types).toEqual([
+      'multipart/alternative',
+      'text/plain',
+      'multipart/related',
+      'text/html',
+      'image/jpeg',
+      'image/png',
+    ]);
+    expect(text).toMatch(/Content-Type: multipart\/related; type="text\/html";\r\n? ?boundary=/);
+    const html = String((await simpleParser(message, { skipImageLinks: true })).html);
+    for (const { image } of images) {
+      expect(text).toContain(`Content-ID: <${image.cid}>`);
+      expect(html).toContain(`src="cid:${image.cid}"`);
+    }
+    expect(headerNames(message)).toEqual(
+      headerNames(template.render({ id: 42, email: 'reader@example.org' }, NOW).raw),
+    );
+    expect(message.every((byte) => byte < 128)).toBe(true);
+    for (const line of text.slice(text.indexOf('\r\n\r\n')).split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+  });
+
+  it('passes the offline MIME linter', (context) => {
+    if (spawnSync('python3', ['--version']).status !== 0 || !existsSync(mimeLint)) {
+      context.skip(`python3 or ${mimeLint} is not available; MIME lint skipped`);
+      return;
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'lp-compose-'));
+    scratch.push(dir);
+    const file = path.join(dir, 'embedded.eml');
+    writeFileSync(file, prepareDigestMessage(embedded).render({ id: 42, email: 'reader@example.org' }, NOW).raw);
+    const lint = spawnSync('python3', [mimeLint, file], { encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toContain('no MIME/RFC 5322 defects found');
+    expect(lint.status).toBe(0);
+  });
+
+  it('refuses to build a message whose image is missing from the store, and previews show the images inline', () => {
+    const missing = { ...embedded, imageBytes: new Map([[images[0]!.image.sha256, images[0]!.bytes]]) };
+    expect(() => prepareDigestMessage(missing)).toThrow(/the embedded image [0-9a-f]{64} is missing/);
+    const html = renderDigestPreview({ ...embedded, format: 'html' });
+    expect(html).toContain(`src="data:image/jpeg;base64,${images[0]!.bytes.toString('base64')}"`);
+    expect(html).not.toContain('cid:');
   });
 });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { findNewsletter } from '../../config.js';
 import { DigestSchema } from '../../digests/digest.js';
 import { AppError } from '../../errors.js';
+import { FINDING_KIND_LIST } from '../../privacy/finding.js';
 import {
   dateTimeFlag,
   defineAction,
@@ -18,7 +19,7 @@ import {
 } from '../command-kit.js';
 
 /** Parses the digest id operand. */
-function parseDigestId(args: string[]): string {
+export function parseDigestId(args: string[]): string {
   const id = oneOperand(args, 'digest id');
   if (!DigestSchema.shape.id.safeParse(id).success) {
     throw new AppError('input_invalid', `"${id}" is not a digest id; use one printed by \`letterpress digest create\``);
@@ -37,6 +38,9 @@ const PreviewFlagsSchema = z.object({
 const SendFlagsSchema = z.object({
   wait: z.boolean().default(false),
   timeout: wholeNumberFlag('timeout', { min: 1, max: 86_400 }).default(3_600),
+  allowFinding: z
+    .array(z.enum(FINDING_KIND_LIST, { error: `--allow-finding must be one of: ${FINDING_KIND_LIST.join(', ')}` }))
+    .default([]),
 });
 const PauseFlagsSchema = z.object({ reason: z.string().trim().min(1).max(300).optional() });
 
@@ -60,17 +64,22 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
           digests: app.digests,
           lastSentAt: (id) => app.lastSentAt(id),
           clock: () => new Date(),
+          freezeImages: (input) => app.freezeImages(input),
         },
         { newsletter, site: config.site, since: flags.since ? new Date(flags.since) : undefined },
       );
+      const images = (await app.digests.getBody(created.id))?.images;
+      const omitted = images?.omitted ?? [];
       return {
         result: {
           id: created.id,
           newsletterId: created.newsletterId,
           subject: created.subject,
           articles: created.articleIds.length,
+          images: { policy: images?.policy ?? 'remote', embedded: images?.inline.length ?? 0, omitted },
         },
-        text: created.id,
+        // The id alone on the first line, so scripts can take it; a left-out image is worth a warning below it.
+        text: [created.id, ...omitted.map((o) => `warning: image left out (${o.reason}): ${o.sourceUrl}`)].join('\n'),
       };
     });
   });
@@ -90,12 +99,14 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
       if (!found || !body) throw new AppError('digest_not_found', `no digest "${digestId}"`);
       const newsletter = findNewsletter(config, found.newsletterId);
       const { renderDigestPreview } = await import('../../mail/preview-digest.js');
+      const { readInlineImageBytes } = await import('../../digests/image-store.js');
       const content = renderDigestPreview({
         digest: found,
         body,
         newsletter,
         site: config.site,
         secret: config.secret,
+        imageBytes: await readInlineImageBytes(app.images, body.images?.inline ?? []),
         format: flags.format,
       });
       if (flags.out) {
@@ -114,14 +125,20 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
     .description('send a digest (once per reader, however often it is run)')
     .argument('<id>')
     .option('--wait', 'return when every recipient is settled')
-    .option('--timeout <seconds>', 'longest wait with --wait', '3600');
+    .option('--timeout <seconds>', 'longest wait with --wait', '3600')
+    .option(
+      '--allow-finding <kind>',
+      'send despite privacy findings of this kind (repeatable; see letterpress audit)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    );
   defineAction(send, sink, async (args, values) => {
     const digestId = parseDigestId(args);
     const flags = parseFlags(SendFlagsSchema, values);
     return withApp(async (app) => {
       const { sendDigest } = await import('../../delivery/send-digest.js');
       const { waitForDigestSettled } = await import('../../delivery/wait-for-digest.js');
-      const started = await sendDigest(app, { digestId });
+      const started = await sendDigest(app, { digestId, allowFindings: flags.allowFinding });
       if (!flags.wait) {
         const hints: Record<string, string> = {
           sending: 'workers deliver it: run `letterpress worker` if none is running',
@@ -161,17 +178,19 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
       // Only a digest still sending can be stuck; the job look-ups are not free at a million readers.
       const work = found.status === 'sending' ? await findStalledDigestWork(app, { digestId }) : undefined;
       const failures = found.counts.failed > 0 ? await app.ledger.listFailures(digestId, 10) : [];
+      const audit = await app.audits.get(digestId);
       const c = found.counts;
       const pending = Math.max(0, c.recipients - c.delivered - c.failed - c.skipped);
       const text = [
         `digest ${found.id} (${found.newsletterId}): ${found.status}${found.pausedReason ? ` (${found.pausedReason})` : ''}`,
         `subject: ${found.subject}`,
+        `privacy audit: ${audit ? `${audit.isPassed ? 'passed' : `${audit.blocking} blocking finding(s)`} at ${audit.auditedAt}` : 'not run yet (it runs on send; letterpress audit runs it now)'}`,
         `articles ${found.articleIds.length}; recipients ${c.recipients}, delivered ${c.delivered}, failed ${c.failed}, skipped ${c.skipped}, pending ${pending}`,
         ...failures.map((f) => `  failed: subscriber ${f.subscriberId}: ${f.reason}`),
         ...(c.failed > failures.length ? [`  (${c.failed - failures.length} more failures)`] : []),
         ...(work?.isStalled && work.hint ? [`stalled: ${work.hint}`] : []),
       ].join('\n');
-      return { result: { ...found, failures, ...(work ? { work } : {}) }, text };
+      return { result: { ...found, failures, ...(audit ? { audit } : {}), ...(work ? { work } : {}) }, text };
     });
   });
 

@@ -1,15 +1,19 @@
 /**
  * The reader's routes: the one-click unsubscribe every message links to (RFC 8058 POST from mailbox providers, and a
- * confirm page for people who click the footer link) and the preferences page.
+ * confirm page for people who click the footer link), the preferences page, the privacy page and frozen images.
  */
 import type { App } from '../../app.js';
 import { createSubscriberToken, verifySubscriberToken } from '../../subscribers/tokens.js';
 import { unsubscribeByToken } from '../../subscribers/unsubscribe-by-token.js';
 import type { HttpApp } from '../http-env.js';
+import { registerFrozenImageRoute } from './frozen-images.js';
 import { renderNoticePage, renderPreferencesPage, renderUnsubscribeConfirmPage } from './pages.js';
+import { registerPrivacyPage } from './privacy-page.js';
 
 /** Registers the public routes. */
 export function registerPublicRoutes(http: HttpApp, app: App): void {
+  registerPrivacyPage(http, app);
+  registerFrozenImageRoute(http, app);
   const invalidLink = (what: string) =>
     renderNoticePage(
       app.config.site,
