@@ -5,13 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError, formatZodIssues } from './errors.js';
+import { relayUrlProblems } from './smtp/relay-url.js';
 
 /** A newsletter: who sends it, which sections it takes, how many articles at most. */
 export const NewsletterSchema = z.object({
   /** Stable identifier used in keys, job ids and the CLI. */
   id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'must be 1-40 characters of a-z, 0-9, _ or -, starting with a letter or digit'),
+    .regex(
+      /^[a-z0-9][a-z0-9_-]{0,39}$/,
+      'must be 1-40 characters of a-z, 0-9, _ or -, starting with a letter or digit',
+    ),
   name: z.string().min(1).max(120),
   /** From header, e.g. `"The Harbour Gazette" <news@harbourgazette.example>`. Defaults to the site sender. */
   from: z.string().min(3).optional(),
@@ -74,8 +78,28 @@ export const EnvSchema = z.object({
    * configured, when nodemailer signs and sends; `nodemailer` always uses nodemailer. @defaultValue auto
    */
   SMTP_MAILER: z.enum(['auto', 'nodemailer']).default('auto'),
-  /** Milliseconds to wait for an SMTP reply before treating the attempt as a transient failure. @defaultValue 30000 */
+  /**
+   * Milliseconds to wait for the reply to each SMTP command (EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, RSET)
+   * before the attempt counts as a temporary failure. Connecting and the final dot have their own limits below.
+   * @defaultValue 30000
+   */
   SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Milliseconds allowed to connect to the relay, finish the TLS handshake and read its greeting. @defaultValue 30000 */
+  SMTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * Milliseconds to wait for the relay's reply to the final dot of a message (RFC 5321 §4.5.3.2: 10 minutes). Giving
+   * up earlier on a relay that accepted sends the message again. @defaultValue 600000
+   */
+  SMTP_FINAL_DOT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(600_000),
+  /** Messages one SMTP connection carries before it is closed and a fresh one opened. @defaultValue 1000 */
+  SMTP_MAX_MESSAGES_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** Milliseconds an unused SMTP connection stays open before it is closed with QUIT. @defaultValue 30000 */
+  SMTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /**
+   * Allow the relay password over a connection without TLS (only for a relay on the same host); otherwise the
+   * password is sent only over smtps:// or STARTTLS. @defaultValue false
+   */
+  SMTP_ALLOW_PLAINTEXT_AUTH: booleanFromEnv.default(false),
   /** Folder where the embedded capture server writes `.eml` files. @defaultValue ./demo-out */
   CAPTURE_DIR: z.string().min(1).default('./demo-out'),
   /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required outside development. */
@@ -101,7 +125,12 @@ export const EnvSchema = z.object({
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
   REQUIRE_REDIS_PERSISTENCE: booleanFromEnv.default(false),
   /** Largest feed accepted, in bytes. @defaultValue 10485760 (10 MB) */
-  FEED_MAX_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(10 * 1024 * 1024),
+  FEED_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(200 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
   /** Milliseconds allowed to fetch one feed over http(s). @defaultValue 15000 */
   FEED_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -112,7 +141,19 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Config {
   redisUrl: string;
   prefix: string;
-  smtp: { url: string | undefined; poolSize: number; timeoutMs: number; captureDir: string; mailer: 'auto' | 'nodemailer' };
+  smtp: {
+    url: string | undefined;
+    poolSize: number;
+    /** The reply to each command (SMTP_TIMEOUT_MS). */
+    commandTimeoutMs: number;
+    connectTimeoutMs: number;
+    finalDotTimeoutMs: number;
+    maxMessagesPerConnection: number;
+    idleTimeoutMs: number;
+    allowPlaintextAuth: boolean;
+    captureDir: string;
+    mailer: 'auto' | 'nodemailer';
+  };
   secret: string;
   /** True when no LETTERPRESS_SECRET is set and the public development secret signs tokens. */
   isDevelopmentSecret: boolean;
@@ -149,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const isProduction = e.NODE_ENV === 'production';
   if (isProduction && !e.LETTERPRESS_SECRET) problems.push('LETTERPRESS_SECRET: required when NODE_ENV=production');
   if (isProduction && !e.SMTP_URL) problems.push('SMTP_URL: required when NODE_ENV=production');
+  if (e.SMTP_URL) problems.push(...relayUrlProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH }));
 
   let file: ConfigFile = ConfigFileSchema.parse({});
   if (e.LETTERPRESS_CONFIG) {
@@ -172,7 +214,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtp: {
       url: e.SMTP_URL,
       poolSize: e.SMTP_POOL_SIZE,
-      timeoutMs: e.SMTP_TIMEOUT_MS,
+      commandTimeoutMs: e.SMTP_TIMEOUT_MS,
+      connectTimeoutMs: e.SMTP_CONNECT_TIMEOUT_MS,
+      finalDotTimeoutMs: e.SMTP_FINAL_DOT_TIMEOUT_MS,
+      maxMessagesPerConnection: e.SMTP_MAX_MESSAGES_PER_CONNECTION,
+      idleTimeoutMs: e.SMTP_IDLE_TIMEOUT_MS,
+      allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH,
       captureDir: e.CAPTURE_DIR,
       mailer: e.SMTP_MAILER,
     },

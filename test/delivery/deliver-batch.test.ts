@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliverBatch, type DeliverBatchDeps, type DeliverBatchLedger } from '../../src/delivery/deliver-batch.js';
 import type { Mailer } from '../../src/smtp/mailer.js';
-import { createSmtpMailer } from '../../src/smtp/smtp-mailer.js';
+import { createRawSmtpMailer } from '../../src/smtp/raw-smtp-mailer.js';
 import { silentLogger } from '../../src/logger.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { countByRecipient, startDeliveryBench, type DeliveryBench } from './delivery-fixture.js';
@@ -31,8 +31,8 @@ async function sendingRange() {
   await ledger.transition(digest.id, 'daily', { from: ['ready'], to: 'sending' }, now);
   await ledger.snapshotRecipients(digest.id, 'daily', READERS);
   await ledger.markFannedOut(digest.id, 'daily', now);
-  // A relay that takes a little while per message, like a real one.
-  const smtp = createSmtpMailer({ url: sink.url, poolSize: 8, timeoutMs: 5_000 });
+  // The built-in client production sends with, slowed a little per message, like a real relay.
+  const smtp = createRawSmtpMailer({ url: sink.url, poolSize: 8 });
   cleanups.push(smtp.close);
   const mailer: Mailer = {
     send: async (message) => {
@@ -69,6 +69,7 @@ function ledgerWithCheck(bench: DeliveryBench, check: DeliverBatchLedger['checkR
     recordOutcome: (input) => ledger.recordOutcome(input),
     takeLease: (...args) => ledger.takeLease(...args),
     releaseLease: (...args) => ledger.releaseLease(...args),
+    transition: (...args) => ledger.transition(...args),
   };
 }
 

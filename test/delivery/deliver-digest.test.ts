@@ -8,7 +8,7 @@ import { simpleParser } from 'mailparser';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { cancelDigest, resumeDigest } from '../../src/delivery/control-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
-import { createSmtpMailer } from '../../src/smtp/smtp-mailer.js';
+import { createRawSmtpMailer } from '../../src/smtp/raw-smtp-mailer.js';
 import type { Mailer } from '../../src/smtp/mailer.js';
 import { createSubscriberToken } from '../../src/subscribers/tokens.js';
 import { startSmtpSink, smtpReply } from '../helpers/smtp-sink.js';
@@ -130,7 +130,7 @@ describe('sending a digest', () => {
   it('a worker that throws in the middle of a batch is retried without sending anyone twice', async () => {
     let sends = 0;
     const { sink, bench } = await sinkAndBench({}, { DELIVERY_BATCH_SIZE: '100' }, (url) => {
-      const real = createSmtpMailer({ url, poolSize: 2, timeoutMs: 5_000 });
+      const real = createRawSmtpMailer({ url, poolSize: 2 });
       cleanups.push(real.close);
       return {
         send: async (message) => {
@@ -287,7 +287,7 @@ describe('sending a digest', () => {
     let leaverId = 0;
     let hasUnsubscribed = false;
     const { sink, bench } = await sinkAndBench({}, { SMTP_POOL_SIZE: '1' }, (url) => {
-      const real = createSmtpMailer({ url, poolSize: 1, timeoutMs: 5_000 });
+      const real = createRawSmtpMailer({ url, poolSize: 1 });
       cleanups.push(real.close);
       return {
         send: async (message) => {

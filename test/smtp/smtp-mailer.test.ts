@@ -1,6 +1,7 @@
 /** The SMTP edge: pre-built raw messages go out unchanged over a pooled transport, DKIM-signed when configured. */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createSmtpMailer, createMailerFromConfig } from '../../src/smtp/smtp-mailer.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 
@@ -30,7 +31,7 @@ describe('smtp mailer', () => {
   it('sends the pre-built bytes as they are, to the envelope recipient', async () => {
     const sink = await startSmtpSink();
     cleanups.push(sink.close);
-    const mailer = createSmtpMailer({ url: sink.url, poolSize: 2, timeoutMs: 5_000 });
+    const mailer = createSmtpMailer({ url: sink.url, poolSize: 2 });
     cleanups.push(mailer.close);
     const results = await Promise.all([
       mailer.send({ envelope: ENVELOPE, raw: RAW }),
@@ -50,7 +51,6 @@ describe('smtp mailer', () => {
     const mailer = createSmtpMailer({
       url: sink.url,
       poolSize: 1,
-      timeoutMs: 5_000,
       dkim: {
         domainName: 'harbourgazette.example',
         keySelector: 'lp2026',
@@ -71,7 +71,7 @@ describe('smtp mailer', () => {
       onRecipient: () => Object.assign(new Error('5.1.1 user unknown'), { responseCode: 550 }),
     });
     cleanups.push(sink.close);
-    const mailer = createSmtpMailer({ url: sink.url, poolSize: 1, timeoutMs: 5_000 });
+    const mailer = createSmtpMailer({ url: sink.url, poolSize: 1 });
     cleanups.push(mailer.close);
     await expect(mailer.send({ envelope: ENVELOPE, raw: RAW })).rejects.toMatchObject({ responseCode: 550 });
   });
@@ -79,8 +79,9 @@ describe('smtp mailer', () => {
   it('refuses to start without a relay, saying what to set', () => {
     expect(() =>
       createMailerFromConfig({
-        smtp: { url: undefined, poolSize: 1, timeoutMs: 1000, captureDir: '.', mailer: 'auto' },
+        smtp: { ...loadConfig({}).smtp, url: undefined },
         dkim: undefined,
+        site: loadConfig({}).site,
       }),
     ).toThrow(/SMTP_URL/);
   });
