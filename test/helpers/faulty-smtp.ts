@@ -320,21 +320,26 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
         const accept = (wasStalled: boolean) => {
           const messageId = readMessageId(raw);
           const acceptedAt = Date.now();
+          // smtp-server lets a handler finish a message it received in full even after the connection closed (the
+          // relay went down, or the client gave up): the relay then has the message, but its 250 has nowhere to go.
+          const socket = socketOf(session);
+          const isReplyLost = !socket || socket.destroyed || !socket.writable;
           const records = session.envelope.rcptTo.map((recipient) => ({
             messageId,
             recipient: recipient.address.toLowerCase(),
             acceptedAt,
             wasStalled,
-            isReplyLost: false,
+            isReplyLost,
             ...(options.keepRaw ? { raw } : {}),
           }));
           accepted.push(...records);
           stats.accepted += records.length;
+          if (isReplyLost) stats.repliesLost += records.length;
           return records;
         };
         /** Sends the 250 after `delayMs`; if the connection closes first, the acceptance's reply is lost. */
         const replyLater = (records: AcceptedMessage[], delayMs: number) => {
-          awaitingReply.set(session.id, records);
+          if (!records.some((record) => record.isReplyLost)) awaitingReply.set(session.id, records);
           later(delayMs, () => {
             const socket = socketOf(session);
             if (!socket || socket.destroyed || !socket.writable) markRepliesLost(session.id);

@@ -231,4 +231,38 @@ describe('subscriber store', () => {
     ).rejects.toThrow(/subscriber\[1\]/);
     expect(await redis.exists(keys.subscriberNextId)).toBe(0);
   });
+
+  it('accepts a Unicode domain, keeps the address as written, and knows its punycode spelling as the same reader', async () => {
+    const { subscriber } = await store.add({
+      email: 'Leser@Bücher.example',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
+    expect(subscriber.email).toBe('Leser@Bücher.example');
+    expect((await store.getByEmail('leser@xn--bcher-kva.example'))?.id).toBe(subscriber.id);
+    const again = await store.add({
+      email: 'leser@xn--bcher-kva.example',
+      newsletterIds: ['weekly'],
+      status: 'active',
+    });
+    expect(again).toMatchObject({ created: false, subscriber: { id: subscriber.id, email: 'Leser@Bücher.example' } });
+  });
+
+  it.each([
+    [
+      'a part before @ over 64 octets',
+      `${'a'.repeat(65)}@example.org`,
+      'email: the part before the at sign must be at most 64 octets',
+    ],
+    ['a line break', 'reader@example.org\r\nBcc: other@example.org', 'email: must not contain line breaks'],
+    [
+      'a part before @ that would need SMTPUTF8',
+      'zoë@example.org',
+      'email: the part before the at sign must be plain ASCII',
+    ],
+    ['a domain that is not one', 'reader@exa mple.org', 'email: the part after the at sign must be a domain name'],
+  ])('refuses %s with the reason, naming the field', async (_what, email, reason) => {
+    await expect(store.add({ email, newsletterIds: ['daily'], status: 'active' })).rejects.toThrow(reason);
+    expect(await redis.exists(keys.subscriberNextId)).toBe(0);
+  });
 });
