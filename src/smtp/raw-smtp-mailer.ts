@@ -71,109 +71,133 @@ function sessionSettings(options: RawSmtpMailerOptions): SessionSettings {
   };
 }
 
+/** The connections of one mailer and the messages waiting for one (see the module comment). */
+class SessionPool {
+  private readonly idle: SmtpSession[] = [];
+  private readonly idleTimers = new Map<SmtpSession, NodeJS.Timeout>();
+  /** Every open session, idle or busy. */
+  private readonly sessions = new Set<SmtpSession>();
+  private readonly queue: Outgoing[] = [];
+  private opening = 0;
+  private isClosed = false;
+
+  constructor(
+    private readonly settings: SessionSettings,
+    private readonly poolSize: number,
+    private readonly maxMessages: number,
+    private readonly idleTimeoutMs: number,
+  ) {}
+
+  send(outgoing: Outgoing): void {
+    if (this.isClosed) return outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+    this.queue.push(outgoing);
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    for (const outgoing of this.queue.splice(0))
+      outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+    await Promise.all([...this.idle].map((session) => this.retire(session)));
+  }
+
+  /** Hands waiting messages to idle sessions, and opens sessions for the rest while the pool has room. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const session = this.idle.pop();
+      if (session) {
+        clearTimeout(this.idleTimers.get(session));
+        this.idleTimers.delete(session);
+        this.run(session, this.queue.shift() as Outgoing);
+        continue;
+      }
+      // Until one connection is open, open one at a time; then up to poolSize.
+      const limit = this.sessions.size === 0 ? 1 : this.poolSize;
+      if (this.sessions.size + this.opening >= limit) return;
+      this.open(this.queue.shift() as Outgoing);
+    }
+  }
+
+  /** Opens a session for the message at the head of the queue; if it fails, that message fails with it. */
+  private open(first: Outgoing): void {
+    const fresh = new SmtpSession(this.settings);
+    // The relay may close (or speak) while the session waits in the idle list: drop it there and then.
+    fresh.onBrokenWhileIdle = () => {
+      if (this.idle.includes(fresh)) void this.retire(fresh);
+    };
+    this.opening += 1;
+    fresh.open().then(
+      () => {
+        this.opening -= 1;
+        this.sessions.add(fresh);
+        this.run(fresh, first);
+      },
+      (error: unknown) => {
+        this.opening -= 1;
+        void fresh.close();
+        first.reject(error as Error);
+        // A refusal of the session itself would meet every message waiting: fail them with it now.
+        if (classifySmtpReply(error).kind === 'relay-refused') {
+          for (const outgoing of this.queue.splice(0)) outgoing.reject(error as Error);
+        }
+        this.pump();
+      },
+    );
+  }
+
+  private run(session: SmtpSession, outgoing: Outgoing): void {
+    session.send(outgoing.envelope, outgoing.message).then(
+      (result) => {
+        outgoing.resolve(result);
+        this.release(session);
+      },
+      (error: unknown) => {
+        outgoing.reject(error as Error);
+        this.release(session);
+      },
+    );
+  }
+
+  /** Back to the idle list (closed after idleTimeoutMs there), or closed when broken, worn out or the pool closed. */
+  private release(session: SmtpSession): void {
+    if (session.isBroken || this.isClosed || session.transactions >= this.maxMessages) void this.retire(session);
+    else {
+      this.idle.push(session);
+      const timer = setTimeout(() => void this.retire(session), this.idleTimeoutMs);
+      timer.unref();
+      this.idleTimers.set(session, timer);
+    }
+    this.pump();
+  }
+
+  private retire(session: SmtpSession): Promise<void> {
+    clearTimeout(this.idleTimers.get(session));
+    this.idleTimers.delete(session);
+    const at = this.idle.indexOf(session);
+    if (at !== -1) this.idle.splice(at, 1);
+    this.sessions.delete(session);
+    return session.close();
+  }
+}
+
 /**
  * Creates the pooled raw mailer (see the module comment). A message waits for a free connection; a connection that
  * fails to open takes the message it was opened for down with it (the error says why).
  */
 export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMailer {
-  const settings = sessionSettings(options);
-  const maxMessages = options.maxMessagesPerConnection ?? RAW_SMTP_DEFAULTS.maxMessagesPerConnection;
-  const idleTimeoutMs = options.idleTimeoutMs ?? RAW_SMTP_DEFAULTS.idleTimeoutMs;
-  const idle: SmtpSession[] = [];
-  const idleTimers = new Map<SmtpSession, NodeJS.Timeout>();
-  const sessions = new Set<SmtpSession>();
-  const queue: Outgoing[] = [];
-  let opening = 0;
-  let isClosed = false;
-
-  const retire = (session: SmtpSession): Promise<void> => {
-    clearTimeout(idleTimers.get(session));
-    idleTimers.delete(session);
-    const at = idle.indexOf(session);
-    if (at !== -1) idle.splice(at, 1);
-    sessions.delete(session);
-    return session.close();
-  };
-
-  const release = (session: SmtpSession): void => {
-    if (session.isBroken || isClosed || session.transactions >= maxMessages) void retire(session);
-    else {
-      idle.push(session);
-      const timer = setTimeout(() => void retire(session), idleTimeoutMs);
-      timer.unref();
-      idleTimers.set(session, timer);
-    }
-    pump();
-  };
-
-  const run = (session: SmtpSession, outgoing: Outgoing): void => {
-    session.send(outgoing.envelope, outgoing.message).then(
-      (result) => {
-        outgoing.resolve(result);
-        release(session);
-      },
-      (error: unknown) => {
-        outgoing.reject(error as Error);
-        release(session);
-      },
-    );
-  };
-
-  const open = (first: Outgoing): void => {
-    const fresh = new SmtpSession(settings);
-    // The relay may close (or speak) while the session waits in the idle list: drop it there and then.
-    fresh.onBrokenWhileIdle = () => {
-      if (idle.includes(fresh)) void retire(fresh);
-    };
-    opening += 1;
-    fresh.open().then(
-      () => {
-        opening -= 1;
-        sessions.add(fresh);
-        run(fresh, first);
-      },
-      (error: unknown) => {
-        opening -= 1;
-        void fresh.close();
-        first.reject(error as Error);
-        // A refusal of the session itself would meet every message waiting: fail them with it now.
-        if (classifySmtpReply(error).kind === 'relay-refused') {
-          for (const outgoing of queue.splice(0)) outgoing.reject(error as Error);
-        }
-        pump();
-      },
-    );
-  };
-
-  const pump = (): void => {
-    while (queue.length > 0) {
-      const session = idle.pop();
-      if (session) {
-        clearTimeout(idleTimers.get(session));
-        idleTimers.delete(session);
-        run(session, queue.shift() as Outgoing);
-        continue;
-      }
-      // Until one connection is open, open one at a time; then up to poolSize.
-      const limit = sessions.size === 0 ? 1 : options.poolSize;
-      if (sessions.size + opening >= limit) return;
-      open(queue.shift() as Outgoing);
-    }
-  };
-
+  const pool = new SessionPool(
+    sessionSettings(options),
+    options.poolSize,
+    options.maxMessagesPerConnection ?? RAW_SMTP_DEFAULTS.maxMessagesPerConnection,
+    options.idleTimeoutMs ?? RAW_SMTP_DEFAULTS.idleTimeoutMs,
+  );
   return {
     send(message) {
-      if (isClosed) return Promise.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
       return new Promise<SendResult>((resolve, reject) => {
         // Chunks when the caller has them: reading `raw` could join (copy) the whole message.
-        queue.push({ envelope: message.envelope, message: message.chunks ?? message.raw, resolve, reject });
-        pump();
+        pool.send({ envelope: message.envelope, message: message.chunks ?? message.raw, resolve, reject });
       });
     },
-    async close() {
-      isClosed = true;
-      for (const outgoing of queue.splice(0)) outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
-      await Promise.all([...idle].map(retire));
-    },
+    close: () => pool.close(),
   };
 }
