@@ -66,6 +66,9 @@ const POLICY_TEXT =
 /** Steps of setting the session up, as both mailers name them in an error's `command`. */
 const SESSION_COMMAND = /^(?:CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b)/;
 
+/** Node's codes for a failed TLS handshake (certificate, protocol). */
+const TLS_FAILURE = /CERT|SELF_SIGNED|SSL|TLS/;
+
 /** A refusal to relay for us: about our login or address, never about the reader. */
 const RELAY_DENIED_TEXT = /relay(?:ing)? (?:access )?(?:denied|not permitted)/i;
 
@@ -82,7 +85,13 @@ export function classifySmtpReply(errorOrInfo: unknown): SmtpReplyClass {
   const isError = errorOrInfo instanceof Error;
   const response = typeof value.response === 'string' ? value.response : undefined;
   const responseCode = typeof value.responseCode === 'number' ? value.responseCode : undefined;
-  const transportCode = typeof value.code === 'string' ? value.code : undefined;
+  // nodemailer reports a TLS failure (an expired or untrusted certificate) as ESOCKET with the TLS code kept apart.
+  const originalCode = typeof value.originalCode === 'string' ? value.originalCode : '';
+  const transportCode = TLS_FAILURE.test(originalCode)
+    ? 'ETLS'
+    : typeof value.code === 'string'
+      ? value.code
+      : undefined;
   const command = typeof value.command === 'string' ? value.command.toUpperCase() : undefined;
   const text = redactAddresses(
     (response ?? (isError ? (errorOrInfo as Error).message : undefined) ?? String(errorOrInfo)).trim(),

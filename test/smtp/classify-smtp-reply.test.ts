@@ -111,6 +111,11 @@ describe('classifySmtpReply', () => {
 
   it('a TLS certificate it cannot trust and a password it will not send in clear text are the relay’s refusals', () => {
     expect(classifySmtpReply(transportError('ETLS', 'self-signed certificate')).kind).toBe('relay-refused');
+    // nodemailer's shape of the same: ESOCKET, the TLS code kept apart.
+    const expired = Object.assign(transportError('ESOCKET', 'certificate has expired'), {
+      originalCode: 'CERT_HAS_EXPIRED',
+    });
+    expect(classifySmtpReply(expired).kind).toBe('relay-refused');
     expect(classifySmtpReply(transportError('EAUTH', 'refusing to send the relay password in clear text')).kind).toBe(
       'relay-refused',
     );
