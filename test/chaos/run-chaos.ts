@@ -110,8 +110,9 @@ function formatDetails(rows: ChaosRow[]): string {
 
 const DUPLICATES_EXPLAINED = `"delivered once" counts deliverable readers the relay accepted exactly once. A duplicate is a second
 acceptance of the same reader's copy, always with the same Message-ID (receivers and relays can collapse it).
-"lost 250": the relay accepted the message but its reply never reached the worker (stalled past SMTP_TIMEOUT_MS, or
-the connection was cut), so the worker could only retry; SMTP itself cannot rule this out (RFC 1047).
+"lost 250": the relay accepted the message but its reply never reached the worker (stalled past
+SMTP_FINAL_DOT_TIMEOUT_MS, or the connection was cut first, by either side), so the worker could only retry; SMTP
+itself cannot rule this out (RFC 1047).
 "at a kill": a worker was SIGKILLed after handing a whole message to the relay and before the ledger recorded its
 acceptance (the relay accepted within a second of the kill, before or after it); the restarted batch sends it again.
 Any other duplicate, any lost reader, any refusal not recorded and suppressed, or a digest marked sent while a
