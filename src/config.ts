@@ -53,6 +53,7 @@ const baseUrlField = z.string().superRefine((value, context) => {
     context.addIssue({ code: 'custom', message: 'must not carry a user, a password, a query or a fragment' });
   }
 });
+import { relayUrlProblems } from './smtp/relay-url.js';
 
 /** A newsletter: who sends it, which sections it takes, how many articles at most. */
 export const NewsletterSchema = z.strictObject({
@@ -168,8 +169,28 @@ export const EnvSchema = z.object({
    * configured, when nodemailer signs and sends; `nodemailer` always uses nodemailer. @defaultValue auto
    */
   SMTP_MAILER: z.enum(['auto', 'nodemailer']).default('auto'),
-  /** Milliseconds to wait for an SMTP reply before treating the attempt as a transient failure. @defaultValue 30000 */
+  /**
+   * Milliseconds to wait for the reply to each SMTP command (EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, RSET)
+   * before the attempt counts as a temporary failure. Connecting and the final dot have their own limits below.
+   * @defaultValue 30000
+   */
   SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Milliseconds allowed to connect to the relay, finish the TLS handshake and read its greeting. @defaultValue 30000 */
+  SMTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * Milliseconds to wait for the relay's reply to the final dot of a message (RFC 5321 §4.5.3.2: 10 minutes). Giving
+   * up earlier on a relay that accepted sends the message again. @defaultValue 600000
+   */
+  SMTP_FINAL_DOT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(600_000),
+  /** Messages one SMTP connection carries before it is closed and a fresh one opened. @defaultValue 1000 */
+  SMTP_MAX_MESSAGES_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** Milliseconds an unused SMTP connection stays open before it is closed with QUIT. @defaultValue 30000 */
+  SMTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /**
+   * Allow the relay password over a connection without TLS (only for a relay on the same host); otherwise the
+   * password is sent only over smtps:// or STARTTLS. @defaultValue false
+   */
+  SMTP_ALLOW_PLAINTEXT_AUTH: booleanFromEnv.default(false),
   /** Folder where the embedded capture server writes `.eml` files. @defaultValue ./demo-out */
   CAPTURE_DIR: z.string().min(1).default('./demo-out'),
   /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required in production, and not a weak one. */
@@ -273,7 +294,13 @@ export interface Config {
   smtp: {
     url: string | undefined;
     poolSize: number;
-    timeoutMs: number;
+    /** The reply to each command (SMTP_TIMEOUT_MS). */
+    commandTimeoutMs: number;
+    connectTimeoutMs: number;
+    finalDotTimeoutMs: number;
+    maxMessagesPerConnection: number;
+    idleTimeoutMs: number;
+    allowPlaintextAuth: boolean;
     captureDir: string;
     mailer: 'auto' | 'nodemailer';
   };
@@ -365,6 +392,8 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   if (dkimParts !== 0 && dkimParts !== 3) {
     problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY: set all three or none');
   }
+  if (e.SMTP_URL)
+    problems.push(...relayUrlProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
   if (!isProduction) return;
   if (!e.LETTERPRESS_SECRET) problems.push('LETTERPRESS_SECRET: required when NODE_ENV=production');
   if (!e.SMTP_URL) problems.push('SMTP_URL: required when NODE_ENV=production');
@@ -490,7 +519,12 @@ function buildConfig(e: Env, file: ConfigFile, dkimKey: string | undefined): Con
     smtp: {
       url: e.SMTP_URL,
       poolSize: e.SMTP_POOL_SIZE,
-      timeoutMs: e.SMTP_TIMEOUT_MS,
+      commandTimeoutMs: e.SMTP_TIMEOUT_MS,
+      connectTimeoutMs: e.SMTP_CONNECT_TIMEOUT_MS,
+      finalDotTimeoutMs: e.SMTP_FINAL_DOT_TIMEOUT_MS,
+      maxMessagesPerConnection: e.SMTP_MAX_MESSAGES_PER_CONNECTION,
+      idleTimeoutMs: e.SMTP_IDLE_TIMEOUT_MS,
+      allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH,
       captureDir: e.CAPTURE_DIR,
       mailer: e.SMTP_MAILER,
     },

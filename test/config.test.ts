@@ -31,6 +31,48 @@ describe('configuration', () => {
     );
   });
 
+  it('reads the SMTP timeouts and limits, with the RFC 5321 ten minutes for the final dot by default', () => {
+    expect(loadConfig({}).smtp).toMatchObject({
+      commandTimeoutMs: 30_000,
+      connectTimeoutMs: 30_000,
+      finalDotTimeoutMs: 600_000,
+      maxMessagesPerConnection: 1_000,
+      idleTimeoutMs: 30_000,
+      allowPlaintextAuth: false,
+    });
+    expect(
+      loadConfig({ SMTP_TIMEOUT_MS: '5000', SMTP_FINAL_DOT_TIMEOUT_MS: '120000', SMTP_ALLOW_PLAINTEXT_AUTH: 'true' })
+        .smtp,
+    ).toMatchObject({
+      commandTimeoutMs: 5_000,
+      connectTimeoutMs: 30_000,
+      finalDotTimeoutMs: 120_000,
+      allowPlaintextAuth: true,
+    });
+  });
+
+  it('refuses at start a relay URL whose EHLO name is a bare host name, or whose password could only go in clear text', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(problems({ SMTP_URL: 'smtp://relay.example.org:587?name=mailer' })).toMatch(
+      /SMTP_URL: the EHLO name "mailer" must be a domain/,
+    );
+    const plainText = problems({ SMTP_URL: 'smtp://desk:s3cret@relay.example.org:25?ignoreTLS=true' });
+    expect(plainText).toMatch(
+      /SMTP_URL: ignoreTLS=true with a user and password would send the password in clear text/,
+    );
+    expect(plainText).not.toContain('s3cret');
+    expect(
+      problems({ SMTP_URL: 'smtp://desk:s3cret@127.0.0.1:25?ignoreTLS=true', SMTP_ALLOW_PLAINTEXT_AUTH: 'true' }),
+    ).toBe('');
+  });
+
   it('requires all three DKIM variables or none', () => {
     expect(() => loadConfig({ DKIM_DOMAIN: 'example.org' })).toThrowError(/set all three or none/);
   });

@@ -4,12 +4,8 @@
  */
 import { DelayedError, UnrecoverableError, type Processor } from 'bullmq';
 import type { App } from '../src/app.js';
-import {
-  createSendSlots,
-  deliverBatch,
-  type BatchCounts,
-  type DeliverBatchDeps,
-} from '../src/delivery/deliver-batch.js';
+import { deliverBatch, type BatchCounts, type DeliverBatchDeps } from '../src/delivery/deliver-batch.js';
+import { createSendSlots } from '../src/delivery/send-slots.js';
 import { parseJobPayload } from '../src/queue/job-definitions.js';
 import { mapJobError } from './map-job-error.js';
 

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { classifySmtpReply, type SmtpReplyClass } from '../smtp/classify-smtp-reply.js';
 import type {
   DeliveryOutcome,
+  DigestTransition,
   LedgerRange,
   RangeLease,
   RecipientCheck,
@@ -21,6 +22,7 @@ import type {
 import { isBitSet } from './delivery-ledger.js';
 import type { DeliverJob } from '../queue/job-definitions.js';
 import type { Mailer } from '../smtp/mailer.js';
+import type { SendSlots } from './send-slots.js';
 
 /** A pre-built message for one digest: per recipient it only splices a few values into frozen bytes. */
 export interface MessageTemplate {
@@ -43,6 +45,13 @@ export interface DeliverBatchLedger {
   takeLease(digestId: string, lease: RangeLease, ttlSeconds: number): Promise<void>;
   releaseLease(digestId: string, lease: RangeLease): Promise<void>;
   recordOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
+  /** A guarded status change: here, pausing the digest when the relay refuses the session. */
+  transition(
+    digestId: string,
+    newsletterId: string,
+    change: DigestTransition,
+    now: Date,
+  ): Promise<{ previous: DigestStatus | undefined }>;
 }
 
 /** What a delivery batch needs. */
@@ -95,6 +104,9 @@ export interface BatchCounts {
   skipped: number;
 }
 
+/** Why a run handed its job back. */
+export type DeferReason = 'relay-unavailable' | 'paused' | 'shutting-down' | 'lease-lost';
+
 /** How a run ended. */
 export type DeliverBatchResult =
   | {
@@ -110,48 +122,18 @@ export type DeliverBatchResult =
        */
       kind: 'deferred';
       delayMs: number;
-      reason: 'relay-unavailable' | 'paused' | 'shutting-down' | 'lease-lost';
+      reason: DeferReason;
       /** The payload's `deferrals` for the next run. */
       deferrals: number;
       message: string;
       counts: BatchCounts;
     };
 
-/** Messages between their last check and the relay's answer, across every batch of one process. */
-export interface SendSlots {
-  /** Waits for a free slot; the returned function frees it (calling it again does nothing). */
-  acquire(): Promise<() => void>;
-}
-
-/** First-come, first-served send slots: at most `count` held at once. */
-export function createSendSlots(count: number): SendSlots {
-  let free = Math.max(1, count);
-  const waiting: (() => void)[] = [];
-  const grant = (): (() => void) => {
-    let isFreed = false;
-    return () => {
-      if (isFreed) return;
-      isFreed = true;
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
-    };
-  };
-  return {
-    acquire() {
-      if (free > 0) {
-        free -= 1;
-        return Promise.resolve(grant());
-      }
-      return new Promise((resolve) => waiting.push(() => resolve(grant())));
-    },
-  };
-}
-
 /** Transient failures of the connection itself in a row after which the batch stops taking recipients. */
 const RELAY_UNAVAILABLE_STREAK = 3;
 
-type StopReason = 'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'shutting-down' | 'lease-lost';
+type StopReason =
+  'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'relay-refused' | 'shutting-down' | 'lease-lost';
 
 const DEFAULT_LEASE_TTL_SECONDS = 24 * 3600;
 
@@ -182,6 +164,32 @@ export async function deliverBatch(
   }
 }
 
+/** What one run over a range knows; its lanes share it. */
+interface RangeRun {
+  deps: DeliverBatchDeps;
+  payload: DeliverJob;
+  options: DeliverBatchOptions;
+  lease: RangeLease;
+  digest: Digest;
+  counts: BatchCounts;
+  /** Why the lanes stop taking recipients, once one of them decided it. */
+  stop: StopReason | undefined;
+  successes: number;
+  /** Failures of the connection itself in a row. */
+  unavailableStreak: number;
+  lastTransient: SmtpReplyClass | undefined;
+  /** Recipients refused for now, to be retried. */
+  transient: Map<number, SmtpReplyClass>;
+  /** The relay's refusal of the session, when one stopped the run. */
+  relayRefusal: SmtpReplyClass | undefined;
+}
+
+/** What the lanes send with. */
+interface Sending {
+  emails: Map<number, string>;
+  template: MessageTemplate;
+}
+
 async function deliverRange(
   deps: DeliverBatchDeps,
   payload: DeliverJob,
@@ -189,39 +197,40 @@ async function deliverRange(
   lease: RangeLease,
 ): Promise<DeliverBatchResult> {
   const counts: BatchCounts = { delivered: 0, failed: 0, skipped: 0 };
-  const logger = deps.logger;
   const digest = await deps.digests.get(payload.digestId);
   if (!digest) {
-    logger.warn('digest no longer exists: nothing to deliver');
+    deps.logger.warn('digest no longer exists: nothing to deliver');
     return { kind: 'done', note: 'digest-missing', counts };
   }
-  const newsletterId = digest.newsletterId;
-  const range = await deps.ledger.readRange(digest.id, newsletterId, payload.fromId, payload.toId);
+  const range = await deps.ledger.readRange(digest.id, digest.newsletterId, payload.fromId, payload.toId);
   const early = stopFor(range.status);
   if (early) return finishStopped(deps, payload, early, counts, undefined);
 
-  const record = async (
-    subscriberId: number,
-    outcome: DeliveryOutcome,
-    extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {},
-  ) => {
-    const result = await deps.ledger.recordOutcome({
-      digestId: digest.id,
-      newsletterId,
-      subscriberId,
-      outcome,
-      pauseThreshold: deps.pauseAfterPermanentFailures,
-      now: deps.clock(),
-      ...extra,
-    });
-    if (result.isRecorded) counts[outcome] += 1;
-    return result;
+  const run: RangeRun = {
+    ...{ deps, payload, options, lease, digest, counts },
+    ...{ stop: undefined, successes: 0, unavailableStreak: 0, lastTransient: undefined },
+    ...{ transient: new Map(), relayRefusal: undefined },
   };
+  const { pending, left } = unsettledRecipients(range, payload.fromId, payload.toId);
+  for (const id of left) await recordOutcome(run, id, 'skipped');
+  if (pending.length === 0) return { kind: 'done', counts };
 
-  // Pending: a recipient with no outcome yet. Those who left before the batch started are recorded as skipped.
+  const sending: Sending = {
+    emails: await deps.subscribers.getEmails(pending),
+    template: await deps.templates.get(digest),
+  };
+  await runLanes(run, pending, sending);
+  return finishRun(run);
+}
+
+/**
+ * The range's recipients with no outcome yet: `pending` still take the newsletter, `left` left before the batch
+ * started (they are recorded as skipped).
+ */
+function unsettledRecipients(range: LedgerRange, fromId: number, toId: number): { pending: number[]; left: number[] } {
   const pending: number[] = [];
   const left: number[] = [];
-  for (let id = payload.fromId; id <= payload.toId; id += 1) {
+  for (let id = fromId; id <= toId; id += 1) {
     const byteIndex = (id >> 3) - range.firstByte;
     if ((range.recipients[byteIndex] ?? 0) === 0) {
       id = (((id >> 3) + 1) << 3) - 1; // skip the rest of an empty byte
@@ -237,148 +246,224 @@ async function deliverRange(
     }
     (isBitSet(range.active, range.firstByte, id) ? pending : left).push(id);
   }
-  for (const id of left) await record(id, 'skipped');
-  if (pending.length === 0) return { kind: 'done', counts };
+  return { pending, left };
+}
 
-  const emails = await deps.subscribers.getEmails(pending);
-  const template = await deps.templates.get(digest);
+/** Records one outcome in the ledger (at most once per recipient) and counts it when it was this run's. */
+async function recordOutcome(
+  run: RangeRun,
+  subscriberId: number,
+  outcome: DeliveryOutcome,
+  extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {},
+): Promise<RecordOutcomeResult> {
+  const result = await run.deps.ledger.recordOutcome({
+    digestId: run.digest.id,
+    newsletterId: run.digest.newsletterId,
+    subscriberId,
+    outcome,
+    pauseThreshold: run.deps.pauseAfterPermanentFailures,
+    now: run.deps.clock(),
+    ...extra,
+  });
+  if (result.isRecorded) run.counts[outcome] += 1;
+  return result;
+}
 
-  let stop: StopReason | undefined;
+/** Sends to the pending recipients with `sendConcurrency` lanes; every lane finishes its message in flight. */
+async function runLanes(run: RangeRun, pending: number[], sending: Sending): Promise<void> {
   let next = 0;
-  let successes = 0;
-  let unavailableStreak = 0;
-  let lastTransient: SmtpReplyClass | undefined;
-  const transient = new Map<number, SmtpReplyClass>();
-
-  const sendOne = async (id: number): Promise<void> => {
-    const free = deps.sendSlots ? await deps.sendSlots.acquire() : () => {};
-    try {
-      // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
-      if (options.signal?.aborted) stop ??= 'shutting-down';
-      if (stop === undefined) await checkAndSend(id, free);
-    } finally {
-      free();
-    }
-  };
-
-  const checkAndSend = async (id: number, freeSlot: () => void): Promise<void> => {
-    const check = await deps.ledger.checkRecipient(digest.id, newsletterId, id, lease);
-    const stopReason = check.isLeaseHeld ? stopFor(check.status) : 'lease-lost';
-    if (stopReason) {
-      stop ??= stopReason;
-      return;
-    }
-    if (check.isSettled) return;
-    const email = emails.get(id);
-    if (!check.isActive || email === undefined) {
-      await record(id, 'skipped');
-      return;
-    }
-    let message: ReturnType<MessageTemplate['render']>;
-    try {
-      message = template.render({ id, email }, deps.clock());
-    } catch (error) {
-      // A stored address or link that cannot be written into a message fails that reader alone, with the reason;
-      // any other error is a fault of the process and fails the batch (it is retried).
-      if (!isAppError(error, 'input_invalid')) throw error;
-      freeSlot();
-      await record(id, 'failed', { reason: `the message cannot be written for this reader: ${error.message}` });
-      logger.warn({ subscriberId: id, reason: error.message }, 'message cannot be written for a reader');
-      return;
-    }
-    let reply: SmtpReplyClass;
-    try {
-      // The message itself, not a copy of its fields: reading `raw` would join the chunks a mailer can send as they are.
-      reply = classifySmtpReply(await deps.mailer.send(message));
-    } catch (error) {
-      reply = classifySmtpReply(error);
-    }
-    freeSlot();
-    switch (reply.kind) {
-      case 'ok':
-        successes += 1;
-        unavailableStreak = 0;
-        await record(id, 'delivered');
-        return;
-      case 'permanent-mailbox':
-        await record(id, 'failed', { reason: reply.message });
-        await deps.subscribers.suppress(email, reply.message);
-        return;
-      case 'permanent-other': {
-        const result = await record(id, 'failed', { reason: reply.message, countsTowardsPause: true });
-        if (result.status === 'paused') stop ??= 'paused';
-        return;
-      }
-      case 'transient':
-        transient.set(id, reply);
-        lastTransient = reply;
-        if (reply.isRelayUnavailable) {
-          unavailableStreak += 1;
-          if (unavailableStreak >= RELAY_UNAVAILABLE_STREAK) stop ??= 'relay-unavailable';
-        } else {
-          unavailableStreak = 0;
-        }
-        logger.debug({ subscriberId: id, code: reply.code, enhancedCode: reply.enhancedCode }, 'transient refusal');
-        return;
-    }
-  };
-
   const lane = async (): Promise<void> => {
-    while (stop === undefined) {
-      if (options.signal?.aborted) {
-        stop = 'shutting-down';
+    while (run.stop === undefined) {
+      if (run.options.signal?.aborted) {
+        run.stop = 'shutting-down';
         return;
       }
       const id = pending[next];
       if (id === undefined) return;
       next += 1;
-      await sendOne(id);
+      await sendOne(run, id, sending);
     }
   };
-  // All lanes finish their in-flight message before the batch returns, even when one lane fails.
   const lanes = await Promise.allSettled(
-    Array.from({ length: Math.max(1, Math.min(deps.sendConcurrency, pending.length)) }, () =>
+    Array.from({ length: Math.max(1, Math.min(run.deps.sendConcurrency, pending.length)) }, () =>
       lane().catch((error: unknown) => {
-        stop ??= 'shutting-down';
+        run.stop ??= 'shutting-down';
         throw error;
       }),
     ),
   );
-  const failedLane = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+  const failedLane = lanes.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failedLane) throw failedLane.reason;
+}
 
-  if (stop !== undefined && stop !== 'relay-unavailable') {
-    if (stop === 'paused') {
-      // A resume may have come while the last messages were in flight: then carry on at once.
-      if ((await deps.ledger.getStatus(digest.id)) === 'sending') {
-        const rest = await deliverRange(deps, payload, options, lease);
-        return addCounts(rest, counts);
-      }
-    }
-    return finishStopped(deps, payload, stop, counts, lastTransient);
+/** Takes a send slot, then checks and sends to one recipient (unless the batch was told to stop meanwhile). */
+async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<void> {
+  const free = run.deps.sendSlots ? await run.deps.sendSlots.acquire() : () => {};
+  try {
+    // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
+    if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
+    if (run.stop === undefined) await checkAndSend(run, id, sending, free);
+  } finally {
+    free();
   }
+}
 
-  if (transient.size === 0) {
-    logger.info({ ...counts, fromId: payload.fromId, toId: payload.toId }, 'delivery batch done');
+/** The O(1) check right before the send, the send, and what the reply means for the reader and the run. */
+async function checkAndSend(run: RangeRun, id: number, sending: Sending, freeSlot: () => void): Promise<void> {
+  const { deps, digest, lease } = run;
+  const check = await deps.ledger.checkRecipient(digest.id, digest.newsletterId, id, lease);
+  const stopReason = check.isLeaseHeld ? stopFor(check.status) : 'lease-lost';
+  if (stopReason) {
+    run.stop ??= stopReason;
+    return;
+  }
+  if (check.isSettled) return;
+  const email = sending.emails.get(id);
+  if (!check.isActive || email === undefined) {
+    await recordOutcome(run, id, 'skipped');
+    return;
+  }
+  const message = renderFor(run, id, email, sending.template);
+  if (!message.ok) {
+    freeSlot();
+    await recordOutcome(run, id, 'failed', {
+      reason: `the message cannot be written for this reader: ${message.reason}`,
+    });
+    deps.logger.warn({ subscriberId: id, reason: message.reason }, 'message cannot be written for a reader');
+    return;
+  }
+  let reply: SmtpReplyClass;
+  try {
+    // The message itself, not a copy of its fields: reading `raw` would join the chunks a mailer can send as they are.
+    reply = classifySmtpReply(await deps.mailer.send(message.value));
+  } catch (error) {
+    reply = classifySmtpReply(error);
+  }
+  freeSlot();
+  await applyReply(run, id, email, reply);
+}
+
+/**
+ * The reader's copy, or why it cannot be written: a stored address or link a message cannot carry fails that reader
+ * alone; any other error is a fault of the process and fails the batch (it is retried).
+ */
+function renderFor(
+  run: RangeRun,
+  id: number,
+  email: string,
+  template: MessageTemplate,
+): { ok: true; value: ReturnType<MessageTemplate['render']> } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: template.render({ id, email }, run.deps.clock()) };
+  } catch (error) {
+    if (!isAppError(error, 'input_invalid')) throw error;
+    return { ok: false, reason: error.message };
+  }
+}
+
+/** Records what the relay's answer means for the reader, and stops the run when it means the run cannot go on. */
+async function applyReply(run: RangeRun, id: number, email: string, reply: SmtpReplyClass): Promise<void> {
+  switch (reply.kind) {
+    case 'ok':
+      run.successes += 1;
+      run.unavailableStreak = 0;
+      await recordOutcome(run, id, 'delivered');
+      return;
+    case 'permanent-mailbox':
+      await recordOutcome(run, id, 'failed', { reason: reply.message });
+      await run.deps.subscribers.suppress(email, reply.message);
+      return;
+    case 'permanent-other': {
+      const result = await recordOutcome(run, id, 'failed', { reason: reply.message, countsTowardsPause: true });
+      if (result.status === 'paused') run.stop ??= 'paused';
+      return;
+    }
+    case 'relay-refused':
+      // The relay refused the session, not this reader: they stay pending, and the digest pauses (see finishRun).
+      run.relayRefusal ??= reply;
+      run.stop ??= 'relay-refused';
+      return;
+    case 'transient':
+      run.transient.set(id, reply);
+      run.lastTransient = reply;
+      if (reply.isRelayUnavailable) {
+        run.unavailableStreak += 1;
+        if (run.unavailableStreak >= RELAY_UNAVAILABLE_STREAK) run.stop ??= 'relay-unavailable';
+      } else {
+        run.unavailableStreak = 0;
+      }
+      run.deps.logger.debug(
+        { subscriberId: id, code: reply.code, enhancedCode: reply.enhancedCode },
+        'transient refusal',
+      );
+      return;
+  }
+}
+
+/** How a run ends once its lanes are done: stopped, done, handed back while the relay is away, or retried. */
+async function finishRun(run: RangeRun): Promise<DeliverBatchResult> {
+  const { deps, payload, counts } = run;
+  if (run.stop === 'relay-refused') await pauseForRelayRefusal(run);
+  if (run.stop !== undefined && run.stop !== 'relay-unavailable') {
+    // A resume may have come while the last messages were in flight: then carry on at once.
+    if (
+      (run.stop === 'paused' || run.stop === 'relay-refused') &&
+      (await deps.ledger.getStatus(run.digest.id)) === 'sending'
+    ) {
+      const rest = await deliverRange(deps, payload, run.options, run.lease);
+      return addCounts(rest, counts);
+    }
+    return finishStopped(deps, payload, run.stop, counts, run.lastTransient);
+  }
+  if (run.transient.size === 0) {
+    deps.logger.info({ ...counts, fromId: payload.fromId, toId: payload.toId }, 'delivery batch done');
     return { kind: 'done', counts };
   }
   const isRelayUnavailable =
-    stop === 'relay-unavailable' || (successes === 0 && [...transient.values()].every((r) => r.isRelayUnavailable));
-  const last = lastTransient?.message ?? 'transient failure';
+    run.stop === 'relay-unavailable' ||
+    (run.successes === 0 && [...run.transient.values()].every((reply) => reply.isRelayUnavailable));
   if (isRelayUnavailable) {
     // A relay that worked earlier in this run went down now: the delays start again from the first step.
-    const streakPayload = successes > 0 ? { ...payload, deferrals: 0 } : payload;
-    return finishStopped(deps, streakPayload, 'relay-unavailable', counts, lastTransient);
+    const streakPayload = run.successes > 0 ? { ...payload, deferrals: 0 } : payload;
+    return finishStopped(deps, streakPayload, 'relay-unavailable', counts, run.lastTransient);
   }
+  return finishTransients(run);
+}
 
-  if (options.isFinalAttempt) {
+/**
+ * Pauses the digest with the relay's reason (no reader is charged for it) and says so in the log: the operator fixes
+ * the relay and runs `digest resume`, which sends to everyone still pending.
+ */
+async function pauseForRelayRefusal(run: RangeRun): Promise<void> {
+  const refusal = run.relayRefusal;
+  const reason = `the relay refused the session (no reader was charged): ${refusal?.message ?? 'unknown reason'}`;
+  const { previous } = await run.deps.ledger.transition(
+    run.digest.id,
+    run.digest.newsletterId,
+    { from: ['sending'], to: 'paused', pausedReason: reason },
+    run.deps.clock(),
+  );
+  run.deps.logger.error(
+    { code: refusal?.code, enhancedCode: refusal?.enhancedCode, reply: refusal?.message },
+    'the relay refused the session: every reader of this batch stays pending',
+  );
+  if (previous === 'sending') {
+    run.deps.logger.error({ reason }, 'digest paused: fix the relay, then run `letterpress digest resume`');
+  }
+}
+
+/** Transient refusals left: retried with backoff, or failed for good on the job's last attempt. */
+async function finishTransients(run: RangeRun): Promise<DeliverBatchResult> {
+  const { deps, counts, transient } = run;
+  const last = run.lastTransient?.message ?? 'transient failure';
+  if (run.options.isFinalAttempt) {
     for (const [id, reply] of transient) {
-      await record(id, 'failed', { reason: `still refused after the last attempt: ${reply.message}` });
+      await recordOutcome(run, id, 'failed', { reason: `still refused after the last attempt: ${reply.message}` });
     }
-    logger.warn({ ...counts, gaveUp: transient.size, last }, 'delivery batch gave up on transient refusals');
+    deps.logger.warn({ ...counts, gaveUp: transient.size, last }, 'delivery batch gave up on transient refusals');
     return { kind: 'done', counts };
   }
-  logger.warn({ ...counts, transient: transient.size, last }, 'delivery batch will retry transient refusals');
+  deps.logger.warn({ ...counts, transient: transient.size, last }, 'delivery batch will retry transient refusals');
   throw new AppError(
     'delivery_incomplete',
     `${transient.size} recipient(s) got a transient refusal (last: ${last}); the batch is retried`,
@@ -403,6 +488,7 @@ function stopFor(status: DigestStatus | undefined): StopReason | undefined {
   }
 }
 
+/** The result of a run that stopped before everyone was handled. */
 function finishStopped(
   deps: DeliverBatchDeps,
   payload: DeliverJob,
@@ -410,6 +496,8 @@ function finishStopped(
   counts: BatchCounts,
   lastTransient: SmtpReplyClass | undefined,
 ): DeliverBatchResult {
+  const deferred = (reason: DeferReason, delayMs: number, message: string, deferrals = payload.deferrals) =>
+    ({ kind: 'deferred', reason, delayMs, deferrals, message, counts }) as const;
   switch (stop) {
     case 'cancelled':
       // Chosen: recipients not yet reached stay unrecorded (neither sent nor skipped); the digest reports them as
@@ -418,33 +506,13 @@ function finishStopped(
     case 'digest-sent':
       return { kind: 'done', note: 'digest-sent', counts };
     case 'paused':
-      return {
-        kind: 'deferred',
-        reason: 'paused',
-        delayMs: deps.pausedRecheckMs ?? 30_000,
-        deferrals: payload.deferrals,
-        message: 'the digest is paused',
-        counts,
-      };
+    case 'relay-refused':
+      return deferred('paused', deps.pausedRecheckMs ?? 30_000, 'the digest is paused');
     case 'shutting-down':
-      return {
-        kind: 'deferred',
-        reason: 'shutting-down',
-        delayMs: 0,
-        deferrals: payload.deferrals,
-        message: 'worker shutting down',
-        counts,
-      };
+      return deferred('shutting-down', 0, 'worker shutting down');
     case 'lease-lost':
       deps.logger.warn({ fromId: payload.fromId }, 'another runner took this range over: stopped');
-      return {
-        kind: 'deferred',
-        reason: 'lease-lost',
-        delayMs: 0,
-        deferrals: payload.deferrals,
-        message: 'another runner took this range over',
-        counts,
-      };
+      return deferred('lease-lost', 0, 'another runner took this range over');
     case 'relay-unavailable': {
       const base = deps.relayRetryBaseMs ?? 1_000;
       const max = deps.relayRetryMaxMs ?? 60_000;
@@ -453,14 +521,8 @@ function finishStopped(
         { delayMs, deferrals: payload.deferrals + 1, last: lastTransient?.message },
         'relay unavailable: batch handed back',
       );
-      return {
-        kind: 'deferred',
-        reason: 'relay-unavailable',
-        delayMs,
-        deferrals: payload.deferrals + 1,
-        message: lastTransient?.message ?? 'relay unavailable',
-        counts,
-      };
+      const message = lastTransient?.message ?? 'relay unavailable';
+      return deferred('relay-unavailable', delayMs, message, payload.deferrals + 1);
     }
   }
 }

@@ -30,6 +30,7 @@ import {
   headerLine,
   needsSoftBreak,
   parseMailbox,
+  tokenHeaderLine,
 } from './compose-mime.js';
 import { relatedWrapper } from './inline-image-parts.js';
 
@@ -170,11 +171,23 @@ function mergeBuffers(pieces: (Buffer | Hole)[]): (Buffer | Hole)[] {
   return merged;
 }
 
+/**
+ * A personal link as headers and bodies carry it: a link with anything but printable ASCII (a Unicode `baseUrl`) is
+ * written as the WHATWG URL parser writes it, host in punycode and path percent-encoded, never as raw bytes.
+ */
 function checkLink(url: string): string {
-  if (url.length > MAX_LINK_LENGTH || /[\s<>"]/.test(url)) {
+  let link = url;
+  if (!/^[\x21-\x7e]*$/.test(link)) {
+    try {
+      link = new URL(link).href;
+    } catch {
+      throw new AppError('input_invalid', 'a personal link is not a URL');
+    }
+  }
+  if (link.length > MAX_LINK_LENGTH || /[\s<>"]/.test(link)) {
     throw new AppError('input_invalid', 'a personal link is too long or contains characters a header cannot carry');
   }
-  return url;
+  return link;
 }
 
 /**
@@ -249,10 +262,10 @@ export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMe
     const htmlUnsubscribeValue = escapeHtml(unsubscribeUrl);
     const htmlPreferencesValue = escapeHtml(preferencesUrl);
     const values: Buffer[] = new Array<Buffer>(HOLE_COUNT);
-    values[Hole.to] = ascii(`To: ${to}${CRLF}`);
+    values[Hole.to] = ascii(tokenHeaderLine('To', to));
     values[Hole.date] = ascii(`Date: ${formatRfc5322Date(now)}${CRLF}`);
-    values[Hole.messageId] = ascii(`Message-ID: ${messageId}${CRLF}`);
-    values[Hole.listUnsubscribe] = ascii(`List-Unsubscribe: <${unsubscribeUrl}>${CRLF}`);
+    values[Hole.messageId] = ascii(tokenHeaderLine('Message-ID', messageId));
+    values[Hole.listUnsubscribe] = ascii(tokenHeaderLine('List-Unsubscribe', `<${unsubscribeUrl}>`));
     values[Hole.textUnsubscribe] = textUnsubscribe;
     values[Hole.textPreferences] = textPreferences;
     values[Hole.htmlUnsubscribe] =

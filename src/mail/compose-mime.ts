@@ -2,11 +2,11 @@
  * Small, exact MIME helpers for the pre-built digest message: header encoding and folding (RFC 5322, RFC 2047),
  * addresses (IDNA domains), dates, and quoted-printable segments (RFC 2045) that can be concatenated.
  */
-import { domainToASCII } from 'node:url';
 import { encode as encodeQp, wrap as wrapQp } from 'libqp';
 import addressparser from 'nodemailer/lib/addressparser';
-import { encodeWords, foldLines, isPlainText, quoteString } from 'nodemailer/lib/mime-funcs';
+import { encodeWord, encodeWords, foldLines, isPlainText, quoteString } from 'nodemailer/lib/mime-funcs';
 import { AppError } from '../errors.js';
+import { checkEmail } from '../subscribers/subscriber.js';
 
 /** Line ending of every generated line. */
 export const CRLF = '\r\n';
@@ -16,31 +16,39 @@ export const QP_SOFT_BREAK = '=\r\n';
 const QP_LINE = 76;
 /** Fold headers at this width (RFC 5322 recommends 78; 76 leaves room). */
 const HEADER_LINE = 76;
+/** The line length RFC 5322 §2.1.1 recommends. */
+const RECOMMENDED_LINE = 78;
 /** Longest line RFC 5322 allows anywhere. */
 export const MAX_LINE_OCTETS = 998;
 
 /** Characters that force a display name into a quoted-string. */
 const SPECIALS = /[()<>[\]:;@\\,."]/;
-/** Fast path for the common address: printable ASCII, one @, a plain domain. */
-const SIMPLE_ADDRESS = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
-const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$/;
 
 /** Removes line breaks (header injection) and collapses whitespace. */
 function singleLine(value: string): string {
   return value.replace(/\s+/g, ' ').trim();
 }
 
-/** Encodes free text for a header: as is when plain ASCII, else RFC 2047 Q encoded-words of at most 75 characters. */
+/** Text a mail program would decode as an RFC 2047 encoded-word if it went out as it is. */
+const ENCODED_WORD = /=\?[^?\s]+\?[bq]\?[^?\s]*\?=/i;
+
+/**
+ * Encodes free text for a header: as is when plain ASCII, else RFC 2047 Q encoded-words of at most 75 characters. A
+ * text holding something shaped like an encoded-word (`=?UTF-8?B?...?=`) is encoded whole, so readers see it as
+ * written rather than decoded into something else.
+ */
 export function encodeHeaderText(value: string): string {
   const text = singleLine(value);
-  if (isPlainText(text) && !text.includes('=?')) return text;
+  if (ENCODED_WORD.test(text)) return encodeWord(text, 'Q', 52);
+  if (isPlainText(text)) return text;
   return encodeWords(text, 'Q', 52, true);
 }
 
-/** A display name as a phrase: atoms as they are, specials quoted, non-ASCII as encoded-words. */
+/** A display name as a phrase: atoms as they are, specials quoted, non-ASCII (or encoded-word look-alikes) encoded. */
 export function encodeDisplayName(name: string): string {
   const text = singleLine(name);
-  if (!isPlainText(text) || text.includes('=?')) return encodeWords(text, 'Q', 52, true);
+  if (ENCODED_WORD.test(text)) return encodeWord(text, 'Q', 52);
+  if (!isPlainText(text)) return encodeWords(text, 'Q', 52, true);
   return SPECIALS.test(text) ? quoteString(text) : text;
 }
 
@@ -56,21 +64,24 @@ export function headerLine(name: string, value: string): string {
 }
 
 /**
- * An address as it may appear in a header and the SMTP envelope: the domain in IDNA (punycode) form. A non-ASCII
- * local part would need SMTPUTF8, which digests do not use, so it is refused with `input_invalid`.
+ * A header whose value is one token that cannot be cut (an address, a msg-id, a URL in angle brackets), on one line
+ * when it fits in 78 characters, else folded after the colon (the only place its syntax allows), CRLF-terminated.
+ */
+export function tokenHeaderLine(name: string, value: string): string {
+  return name.length + 2 + value.length <= RECOMMENDED_LINE
+    ? `${name}: ${value}${CRLF}`
+    : `${name}:${CRLF} ${value}${CRLF}`;
+}
+
+/**
+ * An address as it may appear in a header and the SMTP envelope: the domain in IDNA (punycode) form, judged by the
+ * subscribers' `checkEmail`. One that cannot be (a non-ASCII local part would need SMTPUTF8, which digests do not
+ * use; a local part over 64 octets; a line break) is refused with `input_invalid` and the reason.
  */
 export function asciiAddress(address: string): string {
-  if (SIMPLE_ADDRESS.test(address)) return address;
-  const at = address.lastIndexOf('@');
-  const local = address.slice(0, at);
-  const domain = domainToASCII(address.slice(at + 1));
-  if (at < 1 || !LOCAL_PART.test(local) || !domain) {
-    throw new AppError(
-      'input_invalid',
-      'recipient address cannot be written in a header (needs SMTPUTF8 or is malformed)',
-    );
-  }
-  return `${local}@${domain}`;
+  const checked = checkEmail(address);
+  if (!checked.ok) throw new AppError('input_invalid', `the address cannot be written in a message: ${checked.reason}`);
+  return checked.ascii;
 }
 
 /** Parses a configured mailbox (`"Name" <a@b>` or `a@b`) into a header value and its bare ASCII address. */

@@ -11,8 +11,14 @@ export const SmtpReplyKind = {
   transient: 'transient',
   /** The mailbox does not exist or is disabled (5.1.x, 5.2.1, 550 "user unknown"): fail and suppress the address. */
   permanentMailbox: 'permanent-mailbox',
-  /** Any other permanent refusal (policy, content, relaying, size): fail without suppressing; a run pauses the digest. */
+  /** Any other permanent refusal (policy, content, size): fail without suppressing; a run pauses the digest. */
   permanentOther: 'permanent-other',
+  /**
+   * The relay refused the session itself, before any reader was named: the greeting, EHLO/HELO, STARTTLS or the TLS
+   * handshake, the login (or no safe way to log in), our sender at MAIL FROM, "530 must issue STARTTLS / authenticate",
+   * "relaying denied". Nobody is failed: the digest pauses with the reason until the relay is fixed and it is resumed.
+   */
+  relayRefused: 'relay-refused',
 } as const;
 export type SmtpReplyKind = (typeof SmtpReplyKind)[keyof typeof SmtpReplyKind];
 
@@ -26,8 +32,9 @@ export interface SmtpReplyClass {
   /** The reply text (or error message) with any email address replaced by `[address]`: safe to log and store. */
   message: string;
   /**
-   * True when the relay itself could not be used (connection refused, dropped or timed out, DNS, TLS, 421, login
-   * refused): nobody was refused, so the delivery waits for the relay instead of spending its attempts.
+   * True when the relay itself could not be used (connection refused, dropped or timed out, DNS, 421, a temporary
+   * refusal of the session, or a `relay-refused`): nobody was refused, so the delivery waits for the relay (or the
+   * operator) instead of spending its attempts.
    */
   isRelayUnavailable: boolean;
 }
@@ -38,10 +45,7 @@ const RELAY_UNAVAILABLE_CODES = new Set([
   'ETIMEDOUT',
   'ESOCKET',
   'EDNS',
-  'ETLS',
   'EPROXY',
-  'EAUTH',
-  'ENOAUTH',
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -59,6 +63,15 @@ const UNKNOWN_MAILBOX_TEXT =
 const POLICY_TEXT =
   /spam|policy|block|blacklist|denylist|reputation|rate limit|too many|relay(ing)? (denied|not permitted)|authentication|dmarc|spf|dkim/i;
 
+/** Steps of setting the session up, as both mailers name them in an error's `command`. */
+const SESSION_COMMAND = /^(?:CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b)/;
+
+/** Node's codes for a failed TLS handshake (certificate, protocol). */
+const TLS_FAILURE = /CERT|SELF_SIGNED|SSL|TLS/;
+
+/** A refusal to relay for us: about our login or address, never about the reader. */
+const RELAY_DENIED_TEXT = /relay(?:ing)? (?:access )?(?:denied|not permitted)/i;
+
 const ENHANCED_CODE = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 const EMAIL_LIKE = /<?[^\s<>@"']+@[^\s<>"']+>?/g;
 
@@ -72,7 +85,14 @@ export function classifySmtpReply(errorOrInfo: unknown): SmtpReplyClass {
   const isError = errorOrInfo instanceof Error;
   const response = typeof value.response === 'string' ? value.response : undefined;
   const responseCode = typeof value.responseCode === 'number' ? value.responseCode : undefined;
-  const transportCode = typeof value.code === 'string' ? value.code : undefined;
+  // nodemailer reports a TLS failure (an expired or untrusted certificate) as ESOCKET with the TLS code kept apart.
+  const originalCode = typeof value.originalCode === 'string' ? value.originalCode : '';
+  const transportCode = TLS_FAILURE.test(originalCode)
+    ? 'ETLS'
+    : typeof value.code === 'string'
+      ? value.code
+      : undefined;
+  const command = typeof value.command === 'string' ? value.command.toUpperCase() : undefined;
   const text = redactAddresses(
     (response ?? (isError ? (errorOrInfo as Error).message : undefined) ?? String(errorOrInfo)).trim(),
   ).slice(0, 300);
@@ -91,15 +111,36 @@ export function classifySmtpReply(errorOrInfo: unknown): SmtpReplyClass {
     return { kind: 'transient', code, enhancedCode, message: text || 'no reply', isRelayUnavailable: false };
   }
 
+  const isSessionStep = command !== undefined && (SESSION_COMMAND.test(command) || command === 'MAIL FROM');
+  if (isRelayRefusal(code, transportCode, isSessionStep, text)) {
+    // The error's own message names the step ("the relay refused the login: 535 ..."): it becomes the pause reason.
+    const message = redactAddresses((errorOrInfo as Error).message.trim()).slice(0, 300);
+    return { kind: 'relay-refused', code, enhancedCode, message, isRelayUnavailable: true };
+  }
   if (code === undefined) {
     const isRelayUnavailable = transportCode !== undefined && RELAY_UNAVAILABLE_CODES.has(transportCode);
     const message = transportCode && !text.includes(transportCode) ? `${transportCode}: ${text}` : text;
     return { kind: 'transient', message, isRelayUnavailable };
   }
   const base = { code, enhancedCode, message: text };
-  if (code < 400) return { ...base, kind: 'ok', isRelayUnavailable: false };
-  if (code < 500) return { ...base, kind: 'transient', isRelayUnavailable: code === 421 };
+  // An error is never a delivery, whatever code it carries: a 2xx here is a reply out of step with its command.
+  if (code < 400) return { ...base, kind: 'transient', message: `out of sequence: ${text}`, isRelayUnavailable: true };
+  if (code < 500) return { ...base, kind: 'transient', isRelayUnavailable: code === 421 || isSessionStep };
   return { ...base, kind: permanentKind(code, enhancedCode, text), isRelayUnavailable: false };
+}
+
+/** Whether a failure refuses the session itself rather than a reader (see `SmtpReplyKind.relayRefused`). */
+function isRelayRefusal(
+  code: number | undefined,
+  transportCode: string | undefined,
+  isSessionStep: boolean,
+  text: string,
+): boolean {
+  if (code !== undefined && code < 500) return false;
+  // Login refused or impossible without clear text; STARTTLS refused, missing although required, or TLS untrusted.
+  if (transportCode === 'EAUTH' || transportCode === 'ENOAUTH' || transportCode === 'ETLS') return true;
+  if (code === undefined) return false;
+  return code === 530 || isSessionStep || RELAY_DENIED_TEXT.test(text);
 }
 
 function permanentKind(code: number, enhancedCode: string | undefined, text: string): SmtpReplyKind {

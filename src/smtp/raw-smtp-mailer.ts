@@ -1,56 +1,55 @@
 /**
  * A small pooled SMTP client for pre-built messages: the fast path of a large send. The message is already complete
- * (headers, MIME, quoted-printable, CRLF line ends), so the client only speaks the protocol: one pipelined
- * `MAIL FROM` + `RCPT TO` + `DATA` per message, then the bytes, dot-stuffed with native `Buffer.indexOf` and written
- * as slices (no per-byte loop, no copy of the message). Connections stay open for the whole send, the way listmonk's
- * smtppool keeps them.
+ * (headers, MIME, quoted-printable, CRLF line ends), so the client only speaks the protocol (`smtp-session.ts`): one
+ * pipelined `MAIL FROM` + `RCPT TO` + `DATA` per message, then the bytes, dot-stuffed with native `Buffer.indexOf`
+ * and written as slices (no per-byte loop, no copy of the message).
  *
- * Covers what a relay needs, read from the same URL as nodemailer reads it: smtp:// with opportunistic STARTTLS
- * (`?requireTLS=true` to insist, `?ignoreTLS=true` to skip), smtps://, AUTH PLAIN or LOGIN from the URL's user and
- * password, timeouts. Errors carry nodemailer's shape (`code`, and
- * `responseCode` + `response` for SMTP refusals), so `classifySmtpReply` reads both mailers alike. DKIM signing is
- * not done here: `createMailerFromConfig` keeps nodemailer when a key is configured.
+ * The pool keeps up to `poolSize` connections, each for at most `maxMessagesPerConnection` transactions, and closes
+ * one that stays idle for `idleTimeoutMs` (as nodemailer's pool does). Until a connection has opened, it opens one
+ * at a time, so a relay that refuses the login sees one attempt, not one per queued message; and a refusal of the
+ * session itself (see `classifySmtpReply`: greeting, EHLO, TLS, login) fails every message waiting with it. DKIM
+ * signing is not done here: `createMailerFromConfig` keeps nodemailer when a key is configured.
  */
-import { connect as connectTcp, isIP, type Socket } from 'node:net';
-import { hostname } from 'node:os';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { classifySmtpReply } from './classify-smtp-reply.js';
 import type { ClosableMailer, SendResult } from './mailer.js';
+import { parseRelayUrl } from './relay-url.js';
+import { SmtpSendError, SmtpSession, type SessionSettings } from './smtp-session.js';
+
+export { SmtpSendError } from './smtp-session.js';
 
 /** Options of the raw SMTP mailer. */
 export interface RawSmtpMailerOptions {
-  /**
-   * `smtp://[user:pass@]host[:port]` or `smtps://...`, with nodemailer's query options where they apply:
-   * `secure=true`, `requireTLS=true`, `ignoreTLS=true`, `tls.rejectUnauthorized=false`, `name=<EHLO name>`.
-   */
+  /** The relay URL (see `relay-url.ts`): smtp:// or smtps://, user and password, nodemailer's query options. */
   url: string;
   /** Connections kept open at most. */
   poolSize: number;
-  /** Timeout for connecting and for each reply. */
-  timeoutMs: number;
-  /** Name sent with EHLO. @defaultValue os.hostname() */
-  clientName?: string;
+  /** Connecting, the TLS handshake and the greeting. @defaultValue 30000 */
+  connectTimeoutMs?: number;
+  /** The reply to each command (EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, RSET). @defaultValue 30000 */
+  commandTimeoutMs?: number;
+  /** The reply to the final dot, the message's bytes included (RFC 5321 §4.5.3.2). @defaultValue 600000 */
+  finalDotTimeoutMs?: number;
+  /** Transactions one connection carries before it is closed and replaced. @defaultValue 1000 */
+  maxMessagesPerConnection?: number;
+  /** A connection idle this long is closed (QUIT). @defaultValue 30000 */
+  idleTimeoutMs?: number;
+  /** Allow the password without TLS. @defaultValue false */
+  allowPlaintextAuth?: boolean;
+  /**
+   * The EHLO name when the URL has no `?name=`: the sender's domain, checked by `checkHeloName`. @defaultValue the
+   * address literal of this end of each connection
+   */
+  heloName?: string;
 }
 
-/** An SMTP refusal or a transport failure, shaped like nodemailer's errors. */
-export class SmtpSendError extends Error {
-  override readonly name = 'SmtpSendError';
-  constructor(
-    message: string,
-    /** ECONNECTION, ETIMEDOUT, ESOCKET, ETLS, EAUTH, EENVELOPE, EMESSAGE, EPROTOCOL. */
-    readonly code: string,
-    readonly responseCode?: number,
-    readonly response?: string,
-  ) {
-    super(message);
-  }
-}
-
-interface Reply {
-  code: number;
-  /** The reply lines as received, joined with a line feed (codes included), e.g. `250 2.0.0 OK`. */
-  text: string;
-  lines: string[];
-}
+/** The defaults of the options above, in one place (the config reads its own from the environment). */
+export const RAW_SMTP_DEFAULTS = {
+  connectTimeoutMs: 30_000,
+  commandTimeoutMs: 30_000,
+  finalDotTimeoutMs: 600_000,
+  maxMessagesPerConnection: 1_000,
+  idleTimeoutMs: 30_000,
+} as const;
 
 interface Outgoing {
   envelope: { from: string; to: string };
@@ -60,440 +59,145 @@ interface Outgoing {
   reject: (error: Error) => void;
 }
 
-const CRLF = Buffer.from('\r\n', 'ascii');
-const DOT = Buffer.from('.', 'ascii');
-const END_OF_DATA = Buffer.from('.\r\n', 'ascii');
-const LF_DOT = Buffer.from('\n.', 'ascii');
-const CR_DOT = Buffer.from('\r.', 'ascii');
-const ENVELOPE_ADDRESS = /^[^\s<>]*$/;
-
-/** Shared chunks at least this large have their inner dot-stuffing computed once and reused (by identity). */
-const CACHED_CHUNK_BYTES = 4_096;
-const innerSlicesCache = new WeakMap<Buffer, Buffer[]>();
-
-/**
- * Dot-stuffing inside one chunk, independent of its neighbours: every "\n." after the first byte and every "\r."
- * (a bare CR) gets its dot doubled, a bare line break before a dot becoming CRLF. A "\n." at index 0 is left to the
- * caller, which knows whether the previous chunk ended with a CR.
- */
-function innerSlices(chunk: Buffer): Buffer[] {
-  let lf = chunk.indexOf(LF_DOT, 1);
-  let cr = chunk.indexOf(CR_DOT);
-  // The common case: nothing to escape, the chunk goes out as it is (no view allocated).
-  if (lf === -1 && cr === -1) return [chunk];
-  const slices: Buffer[] = [];
-  let start = 0;
-  while (lf !== -1 || cr !== -1) {
-    const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
-    if (at === lf && chunk[at - 1] === 0x0d) {
-      slices.push(chunk.subarray(start, at + 1));
-    } else {
-      if (at > start) slices.push(chunk.subarray(start, at));
-      slices.push(CRLF);
-    }
-    slices.push(DOT);
-    start = at + 1;
-    if (at === lf) lf = chunk.indexOf(LF_DOT, start);
-    if (at === cr) cr = chunk.indexOf(CR_DOT, start);
-  }
-  if (start < chunk.length) slices.push(chunk.subarray(start));
-  return slices;
+function sessionSettings(options: RawSmtpMailerOptions): SessionSettings {
+  const target = parseRelayUrl(options.url);
+  return {
+    target,
+    heloName: target.heloName ?? options.heloName,
+    connectTimeoutMs: options.connectTimeoutMs ?? RAW_SMTP_DEFAULTS.connectTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs ?? RAW_SMTP_DEFAULTS.commandTimeoutMs,
+    finalDotTimeoutMs: options.finalDotTimeoutMs ?? RAW_SMTP_DEFAULTS.finalDotTimeoutMs,
+    allowPlaintextAuth: options.allowPlaintextAuth ?? false,
+  };
 }
 
-/**
- * The message's bytes as the DATA phase sends them: a dot at the start of a line doubled, a final CRLF ensured, and
- * the terminating `.`. A bare CR or LF right before a dot becomes CRLF first (as nodemailer does), so no receiver
- * can read an early end of data whatever it takes for a line end. Takes the message whole or in chunks (see
- * `RenderedMessage.chunks`; chunks of 4 KB or more are treated as immutable and their stuffing is reused). Returns
- * slices of the input plus a few constant buffers; nothing is copied.
- */
-export function dotStuffedSlices(message: Buffer | readonly Buffer[]): Buffer[] {
-  const chunks = Buffer.isBuffer(message) ? [message] : message;
-  const isShared = !Buffer.isBuffer(message);
-  const out: Buffer[] = [];
-  // The last two bytes of the input so far (-1: none yet).
-  let last = -1;
-  let beforeLast = -1;
-  for (const chunk of chunks) {
-    if (chunk.length === 0) continue;
-    let slices: Buffer[];
-    if (isShared && chunk.length >= CACHED_CHUNK_BYTES) {
-      slices = innerSlicesCache.get(chunk) ?? innerSlices(chunk);
-      innerSlicesCache.set(chunk, slices);
-    } else {
-      slices = innerSlices(chunk);
-    }
-    const endsWithBareBreak = last === 0x0d || (last === 0x0a && beforeLast !== 0x0d);
-    if (chunk[0] === 0x2e) {
-      // A dot opening this chunk opens a line when the message starts here or the previous chunk ended a line.
-      if (last === -1 || (last === 0x0a && beforeLast === 0x0d)) {
-        out.push(DOT);
-      } else if (endsWithBareBreak) {
-        const previous = out.pop() as Buffer;
-        if (previous.length > 1) out.push(previous.subarray(0, previous.length - 1));
-        out.push(CRLF, DOT);
-      }
-      for (const slice of slices) out.push(slice);
-    } else if (chunk[0] === 0x0a && chunk[1] === 0x2e) {
-      // "\n." at the start of this chunk: a CRLF line start when the previous chunk ended with CR, else a bare LF.
-      const first = slices[0] as Buffer;
-      out.push(last === 0x0d ? first.subarray(0, 1) : CRLF, DOT, first.subarray(1), ...slices.slice(1));
-    } else {
-      for (const slice of slices) out.push(slice);
-    }
-    if (chunk.length >= 2) {
-      beforeLast = chunk[chunk.length - 2] as number;
-      last = chunk[chunk.length - 1] as number;
-    } else {
-      beforeLast = last;
-      last = chunk[0] as number;
-    }
-  }
-  if (last !== 0x0a || beforeLast !== 0x0d) out.push(CRLF);
-  out.push(END_OF_DATA);
-  return out;
-}
-
-/** Splits a complete reply out of the receive buffer, or returns undefined when more bytes are needed. */
-function takeReply(buffer: { text: string }): Reply | undefined {
-  let offset = 0;
-  const lines: string[] = [];
-  for (;;) {
-    const end = buffer.text.indexOf('\n', offset);
-    if (end === -1) return undefined;
-    const line = buffer.text.slice(offset, end).replace(/\r$/, '');
-    offset = end + 1;
-    lines.push(line);
-    // "250-..." continues a multiline reply, "250 ..." (or a bare "250") ends it.
-    if (line.length < 4 || line[3] !== '-') {
-      buffer.text = buffer.text.slice(offset);
-      const code = Number(line.slice(0, 3));
-      return { code: Number.isInteger(code) ? code : 0, text: lines.join('\n'), lines };
-    }
-  }
-}
-
-function refusal(reply: Reply, code: string, what: string): SmtpSendError {
-  return new SmtpSendError(`${what}: ${reply.text}`, code, reply.code, reply.text);
-}
-
-/** One SMTP session, used by one message at a time. */
-class SmtpSession {
-  private socket: Socket | TLSSocket | undefined;
-  private readonly received = { text: '' };
-  private readonly waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void }[] = [];
-  private failure: SmtpSendError | undefined;
-  private supportsPipelining = false;
-  /** True once the server said goodbye, the socket closed or a protocol step failed: never reuse. */
-  isBroken = false;
+/** The connections of one mailer and the messages waiting for one (see the module comment). */
+class SessionPool {
+  private readonly idle: SmtpSession[] = [];
+  private readonly idleTimers = new Map<SmtpSession, NodeJS.Timeout>();
+  /** Every open session, idle or busy. */
+  private readonly sessions = new Set<SmtpSession>();
+  private readonly queue: Outgoing[] = [];
+  private opening = 0;
+  private isClosed = false;
 
   constructor(
-    private readonly target: URL,
-    private readonly options: RawSmtpMailerOptions,
+    private readonly settings: SessionSettings,
+    private readonly poolSize: number,
+    private readonly maxMessages: number,
+    private readonly idleTimeoutMs: number,
   ) {}
 
-  /** Connects, reads the greeting, EHLO, STARTTLS when offered (or required), AUTH when the URL has a user. */
-  async open(): Promise<void> {
-    const query = this.target.searchParams;
-    const secure = this.target.protocol === 'smtps:' || query.get('secure') === 'true';
-    const host = this.target.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(this.target.port) || (secure ? 465 : 587);
-    const rejectUnauthorized = query.get('tls.rejectUnauthorized') !== 'false';
-    // SNI takes a host name, never an address literal.
-    const servername = isIP(host) === 0 ? host : undefined;
-    const socket = secure ? connectTls({ host, port, servername, rejectUnauthorized }) : connectTcp({ host, port });
-    this.attach(socket);
-    await this.waitForConnect(socket, secure ? 'secureConnect' : 'connect');
-
-    const greeting = await this.readReply();
-    if (greeting.code !== 220) throw refusal(greeting, 'EPROTOCOL', 'the relay refused the connection');
-    let capabilities = await this.hello();
-
-    const wantsTls = query.get('requireTLS') === 'true';
-    const skipsTls = query.get('ignoreTLS') === 'true' && !wantsTls;
-    if (!secure && !skipsTls && (capabilities.has('STARTTLS') || wantsTls)) {
-      if (!capabilities.has('STARTTLS'))
-        throw new SmtpSendError('the relay does not offer STARTTLS (requireTLS=true)', 'ETLS');
-      const reply = await this.command('STARTTLS');
-      if (reply.code !== 220) throw refusal(reply, 'ETLS', 'STARTTLS refused');
-      const plain = this.socket as Socket;
-      plain.removeAllListeners('data');
-      const tls = connectTls({ socket: plain, servername, rejectUnauthorized });
-      this.attach(tls);
-      await this.waitForConnect(tls, 'secureConnect');
-      capabilities = await this.hello();
-    }
-
-    const user = decodeURIComponent(this.target.username);
-    if (user) {
-      const password = decodeURIComponent(this.target.password);
-      const auth = capabilities.get('AUTH') ?? '';
-      let reply: Reply;
-      if (/\bPLAIN\b/i.test(auth) || !/\bLOGIN\b/i.test(auth)) {
-        reply = await this.command(
-          `AUTH PLAIN ${Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64')}`,
-        );
-      } else {
-        reply = await this.command('AUTH LOGIN');
-        if (reply.code === 334) reply = await this.command(Buffer.from(user, 'utf8').toString('base64'));
-        if (reply.code === 334) reply = await this.command(Buffer.from(password, 'utf8').toString('base64'));
-      }
-      if (reply.code !== 235) throw refusal(reply, 'EAUTH', 'authentication failed');
-    }
+  send(outgoing: Outgoing): void {
+    if (this.isClosed) return outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+    this.queue.push(outgoing);
+    this.pump();
   }
 
-  /** Sends one message; resolves with the relay's reply or throws an SmtpSendError. */
-  async send(envelope: { from: string; to: string }, message: Buffer | readonly Buffer[]): Promise<SendResult> {
-    if (!ENVELOPE_ADDRESS.test(envelope.from) || !ENVELOPE_ADDRESS.test(envelope.to) || envelope.to === '') {
-      throw new SmtpSendError('the envelope holds an address SMTP cannot carry', 'EENVELOPE');
-    }
-    const mail = `MAIL FROM:<${envelope.from}>`;
-    const rcpt = `RCPT TO:<${envelope.to}>`;
-    let mailReply: Reply;
-    let rcptReply: Reply;
-    let dataReply: Reply;
-    if (this.supportsPipelining) {
-      this.write(`${mail}\r\n${rcpt}\r\nDATA\r\n`);
-      [mailReply, rcptReply, dataReply] = await Promise.all([this.readReply(), this.readReply(), this.readReply()]);
-    } else {
-      mailReply = await this.command(mail);
-      if (mailReply.code !== 250) {
-        await this.reset();
-        throw refusal(mailReply, 'EENVELOPE', 'sender refused');
-      }
-      rcptReply = await this.command(rcpt);
-      if (rcptReply.code !== 250 && rcptReply.code !== 251) {
-        await this.reset();
-        throw refusal(rcptReply, 'EENVELOPE', 'recipient refused');
-      }
-      dataReply = await this.command('DATA');
-    }
-    const isEnvelopeAccepted = mailReply.code === 250 && (rcptReply.code === 250 || rcptReply.code === 251);
-    if (!isEnvelopeAccepted || dataReply.code !== 354) {
-      if (dataReply.code === 354) {
-        // A relay that opened DATA although it refused the envelope: end the empty transaction.
-        this.write(END_OF_DATA);
-        await this.readReply();
-      }
-      await this.reset();
-      if (mailReply.code !== 250) throw refusal(mailReply, 'EENVELOPE', 'sender refused');
-      if (!isEnvelopeAccepted) throw refusal(rcptReply, 'EENVELOPE', 'recipient refused');
-      throw refusal(dataReply, 'EMESSAGE', 'DATA refused');
-    }
-    const socket = this.liveSocket();
-    socket.cork();
-    for (const slice of dotStuffedSlices(message)) socket.write(slice);
-    socket.uncork();
-    const final = await this.readReply();
-    if (final.code < 200 || final.code >= 300) {
-      if (final.code === 421) this.isBroken = true;
-      throw refusal(final, 'EMESSAGE', 'message refused');
-    }
-    return { response: final.text, accepted: [envelope.to], rejected: [] };
-  }
-
-  /** Says QUIT (when the session is usable) and closes the socket. */
   async close(): Promise<void> {
-    const socket = this.socket;
-    if (!socket || socket.destroyed) return;
-    if (!this.isBroken && this.waiting.length === 0) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([this.command('QUIT'), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
-      } catch {
-        // Closing anyway.
-      } finally {
-        clearTimeout(timer);
+    this.isClosed = true;
+    for (const outgoing of this.queue.splice(0))
+      outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+    await Promise.all([...this.idle].map((session) => this.retire(session)));
+  }
+
+  /** Hands waiting messages to idle sessions, and opens sessions for the rest while the pool has room. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const session = this.idle.pop();
+      if (session) {
+        clearTimeout(this.idleTimers.get(session));
+        this.idleTimers.delete(session);
+        this.run(session, this.queue.shift() as Outgoing);
+        continue;
       }
+      // Until one connection is open, open one at a time; then up to poolSize.
+      const limit = this.sessions.size === 0 ? 1 : this.poolSize;
+      if (this.sessions.size + this.opening >= limit) return;
+      this.open(this.queue.shift() as Outgoing);
     }
-    this.isBroken = true;
-    socket.destroy();
   }
 
-  private async hello(): Promise<Map<string, string>> {
-    const name = this.options.clientName ?? this.target.searchParams.get('name') ?? hostname();
-    let reply = await this.command(`EHLO ${name}`);
-    if (reply.code !== 250) {
-      reply = await this.command(`HELO ${name}`);
-      if (reply.code !== 250) throw refusal(reply, 'EPROTOCOL', 'HELO refused');
-    }
-    const capabilities = new Map<string, string>();
-    for (const line of reply.lines.slice(1)) {
-      const [keyword = '', ...rest] = line.slice(4).trim().split(/\s+/);
-      capabilities.set(keyword.toUpperCase(), rest.join(' '));
-    }
-    this.supportsPipelining = capabilities.has('PIPELINING');
-    return capabilities;
+  /** Opens a session for the message at the head of the queue; if it fails, that message fails with it. */
+  private open(first: Outgoing): void {
+    const fresh = new SmtpSession(this.settings);
+    // The relay may close (or speak) while the session waits in the idle list: drop it there and then.
+    fresh.onBrokenWhileIdle = () => {
+      if (this.idle.includes(fresh)) void this.retire(fresh);
+    };
+    this.opening += 1;
+    fresh.open().then(
+      () => {
+        this.opening -= 1;
+        this.sessions.add(fresh);
+        this.run(fresh, first);
+      },
+      (error: unknown) => {
+        this.opening -= 1;
+        void fresh.close();
+        first.reject(error as Error);
+        // A refusal of the session itself would meet every message waiting: fail them with it now.
+        if (classifySmtpReply(error).kind === 'relay-refused') {
+          for (const outgoing of this.queue.splice(0)) outgoing.reject(error as Error);
+        }
+        this.pump();
+      },
+    );
   }
 
-  private async reset(): Promise<void> {
-    const reply = await this.command('RSET');
-    if (reply.code !== 250) this.isBroken = true;
-  }
-
-  private command(line: string): Promise<Reply> {
-    this.write(`${line}\r\n`);
-    return this.readReply();
-  }
-
-  private write(data: string | Buffer): void {
-    this.liveSocket().write(data);
-  }
-
-  private liveSocket(): Socket | TLSSocket {
-    if (this.failure) throw this.failure;
-    if (!this.socket || this.socket.destroyed)
-      throw new SmtpSendError('the connection to the relay is closed', 'ECONNECTION');
-    return this.socket;
-  }
-
-  private readReply(): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
-    // A reply already buffered belongs to this call only when nobody is waiting before it.
-    const ready = this.waiting.length === 0 ? takeReply(this.received) : undefined;
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      this.socket?.setTimeout(this.options.timeoutMs);
-    });
-  }
-
-  private attach(socket: Socket | TLSSocket): void {
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.setTimeout(this.options.timeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      this.received.text += chunk.toString('latin1');
-      for (;;) {
-        const waiter = this.waiting[0];
-        if (!waiter) break;
-        const reply = takeReply(this.received);
-        if (!reply) break;
-        this.waiting.shift();
-        if (reply.code === 421) this.isBroken = true;
-        waiter.resolve(reply);
-      }
-      if (this.waiting.length === 0) socket.setTimeout(0);
-    });
-    socket.on('timeout', () => this.fail(new SmtpSendError('the relay did not answer in time', 'ETIMEDOUT')));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      const isTls = /CERT|SELF_SIGNED|SSL|TLS/.test(error.code ?? '');
-      const isConnection = error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE';
-      const code = isTls ? 'ETLS' : isConnection ? 'ECONNECTION' : 'ESOCKET';
-      this.fail(new SmtpSendError(`connection to the relay failed: ${error.message}`, code));
-    });
-    socket.on('close', () => this.fail(new SmtpSendError('the relay closed the connection', 'ECONNECTION')));
-  }
-
-  private waitForConnect(socket: Socket | TLSSocket, event: 'connect' | 'secureConnect'): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onFail = () => reject(this.failure ?? new SmtpSendError('could not connect to the relay', 'ECONNECTION'));
-      socket.once(event, () => {
-        socket.off('close', onFail);
-        resolve();
-      });
-      socket.once('close', onFail);
-      socket.once('timeout', onFail);
-    });
-  }
-
-  private fail(error: SmtpSendError): void {
-    this.isBroken = true;
-    this.failure ??= error;
-    for (const waiter of this.waiting.splice(0)) waiter.reject(this.failure);
-    this.socket?.destroy();
-  }
-}
-
-/**
- * Creates the pooled raw mailer. Connections open on demand up to `poolSize`; a message waits for a free one. A
- * connection that fails takes only the message it was opened for down with it (the error says why).
- */
-export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMailer {
-  const target = new URL(options.url);
-  if (target.protocol !== 'smtp:' && target.protocol !== 'smtps:') {
-    throw new SmtpSendError(`unsupported relay URL scheme ${target.protocol}`, 'EPROTOCOL');
-  }
-  const idle: SmtpSession[] = [];
-  const sessions = new Set<SmtpSession>();
-  const queue: Outgoing[] = [];
-  let opening = 0;
-  let isClosed = false;
-
-  const run = (session: SmtpSession, outgoing: Outgoing): void => {
+  private run(session: SmtpSession, outgoing: Outgoing): void {
     session.send(outgoing.envelope, outgoing.message).then(
       (result) => {
         outgoing.resolve(result);
-        release(session);
+        this.release(session);
       },
       (error: unknown) => {
         outgoing.reject(error as Error);
-        release(session);
+        this.release(session);
       },
     );
-  };
+  }
 
-  const release = (session: SmtpSession): void => {
-    if (session.isBroken || isClosed) {
-      sessions.delete(session);
-      void session.close();
-    } else {
-      idle.push(session);
+  /** Back to the idle list (closed after idleTimeoutMs there), or closed when broken, worn out or the pool closed. */
+  private release(session: SmtpSession): void {
+    if (session.isBroken || this.isClosed || session.transactions >= this.maxMessages) void this.retire(session);
+    else {
+      this.idle.push(session);
+      const timer = setTimeout(() => void this.retire(session), this.idleTimeoutMs);
+      timer.unref();
+      this.idleTimers.set(session, timer);
     }
-    pump();
-  };
+    this.pump();
+  }
 
-  const pump = (): void => {
-    while (queue.length > 0) {
-      const session = idle.pop();
-      if (session?.isBroken) {
-        // The relay closed it while idle.
-        sessions.delete(session);
-        void session.close();
-        continue;
-      }
-      if (session) {
-        run(session, queue.shift() as Outgoing);
-        continue;
-      }
-      if (sessions.size + opening >= options.poolSize) return;
-      // Open a connection for the message at the head of the queue; if it fails, that message fails with it.
-      const first = queue.shift() as Outgoing;
-      const fresh = new SmtpSession(target, options);
-      opening += 1;
-      fresh.open().then(
-        () => {
-          opening -= 1;
-          sessions.add(fresh);
-          run(fresh, first);
-        },
-        (error: unknown) => {
-          opening -= 1;
-          void fresh.close();
-          first.reject(error as Error);
-          pump();
-        },
-      );
-    }
-  };
+  private retire(session: SmtpSession): Promise<void> {
+    clearTimeout(this.idleTimers.get(session));
+    this.idleTimers.delete(session);
+    const at = this.idle.indexOf(session);
+    if (at !== -1) this.idle.splice(at, 1);
+    this.sessions.delete(session);
+    return session.close();
+  }
+}
 
+/**
+ * Creates the pooled raw mailer (see the module comment). A message waits for a free connection; a connection that
+ * fails to open takes the message it was opened for down with it (the error says why).
+ */
+export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMailer {
+  const pool = new SessionPool(
+    sessionSettings(options),
+    options.poolSize,
+    options.maxMessagesPerConnection ?? RAW_SMTP_DEFAULTS.maxMessagesPerConnection,
+    options.idleTimeoutMs ?? RAW_SMTP_DEFAULTS.idleTimeoutMs,
+  );
   return {
     send(message) {
-      if (isClosed) return Promise.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
       return new Promise<SendResult>((resolve, reject) => {
         // Chunks when the caller has them: reading `raw` could join (copy) the whole message.
-        queue.push({ envelope: message.envelope, message: message.chunks ?? message.raw, resolve, reject });
-        pump();
+        pool.send({ envelope: message.envelope, message: message.chunks ?? message.raw, resolve, reject });
       });
     },
-    async close() {
-      isClosed = true;
-      for (const outgoing of queue.splice(0)) outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
-      const closing = idle.splice(0).map((session) => {
-        sessions.delete(session);
-        return session.close();
-      });
-      await Promise.all(closing);
-    },
+    close: () => pool.close(),
   };
 }

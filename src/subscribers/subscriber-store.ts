@@ -9,7 +9,7 @@ import { NewsletterSchema } from '../config.js';
 import { AppError, parseInput } from '../errors.js';
 import { readLuaScript, scriptCommand } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
-import { EmailSchema, SubscriberSchema, type Subscriber } from './subscriber.js';
+import { EmailSchema, normaliseEmail, SubscriberSchema, type Subscriber } from './subscriber.js';
 
 /** What `add` accepts: an address, the newsletters it takes, its starting status, and whether it is a resubscription. */
 export const AddSubscriberInputSchema = z.object({
@@ -313,11 +313,6 @@ function isRetryReply(reply: unknown): boolean {
 
 function concurrentChange(action: string): AppError {
   return new AppError('redis_unavailable', `${action} gave up: the record kept changing under concurrent writers`);
-}
-
-/** The form in which addresses are indexed and suppressed: trimmed and lower-cased. */
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 function parseAddReply(reply: unknown): AddSubscriberResult {

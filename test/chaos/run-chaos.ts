@@ -2,7 +2,8 @@
  * `npm run chaos`: runs the reliability scenarios of the send path at full size (20,000 readers, 20 SIGKILLs, Redis
  * restarts, a hostile relay, a 5-minute relay outage, double sends, removals, SIGTERM) and prints one table row per
  * scenario. `--json` prints one JSON document instead; `--only 1,3a` picks scenarios; `--scale small` runs the
- * `npm test` sizes; `--recipients N` overrides the number of readers. A full run at full size also writes
+ * `npm test` sizes; `--recipients N` overrides the number of readers; `--final-dot-timeout-ms N` the client's wait for
+ * the reply to the final dot (default: production's 600000). A full run at full size with no override also writes
  * test/chaos/last-run.md. Exits 1 when any scenario broke an invariant.
  */
 import { writeFile } from 'node:fs/promises';
@@ -27,6 +28,7 @@ const FlagsSchema = z.object({
     ),
   scale: z.enum(['full', 'small']).default('full'),
   recipients: z.coerce.number().int().min(10).max(1_000_000).optional(),
+  'final-dot-timeout-ms': z.coerce.number().int().min(100).max(3_600_000).optional(),
   'echo-logs': z.boolean().default(false),
 });
 
@@ -45,6 +47,7 @@ function parseFlags(argv: string[]): z.infer<typeof FlagsSchema> {
       only: { type: 'string' },
       scale: { type: 'string' },
       recipients: { type: 'string' },
+      'final-dot-timeout-ms': { type: 'string' },
       'echo-logs': { type: 'boolean' },
     },
     strict: true,
@@ -107,8 +110,9 @@ function formatDetails(rows: ChaosRow[]): string {
 
 const DUPLICATES_EXPLAINED = `"delivered once" counts deliverable readers the relay accepted exactly once. A duplicate is a second
 acceptance of the same reader's copy, always with the same Message-ID (receivers and relays can collapse it).
-"lost 250": the relay accepted the message but its reply never reached the worker (stalled past SMTP_TIMEOUT_MS, or
-the connection was cut), so the worker could only retry; SMTP itself cannot rule this out (RFC 1047).
+"lost 250": the relay accepted the message but its reply never reached the worker (stalled past
+SMTP_FINAL_DOT_TIMEOUT_MS, or the connection was cut first, by either side), so the worker could only retry; SMTP
+itself cannot rule this out (RFC 1047).
 "at a kill": a worker was SIGKILLed after handing a whole message to the relay and before the ledger recorded its
 acceptance (the relay accepted within a second of the kill, before or after it); the restarted batch sends it again.
 Any other duplicate, any lost reader, any refusal not recorded and suppressed, or a digest marked sent while a
@@ -120,6 +124,7 @@ async function main(): Promise<number> {
   const scale: ScenarioScale = {
     ...base,
     ...(flags.recipients ? { recipients: flags.recipients } : {}),
+    ...(flags['final-dot-timeout-ms'] ? { finalDotTimeoutMs: flags['final-dot-timeout-ms'] } : {}),
     echoWorkerLogs: flags['echo-logs'],
   };
   const chosen = scenarios.filter((s) => !flags.only || flags.only.includes(s.number) || flags.only.includes(s.id));
@@ -141,6 +146,7 @@ async function main(): Promise<number> {
         scenario: scenario.title,
         recipients: scale.recipients,
         delivered: 0,
+        reached: 0,
         duplicates: 0,
         lost: 0,
         failed: 0,
@@ -171,7 +177,8 @@ async function main(): Promise<number> {
   const machine = `${os.cpus().length} cores, Node ${process.versions.node}, ${os.type()} ${os.release()}`;
   const parameters =
     `${scale.workers} worker processes × DELIVERY_CONCURRENCY ${scale.concurrency} × SMTP_POOL_SIZE ${scale.poolSize}, ` +
-    `DELIVERY_BATCH_SIZE ${scale.batchSize}, SMTP_TIMEOUT_MS ${scale.smtpTimeoutMs}, ${scale.kills} SIGKILLs, ` +
+    `DELIVERY_BATCH_SIZE ${scale.batchSize}, SMTP_TIMEOUT_MS ${scale.smtpTimeoutMs}, ` +
+    `SMTP_FINAL_DOT_TIMEOUT_MS ${scale.finalDotTimeoutMs}, ${scale.kills} SIGKILLs, ` +
     `relay down ${Math.round(scale.relayDownMs / 1000)} s, relay ${scale.relayInOwnProcess ? 'in its own process' : 'in process'}`;
   if (flags.json) {
     process.stdout.write(
@@ -180,7 +187,7 @@ async function main(): Promise<number> {
   } else {
     process.stdout.write(`${formatTable(rows)}\n\n${formatDetails(rows)}\n\n${DUPLICATES_EXPLAINED}\n`);
   }
-  if (!flags.only && !flags.recipients && flags.scale === 'full') {
+  if (!flags.only && !flags.recipients && !flags['final-dot-timeout-ms'] && flags.scale === 'full') {
     const document = [
       `# Chaos run of the send path`,
       '',

@@ -4,12 +4,17 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliverBatch, type DeliverBatchDeps, type DeliverBatchLedger } from '../../src/delivery/deliver-batch.js';
+import { deliverBatch, type DeliverBatchLedger } from '../../src/delivery/deliver-batch.js';
 import type { Mailer } from '../../src/smtp/mailer.js';
-import { createSmtpMailer } from '../../src/smtp/smtp-mailer.js';
-import { silentLogger } from '../../src/logger.js';
+import { createRawSmtpMailer } from '../../src/smtp/raw-smtp-mailer.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
-import { countByRecipient, startDeliveryBench, type DeliveryBench } from './delivery-fixture.js';
+import {
+  batchDeps,
+  countByRecipient,
+  digestInOneRange,
+  startDeliveryBench,
+  type DeliveryBench,
+} from './delivery-fixture.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,15 +29,9 @@ async function sendingRange() {
   cleanups.push(sink.close);
   const bench = await startDeliveryBench({ smtpUrl: sink.url, env: { DELIVERY_BATCH_SIZE: String(READERS) } });
   cleanups.push(bench.close);
-  await bench.addReaders(READERS);
-  const digest = await bench.createDigest(['Harbour wall repairs begin in spring']);
-  const { ledger } = bench.app;
-  const now = new Date();
-  await ledger.transition(digest.id, 'daily', { from: ['ready'], to: 'sending' }, now);
-  await ledger.snapshotRecipients(digest.id, 'daily', READERS);
-  await ledger.markFannedOut(digest.id, 'daily', now);
-  // A relay that takes a little while per message, like a real one.
-  const smtp = createSmtpMailer({ url: sink.url, poolSize: 8, timeoutMs: 5_000 });
+  const { digest, payload } = await digestInOneRange(bench, READERS);
+  // The built-in client production sends with, slowed a little per message, like a real relay.
+  const smtp = createRawSmtpMailer({ url: sink.url, poolSize: 8 });
   cleanups.push(smtp.close);
   const mailer: Mailer = {
     send: async (message) => {
@@ -40,23 +39,7 @@ async function sendingRange() {
       return smtp.send(message);
     },
   };
-  const payload = { digestId: digest.id, fromId: 1, toId: READERS, deferrals: 0 };
   return { sink, bench, digest, mailer, payload };
-}
-
-function depsFor(bench: DeliveryBench, mailer: Mailer, ledger: DeliverBatchLedger, lanes: number): DeliverBatchDeps {
-  const { app } = bench;
-  return {
-    digests: app.digests,
-    templates: app.templates,
-    ledger,
-    subscribers: app.subscribers,
-    mailer,
-    clock: app.clock,
-    logger: silentLogger,
-    sendConcurrency: lanes,
-    pauseAfterPermanentFailures: 50,
-  };
 }
 
 /** The app's ledger with its recipient check wrapped. */
@@ -69,6 +52,7 @@ function ledgerWithCheck(bench: DeliveryBench, check: DeliverBatchLedger['checkR
     recordOutcome: (input) => ledger.recordOutcome(input),
     takeLease: (...args) => ledger.takeLease(...args),
     releaseLease: (...args) => ledger.releaseLease(...args),
+    transition: (...args) => ledger.transition(...args),
   };
 }
 
@@ -90,10 +74,10 @@ describe('a delivery range run by two workers at once', () => {
       return ledger.checkRecipient(...args);
     });
 
-    const first = deliverBatch(depsFor(bench, mailer, firstLedger, 1), payload);
+    const first = deliverBatch(batchDeps(bench, mailer, { ledger: firstLedger, lanes: 1 }), payload);
     await sleep(0);
     while (sink.messages.length < 3) await sleep(5);
-    const second = deliverBatch(depsFor(bench, mailer, secondLedger, 2), payload);
+    const second = deliverBatch(batchDeps(bench, mailer, { ledger: secondLedger, lanes: 2 }), payload);
     const [firstResult, secondResult] = await Promise.all([first, second]);
 
     expect(firstResult).toMatchObject({ kind: 'deferred', reason: 'lease-lost', counts: { delivered: 3 } });
@@ -112,9 +96,9 @@ describe('a delivery range run by two workers at once', () => {
   it('two runs of one range started 50 ms apart: at most the first run’s messages in flight go out twice', async () => {
     const { sink, bench, digest, mailer, payload } = await sendingRange();
     const lanes = 4;
-    const first = deliverBatch(depsFor(bench, mailer, bench.app.ledger, lanes), payload);
+    const first = deliverBatch(batchDeps(bench, mailer, { lanes }), payload);
     await sleep(50);
-    const second = deliverBatch(depsFor(bench, mailer, bench.app.ledger, lanes), payload);
+    const second = deliverBatch(batchDeps(bench, mailer, { lanes }), payload);
     await Promise.all([first, second]);
 
     const perReader = countByRecipient(sink.messages);

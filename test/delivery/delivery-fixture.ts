@@ -3,13 +3,16 @@
  * server, and a digest made by the real digest code from a few articles.
  */
 import { createHash } from 'node:crypto';
+import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Article } from '../../src/articles/article.js';
 import { createApp, type App, type CreateAppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createDigest } from '../../src/digests/create-digest.js';
 import type { Digest } from '../../src/digests/digest.js';
-import { silentLogger } from '../../src/logger.js';
+import type { DeliverBatchDeps, DeliverBatchLedger } from '../../src/delivery/deliver-batch.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
+import type { Mailer } from '../../src/smtp/mailer.js';
 import { runWorkers, type RunningWorkers, type RunWorkersOptions } from '../../workers/run-workers.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 
@@ -137,6 +140,48 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
       await opened.cleanup();
     },
   };
+}
+
+/**
+ * Readers 1..count and a digest already fanned out to them in one range (ids 1..count), as a delivery batch finds
+ * it; returns the digest and the range's job payload.
+ */
+export async function digestInOneRange(bench: DeliveryBench, count: number) {
+  await bench.addReaders(count);
+  const digest = await bench.createDigest(['Harbour wall repairs begin in spring']);
+  const { ledger } = bench.app;
+  const now = new Date();
+  await ledger.transition(digest.id, 'daily', { from: ['ready'], to: 'sending' }, now);
+  await ledger.snapshotRecipients(digest.id, 'daily', count);
+  await ledger.markFannedOut(digest.id, 'daily', now);
+  return { digest, payload: { digestId: digest.id, fromId: 1, toId: count, deferrals: 0 } };
+}
+
+/** What a delivery batch needs, from the bench's app, with this mailer, ledger and number of lanes. */
+export function batchDeps(
+  bench: DeliveryBench,
+  mailer: Mailer,
+  options: { lanes: number; ledger?: DeliverBatchLedger },
+): DeliverBatchDeps {
+  const { app } = bench;
+  return {
+    digests: app.digests,
+    templates: app.templates,
+    ledger: options.ledger ?? app.ledger,
+    subscribers: app.subscribers,
+    mailer,
+    clock: app.clock,
+    logger: silentLogger,
+    sendConcurrency: options.lanes,
+    pauseAfterPermanentFailures: 50,
+  };
+}
+
+/** A logger that keeps every line it writes (parsed JSON), to check what an operator would read. */
+export function recordingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
 }
 
 /** The header block of a raw message, unfolded, as name (lower-case) → values. */

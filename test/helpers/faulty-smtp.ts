@@ -133,6 +133,13 @@ export interface FaultySmtp {
   setHolding(isHolding: boolean): string[];
   /** Lower-cased recipients whose RCPT TO waits at the closed gate. */
   held(): string[];
+  /**
+   * Holds (or lets go) each message the relay has received in full, before it takes responsibility for it: as
+   * smtp-server does when a message's last bytes are still being parsed while the connection is cut.
+   */
+  holdMessages(isHolding: boolean): void;
+  /** Messages received in full (final dot read) and held, not yet accepted. */
+  heldMessages(): number;
   close(): Promise<void>;
 }
 
@@ -211,6 +218,8 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
   let isDown = false;
   let isHolding = false;
   const waiting = new Set<{ recipient: string; release: () => void }>();
+  let isHoldingMessages = false;
+  const heldStreams = new Set<NodeJS.ReadableStream & { writableEnded?: boolean }>();
   const accepted: AcceptedMessage[] = [];
   const permanentlyRefused = new Set<string>();
   const stats = emptyStats();
@@ -309,6 +318,10 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
           socketOf(session)?.destroy();
         }
       });
+      if (isHoldingMessages) {
+        stream.pause();
+        heldStreams.add(stream);
+      }
       stream.on('end', () => {
         if (fault === 'drop') return;
         if (fault === 'temporaryAfterData') {
@@ -320,21 +333,26 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
         const accept = (wasStalled: boolean) => {
           const messageId = readMessageId(raw);
           const acceptedAt = Date.now();
+          // smtp-server lets a handler finish a message it received in full even after the connection closed (the
+          // relay went down, or the client gave up): the relay then has the message, but its 250 has nowhere to go.
+          const socket = socketOf(session);
+          const isReplyLost = !socket || socket.destroyed || !socket.writable;
           const records = session.envelope.rcptTo.map((recipient) => ({
             messageId,
             recipient: recipient.address.toLowerCase(),
             acceptedAt,
             wasStalled,
-            isReplyLost: false,
+            isReplyLost,
             ...(options.keepRaw ? { raw } : {}),
           }));
           accepted.push(...records);
           stats.accepted += records.length;
+          if (isReplyLost) stats.repliesLost += records.length;
           return records;
         };
         /** Sends the 250 after `delayMs`; if the connection closes first, the acceptance's reply is lost. */
         const replyLater = (records: AcceptedMessage[], delayMs: number) => {
-          awaitingReply.set(session.id, records);
+          if (!records.some((record) => record.isReplyLost)) awaitingReply.set(session.id, records);
           later(delayMs, () => {
             const socket = socketOf(session);
             if (!socket || socket.destroyed || !socket.writable) markRepliesLost(session.id);
@@ -412,6 +430,15 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
     },
     held() {
       return [...waiting].map((waiter) => waiter.recipient);
+    },
+    holdMessages(nextIsHolding) {
+      isHoldingMessages = nextIsHolding;
+      if (isHoldingMessages) return;
+      for (const stream of heldStreams) stream.resume();
+      heldStreams.clear();
+    },
+    heldMessages() {
+      return [...heldStreams].filter((stream) => stream.writableEnded === true).length;
     },
     snapshot() {
       return {

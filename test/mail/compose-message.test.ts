@@ -22,7 +22,7 @@ import { renderDigestPreview } from '../../src/mail/preview-digest.js';
 import { renderDigest } from '../../src/digests/render-digest.js';
 import { flattenSections, selectArticles } from '../../src/digests/select-articles.js';
 import { isAppError } from '../../src/errors.js';
-import { subscriberLinks, verifySubscriberToken } from '../../src/subscribers/tokens.js';
+import { createSubscriberToken, subscriberLinks, verifySubscriberToken } from '../../src/subscribers/tokens.js';
 import {
   anchor,
   makeArticle,
@@ -67,6 +67,20 @@ function linksOf(id: number) {
 function headerBlock(raw: Buffer): string {
   const text = raw.toString('latin1');
   return text.slice(0, text.indexOf('\r\n\r\n') + 2);
+}
+
+/** Every header line within 78 characters, but for a continuation line holding one token that cannot be cut. */
+function expectHeadersFolded(raw: Buffer): void {
+  for (const line of headerBlock(raw).split('\r\n')) {
+    if (!/^ \S+$/.test(line)) expect(line.length, line).toBeLessThanOrEqual(78);
+  }
+}
+
+/** The message with its header block unfolded (the body left as it is), as lines. */
+function unfoldedLines(raw: Buffer): string[] {
+  const text = raw.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  return (text.slice(0, end).replace(/\r\n(?=[ \t])/g, '') + text.slice(end)).split('\r\n');
 }
 
 function headerNames(raw: Buffer): string[] {
@@ -171,7 +185,7 @@ describe('a reader’s copy of a digest', () => {
     expect(list.unsubscribe?.url).toBe(linksOf(42).unsubscribeUrl);
     expect(list['unsubscribe-post']?.name).toBe('List-Unsubscribe=One-Click');
     expect(list.id?.id).toBe('daily.news.harbourgazette.example');
-    expect(headerBlock(raw)).toContain(`List-Unsubscribe: <${linksOf(42).unsubscribeUrl}>\r\n`);
+    expect(headerBlock(raw)).toContain(`List-Unsubscribe:\r\n <${linksOf(42).unsubscribeUrl}>\r\n`);
   });
 
   it('is 7-bit with CRLF line ends, no line over 998 octets, encoded body lines within 76', () => {
@@ -182,10 +196,28 @@ describe('a reader’s copy of a digest', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(998);
     const bodyLines = text.slice(text.indexOf('\r\n\r\n')).split('\r\n');
     for (const line of bodyLines) expect(line.length, line).toBeLessThanOrEqual(76);
-    for (const line of headerBlock(raw).split('\r\n')) {
-      if (!line.startsWith('List-Unsubscribe: ') && !line.startsWith('Message-ID: '))
-        expect(line.length, line).toBeLessThanOrEqual(78);
-    }
+    expectHeadersFolded(raw);
+  });
+
+  it('folds every header line to 78 where the syntax allows: a long address, Message-ID or link gets a line of its own', async () => {
+    const long = { id: 7, email: `${'a'.repeat(64)}@${'newsroom-readers.'.repeat(5)}example` };
+    const longSite = sampleSite({
+      mailDomain: 'mail.harbour-gazette-newsroom.example',
+      baseUrl: `${site.baseUrl}/newsletters/letters`,
+    });
+    const message = prepareDigestMessage({ ...input, site: longSite }).render(long, NOW);
+    const block = headerBlock(message.raw);
+    expect(block).toContain(`\r\nTo:\r\n ${long.email}\r\n`);
+    expect(block).toMatch(/\r\nMessage-ID:\r\n <[^\s]+>\r\n/);
+    expect(block).toMatch(/\r\nList-Unsubscribe:\r\n <https:\/\/[^\s]+>\r\n/);
+    expectHeadersFolded(message.raw);
+    const parsed = await simpleParser(message.raw);
+    expect(parsed.to).toMatchObject({ value: [{ address: long.email }] });
+    expect(parsed.messageId).toMatch(/@mail\.harbour-gazette-newsroom\.example>$/);
+    const list = parsed.headers.get('list') as Record<string, Record<string, string>>;
+    expect(list.unsubscribe?.url).toMatch(
+      /^https:\/\/news\.harbourgazette\.example\/newsletters\/letters\/unsubscribe\//,
+    );
   });
 
   it('keeps the same Message-ID on every retry, a different one per reader, without showing the reader’s id', () => {
@@ -227,10 +259,7 @@ describe('privacy: two readers’ copies', () => {
       const links = linksOf(id);
       return [links.unsubscribeUrl, links.preferencesUrl].map((url) => wrapQp(encodeQp(url), 76));
     };
-    const { onlyA, onlyB } = diffLines(
-      first.raw.toString('latin1').split('\r\n'),
-      second.raw.toString('latin1').split('\r\n'),
-    );
+    const { onlyA, onlyB } = diffLines(unfoldedLines(first.raw), unfoldedLines(second.raw));
     expect(onlyA.length).toBeGreaterThan(0);
     for (const [lines, id] of [
       [onlyA, 1234],
@@ -238,7 +267,7 @@ describe('privacy: two readers’ copies', () => {
     ] as const) {
       const encodedValues = valuesOf(id).join('\n');
       for (const line of lines) {
-        const isPersonalHeader = /^(To|Date|Message-ID|List-Unsubscribe): /.test(line);
+        const isPersonalHeader = /^(To|Date|Message-ID|List-Unsubscribe):/.test(line);
         const isPartOfLink = line !== '' && encodedValues.includes(line.replace(/=$/, ''));
         expect(isPersonalHeader || isPartOfLink, `unexpected differing line: ${line}`).toBe(true);
       }
@@ -378,6 +407,41 @@ describe('message size', () => {
     expect(message.raw.length).toBeLessThan(100 * 1024);
     const parsed = await simpleParser(message.raw);
     expect(String(parsed.html)).toMatch(/Unsubscribe<\/a>/);
+  });
+});
+
+describe('headers from unusual configuration', () => {
+  it('a title that already looks like an encoded-word is encoded, so readers see it as written', async () => {
+    const title = '=?UTF-8?B?SGFja2Vk?= council minutes';
+    const message = prepareDigestMessage({ ...input, body: { ...body, subject: title } }).render(
+      { id: 5, email: 'reader@example.org' },
+      NOW,
+    );
+    expect(headerBlock(message.raw)).not.toContain('=?UTF-8?B?SGFja2Vk?=');
+    expect((await simpleParser(message.raw)).subject).toBe(title);
+    // The same for a newsletter name in List-Id: encoded, the look-alike only inside an encoded-word.
+    const named = prepareDigestMessage({ ...input, newsletter: sampleNewsletter({ name: '=?utf-8?q?Daily?=' }) });
+    const lines = unfoldedLines(named.render({ id: 5, email: 'r@example.org' }, NOW).raw);
+    const listId = lines.find((line) => line.startsWith('List-Id: '))?.slice('List-Id: '.length) ?? '';
+    expect(listId).toMatch(/^=\?UTF-8\?Q\?=3D=3Futf-8=3Fq=3FDaily=3F=3D\?= <daily\./);
+  });
+
+  it('a non-ASCII baseUrl is written as punycode and percent-encoding, never as raw bytes', async () => {
+    const unicodeSite = sampleSite({
+      baseUrl: 'https://zeitung.bücher.example/nachrichten/ä',
+      mailDomain: 'bücher.example',
+    });
+    const message = prepareDigestMessage({ ...input, site: unicodeSite }).render(
+      { id: 8, email: 'r@example.org' },
+      NOW,
+    );
+    expect(message.raw.every((byte) => byte < 128)).toBe(true);
+    const token = createSubscriberToken(TEST_SECRET, { subscriberId: 8, newsletterId: 'daily' });
+    const expected = `https://zeitung.xn--bcher-kva.example/nachrichten/%C3%A4/unsubscribe/${token}`;
+    const parsed = await simpleParser(message.raw);
+    expect((parsed.headers.get('list') as Record<string, Record<string, string>>).unsubscribe?.url).toBe(expected);
+    expect(parsed.text).toContain(expected);
+    expect(parsed.messageId).toMatch(/@xn--bcher-kva\.example>$/);
   });
 });
 

@@ -47,7 +47,8 @@ describe('after a send', () => {
       onRecipient: (address) => {
         // Relays echo the address back in their replies; these must not end up anywhere.
         if (address === 'reader-3@example.org') return smtpReply(550, `5.1.1 <${address}>: Recipient address rejected`);
-        if (address === 'reader-6@example.org') return smtpReply(554, `5.7.1 <${address}>: Relay access denied`);
+        if (address === 'reader-6@example.org')
+          return smtpReply(554, `5.7.1 <${address}>: Recipient address rejected: Access denied`);
         if (address === 'reader-5@example.org' && !greylisted.has(address)) {
           greylisted.add(address);
           return smtpReply(451, `4.7.1 <${address}>: greylisted, try again later`);
@@ -79,7 +80,7 @@ describe('after a send', () => {
     const failures = await bench.app.ledger.listFailures(digestId);
     expect(failures.map((f) => f.reason)).toEqual([
       '550 5.1.1 [address]: Recipient address rejected',
-      '554 5.7.1 [address]: Relay access denied',
+      '554 5.7.1 [address]: Recipient address rejected: Access denied',
     ]);
     expect(logLines.length).toBeGreaterThan(5);
   });

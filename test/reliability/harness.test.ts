@@ -12,6 +12,7 @@ import {
   type FaultySmtp,
 } from '../helpers/faulty-smtp.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -135,6 +136,21 @@ describe('the fault-injecting relay', () => {
     await smtp.setDown(true);
     expect(await sending).toMatchObject({ ok: false });
     expect(smtp.accepted).toMatchObject([{ messageId: '<c1@example.test>', isReplyLost: true }]);
+    expect(smtp.stats.repliesLost).toBe(1);
+  });
+
+  it('marks an acceptance it completes after its own cut as a lost reply: the client never saw the 250', async () => {
+    const smtp = await relay();
+    smtp.holdMessages(true);
+    const sending = outcome(client(smtp.port, 5_000).sendMail(message('late@example.test', 'late1')));
+    await waitUntil('the relay to hold the message, received in full', () => smtp.heldMessages() === 1);
+    // The connection is cut while the relay still holds a message it has received in full...
+    await smtp.setDown(true);
+    expect(await sending).toMatchObject({ ok: false });
+    // ...and it takes responsibility for it afterwards: a reply that has nowhere to go.
+    smtp.holdMessages(false);
+    await waitUntil('the relay to accept the message', () => smtp.accepted.length === 1);
+    expect(smtp.accepted).toMatchObject([{ messageId: '<late1@example.test>', isReplyLost: true }]);
     expect(smtp.stats.repliesLost).toBe(1);
   });
 

@@ -21,8 +21,13 @@ export interface ScenarioScale {
   concurrency: number;
   /** SMTP_POOL_SIZE per worker process. */
   poolSize: number;
-  /** SMTP_TIMEOUT_MS (a stall lasts 1.5 times this). */
+  /** SMTP_TIMEOUT_MS, the command timeout (a stall lasts 1.5 times this). */
   smtpTimeoutMs: number;
+  /**
+   * SMTP_FINAL_DOT_TIMEOUT_MS. Shorter than a stall, a stalled 250 is given up on and the message sent again (the
+   * lost-250 duplicate); longer, the stall is waited out.
+   */
+  finalDotTimeoutMs: number;
   /** Delay of every healthy reply to DATA, so that faults land in the middle of a send. */
   replyDelayMs: number;
   /** Scenario 1: SIGKILLs. */
@@ -47,6 +52,8 @@ export const smallScale: ScenarioScale = {
   concurrency: 2,
   poolSize: 3,
   smtpTimeoutMs: 4_000,
+  // As short as the command timeout, so the small hostile relay still shows the lost-250 path.
+  finalDotTimeoutMs: 4_000,
   replyDelayMs: 40,
   kills: 2,
   killGapMs: [300, 900],
@@ -64,6 +71,8 @@ export const fullScale: ScenarioScale = {
   concurrency: 4,
   poolSize: 10,
   smtpTimeoutMs: 5_000,
+  // The production default (RFC 5321 §4.5.3.2); `npm run chaos -- --final-dot-timeout-ms 5000` measures a short one.
+  finalDotTimeoutMs: 600_000,
   replyDelayMs: 0,
   kills: 20,
   killGapMs: [500, 4_000],
@@ -79,6 +88,8 @@ export interface ScenarioResult {
   recipients: number;
   /** Deliverable recipients the relay accepted exactly once. */
   delivered: number;
+  /** Deliverable recipients the relay accepted at least once. */
+  reached: number;
   duplicates: number;
   lost: number;
   /** Permanently refused, recorded as failed and suppressed. */
@@ -114,6 +125,7 @@ function rigOptions(label: string, scale: ScenarioScale, plan: FaultPlanInput = 
     concurrency: scale.concurrency,
     poolSize: scale.poolSize,
     smtpTimeoutMs: scale.smtpTimeoutMs,
+    finalDotTimeoutMs: scale.finalDotTimeoutMs,
     relayInOwnProcess: scale.relayInOwnProcess,
     echoWorkerLogs: scale.echoWorkerLogs,
     plan: { replyDelayMs: scale.replyDelayMs, ...plan },
@@ -131,6 +143,7 @@ function toResult(
     scenario: title,
     recipients: audit.recipients,
     delivered: audit.delivered,
+    reached: audit.reached,
     duplicates: audit.duplicates,
     lost: audit.lost,
     failed: audit.failed,

@@ -48,6 +48,8 @@ export interface RigOptions {
   poolSize: number;
   /** SMTP_TIMEOUT_MS. */
   smtpTimeoutMs: number;
+  /** SMTP_FINAL_DOT_TIMEOUT_MS. @defaultValue the production default */
+  finalDotTimeoutMs?: number;
   /** Copy the workers' logs to this process's stderr. @defaultValue false */
   echoWorkerLogs?: boolean;
 }
@@ -161,6 +163,7 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
       LETTERPRESS_PREFIX: prefix,
       SMTP_URL: relay.url,
       SMTP_TIMEOUT_MS: String(options.smtpTimeoutMs),
+      ...(options.finalDotTimeoutMs ? { SMTP_FINAL_DOT_TIMEOUT_MS: String(options.finalDotTimeoutMs) } : {}),
       SMTP_POOL_SIZE: String(options.poolSize),
       DELIVERY_BATCH_SIZE: String(options.batchSize),
       DELIVERY_CONCURRENCY: String(options.concurrency),

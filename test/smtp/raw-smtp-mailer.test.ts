@@ -8,7 +8,10 @@ import fc from 'fast-check';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifySmtpReply } from '../../src/smtp/classify-smtp-reply.js';
-import { createRawSmtpMailer, dotStuffedSlices } from '../../src/smtp/raw-smtp-mailer.js';
+import { createRawSmtpMailer, type RawSmtpMailerOptions } from '../../src/smtp/raw-smtp-mailer.js';
+import { dotStuffedSlices } from '../../src/smtp/dot-stuffing.js';
+import { startFaultySmtp } from '../helpers/faulty-smtp.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { smtpReply, startSmtpSink } from '../helpers/smtp-sink.js';
 
 /** A message whose body has every line start SMTP must escape: a lone dot, dotted lines, a dotted last line. */
@@ -45,8 +48,15 @@ async function sinkFor(options: Parameters<typeof startSmtpSink>[0] = {}) {
   return sink;
 }
 
-function mailerFor(url: string, poolSize = 2, timeoutMs = 5_000) {
-  const mailer = createRawSmtpMailer({ url, poolSize, timeoutMs });
+function mailerFor(url: string, poolSize = 2, timeoutMs = 5_000, options: Partial<RawSmtpMailerOptions> = {}) {
+  const mailer = createRawSmtpMailer({
+    url,
+    poolSize,
+    connectTimeoutMs: timeoutMs,
+    commandTimeoutMs: timeoutMs,
+    finalDotTimeoutMs: timeoutMs,
+    ...options,
+  });
   cleanups.push(() => mailer.close());
   return mailer;
 }
@@ -138,13 +148,13 @@ describe('raw SMTP mailer', () => {
     expect(classifySmtpReply(error).isRelayUnavailable).toBe(true);
   });
 
-  it('a connection dropped in the middle of DATA fails that message only; the next one goes out on a new connection', async () => {
-    let drop = true;
+  it('a 421 in answer to the data closes that connection: the message is retried later, the next one opens a new connection', async () => {
+    let isClosing = true;
     const sink = await sinkFor({
       onMessage: () => {
-        if (drop) {
-          drop = false;
-          throw Object.assign(new Error('drop'), { responseCode: 421 });
+        if (isClosing) {
+          isClosing = false;
+          throw smtpReply(421, '4.3.2 shutting down');
         }
       },
     });
@@ -152,9 +162,28 @@ describe('raw SMTP mailer', () => {
     const first = await mailer
       .send({ envelope: { from: FROM, to: 'one@example.org' }, raw: messageFor('one@example.org', 'e') })
       .catch((e: unknown) => e);
-    expect(classifySmtpReply(first)).toMatchObject({ kind: 'transient' });
+    expect(classifySmtpReply(first)).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
     await mailer.send({ envelope: { from: FROM, to: 'two@example.org' }, raw: messageFor('two@example.org', 'f') });
     expect(sink.messages.map((m) => m.envelopeTo[0])).toEqual(['two@example.org']);
+  });
+
+  it('a connection dropped in the middle of DATA fails that message only, as the relay being unavailable; the next one goes out', async () => {
+    const relay = await startFaultySmtp({ plan: { dropShare: 1 } });
+    cleanups.push(() => relay.close());
+    const mailer = mailerFor(relay.url, 1);
+    const big = Buffer.concat([
+      messageFor('one@example.org', 'drop'),
+      Buffer.alloc(256 * 1024, 'a'),
+      Buffer.from('\r\n'),
+    ]);
+    const dropped = await mailer
+      .send({ envelope: { from: FROM, to: 'one@example.org' }, raw: big })
+      .catch((e: unknown) => e);
+    expect(relay.stats.dropped).toBe(1);
+    expect(classifySmtpReply(dropped)).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
+    relay.configure({});
+    await mailer.send({ envelope: { from: FROM, to: 'two@example.org' }, raw: messageFor('two@example.org', 'next') });
+    expect(relay.accepted.map((m) => m.recipient)).toEqual(['two@example.org']);
   });
 
   it('a relay that never answers times out as a transient failure', async () => {
@@ -205,19 +234,22 @@ describe('raw SMTP mailer', () => {
       cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       const port = (server.server.address() as AddressInfo).port;
 
-      const good = mailerFor(`smtp://desk:${encodeURIComponent('s3cret: x')}@127.0.0.1:${port}`, 1);
+      // A relay on this host without TLS: only with plain-text login allowed (see smtp-session.test.ts).
+      const plainText = { allowPlaintextAuth: true };
+      const good = mailerFor(`smtp://desk:${encodeURIComponent('s3cret: x')}@127.0.0.1:${port}`, 1, 5_000, plainText);
       await good.send({
         envelope: { from: FROM, to: 'reader@example.org' },
         raw: messageFor('reader@example.org', 'h'),
       });
       expect(received).toEqual(['desk']);
 
-      const bad = mailerFor(`smtp://desk:wrong@127.0.0.1:${port}`, 1);
+      const bad = mailerFor(`smtp://desk:wrong@127.0.0.1:${port}`, 1, 5_000, plainText);
       const error = await bad
         .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'i') })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'EAUTH', responseCode: 535 });
-      expect(classifySmtpReply(error).kind).toBe('permanent-other');
+      // The relay refusing the login is never a reader's failure: the digest pauses instead (see deliver-batch).
+      expect(classifySmtpReply(error).kind).toBe('relay-refused');
     }
   });
 
@@ -261,7 +293,7 @@ describe('raw SMTP mailer', () => {
         .send({ envelope: { from: FROM, to: 'reader@example.org' }, raw: messageFor('reader@example.org', 'strict') })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'ETLS' });
-      expect(classifySmtpReply(error)).toMatchObject({ kind: 'transient', isRelayUnavailable: true });
+      expect(classifySmtpReply(error)).toMatchObject({ kind: 'relay-refused', isRelayUnavailable: true });
       expect(sessions).toHaveLength(1);
     }
   });
@@ -277,6 +309,65 @@ describe('raw SMTP mailer', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EENVELOPE' });
     expect(sink.messages).toHaveLength(0);
+  });
+});
+
+describe('the connection pool', () => {
+  /** A relay that counts connections and QUITs, accepting everything. */
+  async function countingRelay(options: { onAuth?: boolean } = {}) {
+    const seen = { connections: 0, closed: 0, logins: 0 };
+    const server = new SMTPServer({
+      authOptional: !options.onAuth,
+      authMethods: ['PLAIN'],
+      allowInsecureAuth: true,
+      disabledCommands: options.onAuth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+      disableReverseLookup: true,
+      logger: false,
+      onConnect: (_session, callback) => {
+        seen.connections += 1;
+        callback();
+      },
+      onClose: () => {
+        seen.closed += 1;
+      },
+      onAuth: (_auth, _session, callback) => {
+        seen.logins += 1;
+        callback(smtpReply(535, '5.7.8 authentication failed'));
+      },
+      onData: (stream, _session, callback) => {
+        stream.on('data', () => {});
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return { seen, port: (server.server.address() as AddressInfo).port };
+  }
+  const send = (mailer: ReturnType<typeof mailerFor>, i: number) =>
+    mailer.send({ envelope: { from: FROM, to: `r${i}@example.org` }, raw: messageFor(`r${i}@example.org`, `p${i}`) });
+
+  it('a connection carries at most maxMessagesPerConnection messages, then a fresh one takes over', async () => {
+    const relay = await countingRelay();
+    const mailer = mailerFor(`smtp://127.0.0.1:${relay.port}`, 1, 5_000, { maxMessagesPerConnection: 2 });
+    for (let i = 0; i < 5; i += 1) await send(mailer, i);
+    expect(relay.seen.connections).toBe(3);
+  });
+
+  it('a connection left idle is closed after idleTimeoutMs, and the next message opens a new one', async () => {
+    const relay = await countingRelay();
+    const mailer = mailerFor(`smtp://127.0.0.1:${relay.port}`, 1, 5_000, { idleTimeoutMs: 100 });
+    await send(mailer, 1);
+    await waitUntil('the idle connection to be closed', () => relay.seen.closed === 1);
+    await send(mailer, 2);
+    expect(relay.seen.connections).toBe(2);
+  });
+
+  it('a relay that refuses the login sees one attempt, not one per message waiting: they all fail with that refusal', async () => {
+    const relay = await countingRelay({ onAuth: true });
+    const mailer = mailerFor(`smtp://desk:wrong@127.0.0.1:${relay.port}`, 5, 5_000, { allowPlaintextAuth: true });
+    const outcomes = await Promise.all([1, 2, 3, 4, 5].map((i) => send(mailer, i).catch((e: unknown) => e)));
+    expect(outcomes.map((e) => classifySmtpReply(e).kind)).toEqual(Array(5).fill('relay-refused'));
+    expect(relay.seen.logins).toBe(1);
   });
 });
 

@@ -231,4 +231,47 @@ describe('subscriber store', () => {
     ).rejects.toThrow(/subscriber\[1\]/);
     expect(await redis.exists(keys.subscriberNextId)).toBe(0);
   });
+
+  it('accepts a Unicode domain, keeps the address as written, and knows its punycode spelling as the same reader', async () => {
+    const { subscriber } = await store.add({
+      email: 'Leser@Bücher.example',
+      newsletterIds: ['daily'],
+      status: 'active',
+    });
+    expect(subscriber.email).toBe('Leser@Bücher.example');
+    expect((await store.getByEmail('leser@xn--bcher-kva.example'))?.id).toBe(subscriber.id);
+    const again = await store.add({
+      email: 'leser@xn--bcher-kva.example',
+      newsletterIds: ['weekly'],
+      status: 'active',
+    });
+    expect(again).toMatchObject({ created: false, subscriber: { id: subscriber.id, email: 'Leser@Bücher.example' } });
+  });
+
+  it('a reader stored by an older version with an address the rule now refuses can still be found and removed', async () => {
+    const { subscriber } = await store.add({ email: 'old@example.org', newsletterIds: ['daily'], status: 'active' });
+    const older = `${'a'.repeat(70)}@example.org`;
+    await redis.hset(keys.subscriber(subscriber.id), 'email', older);
+    await redis.hset(keys.subscriberByEmail, older, subscriber.id);
+    expect((await store.getByEmail(older))?.email).toBe(older);
+    expect((await store.unsubscribe(subscriber.id))?.status).toBe('unsubscribed');
+  });
+
+  it.each([
+    [
+      'a part before @ over 64 octets',
+      `${'a'.repeat(65)}@example.org`,
+      'email: the part before the at sign must be at most 64 octets',
+    ],
+    ['a line break', 'reader@example.org\r\nBcc: other@example.org', 'email: must not contain line breaks'],
+    [
+      'a part before @ that would need SMTPUTF8',
+      'zoë@example.org',
+      'email: the part before the at sign must be plain ASCII',
+    ],
+    ['a domain that is not one', 'reader@exa mple.org', 'email: the part after the at sign must be a domain name'],
+  ])('refuses %s with the reason, naming the field', async (_what, email, reason) => {
+    await expect(store.add({ email, newsletterIds: ['daily'], status: 'active' })).rejects.toThrow(reason);
+    expect(await redis.exists(keys.subscriberNextId)).toBe(0);
+  });
 });
