@@ -3,8 +3,73 @@
  * JSON file for the site and its newsletters. Read once at start; every module receives its own slice.
  */
 import { readFileSync } from 'node:fs';
+import { CronExpressionParser } from 'cron-parser';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { AppError, formatZodIssues } from './errors.js';
+
+/** An IANA time zone name such as `Europe/London` or `UTC`. */
+export const TimeZoneSchema = z
+  .string()
+  .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as Europe/London or UTC');
+
+/** A BCP 47 locale the runtime can format dates in, such as `en-GB` or `fr-FR`. */
+export const LocaleSchema = z.string().refine((locale) => {
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([new Intl.Locale(locale).toString()]).length === 1;
+  } catch {
+    return false;
+  }
+}, 'must be a locale such as en-GB or fr-FR');
+
+const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90s`, `15m`, `2h` or `1d` as milliseconds, between one minute and seven days. */
+export const IntervalSchema = z
+  .string()
+  .regex(/^\d{1,6}\s*[smhd]$/, 'must be a number and a unit: 90s, 15m, 2h or 1d')
+  .transform((text) => Number.parseInt(text, 10) * DURATION_UNITS_MS[text.trim().slice(-1) as 's' | 'm' | 'h' | 'd'])
+  .refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, 'must be between 1m and 7d');
+
+/** One feed a newsletter polls: where it is and how often. */
+export const FeedSourceSchema = z
+  .object({
+    /** The feed's http(s) URL. */
+    url: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL'),
+    /** How often it is polled. @defaultValue 15m */
+    interval: IntervalSchema.default(15 * 60_000),
+  })
+  .transform(({ url, interval }) => ({ url, intervalMs: interval }));
+export type FeedSource = z.infer<typeof FeedSourceSchema>;
+
+/** A newsletter's own schedule: a cron line read in an IANA time zone, and whether a run sends or only drafts. */
+export const NewsletterScheduleSchema = z
+  .object({
+    /** Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 6 * * 1-5`. */
+    cron: z.string().min(1),
+    /** The zone the cron line is read in; wins over `site.timeZone` for this newsletter. @defaultValue site.timeZone */
+    timeZone: TimeZoneSchema.optional(),
+    /** `send`: create and send on its own; `draft`: prepare a draft for an editor to approve. @defaultValue draft */
+    mode: z.enum(['send', 'draft']).default('draft'),
+  })
+  .superRefine((schedule, context) => {
+    try {
+      CronExpressionParser.parse(schedule.cron, { tz: schedule.timeZone ?? 'UTC' });
+    } catch (error) {
+      context.addIssue({ code: 'custom', path: ['cron'], message: `is not a cron line (${(error as Error).message})` });
+    }
+    if (schedule.cron.trim().split(/\s+/).length !== 5) {
+      context.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: 'must have five fields: minute hour day month weekday',
+      });
+    }
+  });
+export type NewsletterSchedule = z.infer<typeof NewsletterScheduleSchema>;
 
 /** A newsletter: who sends it, which sections it takes, how many articles at most. */
 export const NewsletterSchema = z.object({
@@ -26,6 +91,10 @@ export const NewsletterSchema = z.object({
   maxArticles: z.number().int().min(1).max(100).default(12),
   /** Short line under the masthead. */
   description: z.string().max(300).optional(),
+  /** Feeds polled for this newsletter's articles. @defaultValue [] */
+  feeds: z.array(FeedSourceSchema).max(50).default([]),
+  /** When the newsletter goes out on its own (or is drafted for approval); none: only when an editor sends it. */
+  schedule: NewsletterScheduleSchema.optional(),
 });
 export type Newsletter = z.infer<typeof NewsletterSchema>;
 
@@ -41,6 +110,15 @@ export const SiteSchema = z.object({
   postalAddress: z.string().min(1).default('The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB'),
   /** Domain used for Message-ID and List-Id. Defaults to the host of baseUrl. */
   mailDomain: z.string().min(1).optional(),
+  /** Language and date format of emails and pages (`lang` follows it). @defaultValue en-GB */
+  locale: LocaleSchema.default('en-GB'),
+  /** Zone dates are shown in, and schedules read in unless a newsletter names its own. @defaultValue UTC */
+  timeZone: TimeZoneSchema.default('UTC'),
+  /**
+   * Largest HTML part of an email, in KB (1024 bytes): articles that would pass it are left out of the email with a
+   * "more on the site" link, keeping it under Gmail's clipping at about 102 KB. @defaultValue 90
+   */
+  htmlBudgetKb: z.number().int().min(20).max(100).default(90),
 });
 export type Site = z.infer<typeof SiteSchema>;
 
@@ -280,6 +358,11 @@ export function parseConfigFile(text: string, name = 'config file'): ConfigFile 
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) throw new AppError('config_invalid', `${name}: ${formatZodIssues(parsed.error)}`);
   return parsed.data;
+}
+
+/** The zone a newsletter's dates and schedule are read in: its schedule's own zone, else the site's. */
+export function newsletterTimeZone(newsletter: Pick<Newsletter, 'schedule'>, site: Pick<Site, 'timeZone'>): string {
+  return newsletter.schedule?.timeZone ?? site.timeZone;
 }
 
 /** Finds a configured newsletter or throws `newsletter_not_found`. */

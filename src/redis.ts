@@ -34,6 +34,12 @@ export function redisKeys(prefix: string) {
     digest: (id: string) => `${tag}:digest:${id}`,
     /** JSON of a digest's frozen render (subject, html, text with recipient slots). */
     digestBody: (id: string) => `${tag}:digest:${id}:body`,
+    /** JSON of what an editor wrote around the articles (note, subject and preheader overrides, letter, pins). */
+    digestComposition: (id: string) => `${tag}:digest:${id}:composition`,
+    /** JSON of a digest's frozen web version (the archive page and feed entry). */
+    digestWeb: (id: string) => `${tag}:digest:${id}:web`,
+    /** Hash: article id → the frozen digest of the newsletter that carries it (two digests never repeat one). */
+    newsletterCarried: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:carried`,
     /** Bitmap snapshot of the recipients taken at fan-out. */
     digestRecipients: (id: string) => `${tag}:digest:${id}:recipients`,
     /** Ledger bitmaps: one bit per subscriber id and outcome. */

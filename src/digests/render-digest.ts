@@ -9,11 +9,11 @@ import mjml2html from 'mjml';
 import type { Article } from '../articles/article.js';
 import type { Config, Newsletter } from '../config.js';
 import { AppError } from '../errors.js';
-import { buildDigestView } from './build-digest-view.js';
+import { buildDigestView, type EditorialView } from './build-digest-view.js';
 import { checkTemplateMarkup } from './check-template-markup.js';
 import { RecipientSlot, type DigestBody, type SlottedText } from './digest.js';
 import { loadDigestTemplates } from './load-digest-templates.js';
-import { groupBySection } from './select-articles.js';
+import { groupBySection, groupRunsBySection } from './select-articles.js';
 import { wrapText } from './wrap-text.js';
 
 /** Input of `renderDigest`: the articles in the order the digest shows them (see `selectArticles`). */
@@ -22,6 +22,17 @@ export interface RenderDigestInput {
   site: Config['site'];
   articles: Article[];
   issueDate: Date;
+  /** The editor's note, the letter, and subject or preheader overrides. @defaultValue none */
+  editorial?: EditorialView;
+  /** The web version's URL, for "View in your browser" (the same for every reader). @defaultValue none */
+  archiveUrl?: string;
+  /** How many articles only the web version has (linked at the end as "more on the site"). @defaultValue 0 */
+  articlesOnlyOnWeb?: number;
+  /**
+   * Show the articles exactly in the given order, a section heading for each run of one section (an editor's
+   * order); otherwise they are grouped by section in order of each section's first article. @defaultValue false
+   */
+  keepOrder?: boolean;
 }
 
 /** Options of `renderDigest`. */
@@ -115,15 +126,20 @@ function finishText(text: string): string {
  * escaped by the filler (see `fillSlots`).
  */
 export async function renderDigest(input: RenderDigestInput, options: RenderDigestOptions = {}): Promise<DigestBody> {
-  if (input.articles.length === 0) throw new AppError('digest_empty', 'a digest needs at least one article');
+  if (input.articles.length === 0 && !input.editorial?.letter) {
+    throw new AppError('digest_empty', 'a digest needs at least one article');
+  }
   const templates = loadDigestTemplates(options.templatesDir);
-  const markers = makeSlotMarkers(JSON.stringify([input.articles, input.newsletter, input.site]));
+  const markers = makeSlotMarkers(JSON.stringify([input.articles, input.newsletter, input.site, input.editorial]));
   const view = buildDigestView({
     newsletter: input.newsletter,
     site: input.site,
-    sections: groupBySection(input.articles),
+    sections: input.keepOrder ? groupRunsBySection(input.articles) : groupBySection(input.articles),
     issueDate: input.issueDate,
     links: markers.values,
+    editorial: input.editorial,
+    archiveUrl: input.archiveUrl,
+    articlesOnlyOnWeb: input.articlesOnlyOnWeb,
   });
   const html = await compileMjml(templates.mjml(view));
   const text = finishText(templates.text(view));

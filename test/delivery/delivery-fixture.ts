@@ -111,7 +111,8 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
           lastSentAt: async () => undefined,
           clock: () => new Date(),
         },
-        { newsletter, site: app.config.site },
+        // Chosen on purpose: each test's digest may carry the same articles as an earlier one.
+        { newsletter, site: app.config.site, articles },
       );
     },
     async waitForQueuesIdle() {
