@@ -14,6 +14,8 @@ import { createMessageTemplateCache, type MessageTemplateCache } from './deliver
 import type { ClosableMailer, Mailer } from './smtp/mailer.js';
 import { createMailerFromConfig } from './smtp/smtp-mailer.js';
 import { RedisDigestStore } from './digests/digest-store.js';
+import { RedisFeedStateStore } from './feeds/feed-state-store.js';
+import { RedisScheduleRunStore } from './newsletters/schedule-run-store.js';
 import { createLogger, type Logger } from './logger.js';
 import { assertRedisReachable, checkRedisConfiguration, createRedis, redisKeys, type RedisKeys } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
@@ -30,6 +32,10 @@ export interface App {
   subscribers: RedisSubscriberStore;
   digests: RedisDigestStore;
   ledger: RedisDeliveryLedger;
+  /** Each configured feed's polling state. */
+  feeds: RedisFeedStateStore;
+  /** Each newsletter schedule's last run. */
+  scheduleRuns: RedisScheduleRunStore;
   /** The BullMQ queues on their own connection. */
   queues: DeliveryQueues;
   /** Prepared digest messages, one per digest per process. */
@@ -82,6 +88,8 @@ function initStores(redis: Redis, keys: RedisKeys, clock: () => Date) {
     subscribers: new RedisSubscriberStore(redis, keys, clock),
     digests: new RedisDigestStore(redis, keys),
     ledger: new RedisDeliveryLedger(redis, keys),
+    feeds: new RedisFeedStateStore(redis, keys),
+    scheduleRuns: new RedisScheduleRunStore(redis, keys),
   };
 }
 
@@ -101,6 +109,22 @@ function initTemplates(config: Config, digests: RedisDigestStore): MessageTempla
         secret: config.secret,
       }),
   });
+}
+
+/**
+ * The dependencies most use cases take, from the app, with a logger of the caller's choice (a child naming the job or
+ * the digest). Built explicitly rather than by spreading the app, which would create its mailer.
+ */
+export function useCaseDeps(app: App, logger: Logger = app.logger) {
+  return {
+    digests: app.digests,
+    articles: app.articles,
+    ledger: app.ledger,
+    queues: app.queues,
+    clock: app.clock,
+    logger,
+    lastSentAt: app.lastSentAt,
+  };
 }
 
 /** Builds the app: checks Redis (refuses an evicting policy, warns without persistence), then wires everything. */

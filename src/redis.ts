@@ -54,6 +54,10 @@ export function redisKeys(prefix: string) {
     digestsByCreated: `${tag}:digests`,
     /** A signed webhook request already accepted (SHA-256 of its signature), kept until it could no longer be replayed. */
     seenSignature: (digest: string) => `${tag}:webhook:seen:${digest}`,
+    /** Hash: one configured feed's polling state (validators, last outcome, failures, backoff). */
+    feedState: (feedId: string) => `${tag}:feed:${feedId}`,
+    /** Hash: one newsletter schedule's last run (when, outcome, digest). */
+    newsletterScheduleRun: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:schedule-run`,
     /** Prefix of a rate limiter's counters (rate-limiter-flexible appends `:<key>`). */
     rateLimit: (name: string) => `${tag}:rate:${name}`,
     /** Everything under the prefix (for tests and `reset`). */

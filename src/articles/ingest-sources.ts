@@ -28,10 +28,25 @@ export interface IngestSourcesDeps {
   concurrency?: number;
 }
 
+/** What a server said identifies the version of a feed it sent, for a conditional GET next time. */
+export interface FeedValidators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** Options of one ingest run. */
+export interface IngestSourcesOptions {
+  /** Validators from the last fetch of a URL: the request asks for the feed only if it changed (a 304 otherwise). */
+  validators?: Record<string, FeedValidators>;
+}
+
 /** How one source went. */
 export interface SourceReport {
   source: string;
-  status: 'ok' | 'rejected';
+  /** `not-modified`: the server answered 304 to a conditional request; nothing was read or stored. */
+  status: 'ok' | 'rejected' | 'not-modified';
+  /** The validators the server sent with this version (http(s) sources that sent any). */
+  validators?: FeedValidators;
   /** Articles the source yielded (0 when rejected). */
   articles: number;
   reason?: string;
@@ -49,7 +64,11 @@ export interface IngestReport {
 }
 
 /** Ingests every source (see the module comment) and reports per source and in total. */
-export async function ingestSources(deps: IngestSourcesDeps, sources: string[]): Promise<IngestReport> {
+export async function ingestSources(
+  deps: IngestSourcesDeps,
+  sources: string[],
+  options: IngestSourcesOptions = {},
+): Promise<IngestReport> {
   const clock = deps.clock ?? (() => new Date());
   const report: IngestReport = { ingested: 0, updated: 0, unchanged: 0, rejected: [], sources: [] };
   const results: SourceReport[] = new Array<SourceReport>(sources.length);
@@ -60,7 +79,7 @@ export async function ingestSources(deps: IngestSourcesDeps, sources: string[]):
       next += 1;
       const source = sources[index];
       if (source === undefined) return;
-      results[index] = await ingestOne(deps, source, clock(), report);
+      results[index] = await ingestOne(deps, source, clock(), report, options.validators?.[source]);
     }
   };
   const concurrency = Math.max(1, Math.min(deps.concurrency ?? 4, sources.length));
@@ -77,11 +96,17 @@ async function ingestOne(
   source: string,
   now: Date,
   totals: IngestReport,
+  validators: FeedValidators | undefined,
 ): Promise<SourceReport> {
   const log = deps.logger.child({ source: describeSource(source) });
   let parsed: ReturnType<typeof parseFeed>;
+  let document: SourceDocument;
   try {
-    const document = await readSource(deps, source);
+    document = await readSource(deps, source, validators);
+    if (document.isNotModified) {
+      log.info('feed source not modified');
+      return { source, status: 'not-modified', articles: 0, validators: document.validators ?? validators };
+    }
     parsed = parseFeed(document.bytes, {
       source,
       baseUrl: document.url,
@@ -104,24 +129,33 @@ async function ingestOne(
     source,
     status: 'ok',
     articles: parsed.articles.length,
+    ...(document.validators ? { validators: document.validators } : {}),
     ...(parsed.skipped.length > 0 ? { skippedItems: parsed.skipped } : {}),
   };
 }
 
-/** Bytes of a source, plus the URL and charset when it came over http(s). */
+/** Bytes of a source, plus the URL, charset and validators when it came over http(s). */
 interface SourceDocument {
   bytes: Buffer;
   url?: string;
   charset?: string;
+  validators?: FeedValidators;
+  /** The server answered 304 to a conditional request: `bytes` is empty. */
+  isNotModified?: boolean;
 }
 
-async function readSource(deps: IngestSourcesDeps, source: string): Promise<SourceDocument> {
+async function readSource(
+  deps: IngestSourcesDeps,
+  source: string,
+  validators: FeedValidators | undefined,
+): Promise<SourceDocument> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source)?.[1]?.toLowerCase();
   if (scheme === 'http' || scheme === 'https') {
     return fetchFeed(source, {
       fetch: deps.fetch ?? globalThis.fetch,
       maxBytes: deps.maxBytes,
       timeoutMs: deps.fetchTimeoutMs,
+      validators,
     });
   }
   if (scheme === 'file') return { bytes: await readFeedFile(fileURLToPath(source), deps.maxBytes) };
@@ -153,13 +187,30 @@ async function readFeedFile(path: string, maxBytes: number): Promise<Buffer> {
   }
 }
 
+/** The request headers of a conditional GET (RFC 9110 13.1): the version we hold, by entity tag or by date. */
+function conditionalHeaders(validators: FeedValidators | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (validators?.etag) headers['if-none-match'] = validators.etag;
+  if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
+  return headers;
+}
+
+/** The validators a response carries, if any (header values kept as sent, within a sane length). */
+function validatorsOf(headers: { get(name: string): string | null }): FeedValidators | undefined {
+  const etag = headers.get('etag')?.slice(0, 200);
+  const lastModified = headers.get('last-modified')?.slice(0, 100);
+  if (!etag && !lastModified) return undefined;
+  return { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
+}
+
 /**
  * Fetches a feed with one deadline for the whole exchange (headers and body) and a byte cap enforced while
- * streaming. Throws `feed_rejected` naming the HTTP status, the timeout, the size or the network error.
+ * streaming; with validators it asks only for a changed feed and reports a 304 as not modified. Throws
+ * `feed_rejected` naming the HTTP status, the timeout, the size or the network error.
  */
 export async function fetchFeed(
   url: string,
-  options: { fetch: typeof fetch; maxBytes: number; timeoutMs: number },
+  options: { fetch: typeof fetch; maxBytes: number; timeoutMs: number; validators?: FeedValidators },
 ): Promise<SourceDocument> {
   const controller = new AbortController();
   let timedOut = false;
@@ -178,11 +229,21 @@ export async function fetchFeed(
           accept:
             'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5',
           'user-agent': 'Letterpress feed reader',
+          ...conditionalHeaders(options.validators),
         },
       });
     } catch (error) {
       if (timedOut) throw fail(`no response within ${options.timeoutMs} ms`);
       throw fail(`could not fetch (${networkReason(error)})`);
+    }
+    if (response.status === 304 && options.validators) {
+      await response.body?.cancel().catch(() => {});
+      return {
+        bytes: Buffer.alloc(0),
+        url: response.url || url,
+        validators: validatorsOf(response.headers),
+        isNotModified: true,
+      };
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => {});
@@ -219,6 +280,7 @@ export async function fetchFeed(
       bytes: Buffer.concat(chunks, received),
       url: response.url || url,
       charset: charsetFromContentType(response.headers.get('content-type')),
+      validators: validatorsOf(response.headers),
     };
   } finally {
     clearTimeout(timer);

@@ -7,11 +7,16 @@ import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
 import { DigestSchema } from '../digests/digest.js';
 
-/** Queue names. `transactional` (confirmation emails) is reserved; its job arrives with the subscribe flow. */
+/**
+ * Queue names. `transactional`: one-off messages that are not a digest's deliveries (an editor's test sends; the
+ * subscribe flow's confirmations join it). `automation`: what runs on its own: feed polls, newsletter schedules and
+ * scheduled sends.
+ */
 export const QueueName = {
   fanout: 'fanout',
   deliver: 'deliver',
   transactional: 'transactional',
+  automation: 'automation',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -36,6 +41,41 @@ export const DeliverJobSchema = z
   })
   .refine((job) => job.toId >= job.fromId, { message: 'toId must not be below fromId', path: ['toId'] });
 export type DeliverJob = z.infer<typeof DeliverJobSchema>;
+
+/** A test send: an issue mailed to a few addresses an editor typed, marked as a test and never recorded as delivered. */
+export const TestSendJobSchema = z.object({
+  digestId: DigestIdSchema,
+  /** The addresses (1 to 5), already checked. */
+  to: z.array(z.string().email().max(254)).min(1).max(5),
+  /** Who asked (an editor's name), for the log. */
+  requestedBy: z.string().min(1).max(64),
+  /** Names this request, so asking twice sends twice and a retried job once. */
+  requestId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+});
+export type TestSendJob = z.infer<typeof TestSendJobSchema>;
+
+/** A scheduled digest's moment: sent only if it is still scheduled for exactly this time. */
+export const ScheduledSendJobSchema = z.object({
+  digestId: DigestIdSchema,
+  scheduledFor: z.string().datetime({ offset: true }),
+});
+export type ScheduledSendJob = z.infer<typeof ScheduledSendJobSchema>;
+
+/** One poll of a configured feed. */
+export const FeedPollJobSchema = z.object({
+  /** `feedIdFor(url)`: names the feed's state and its scheduler. */
+  feedId: z.string().regex(/^[a-f0-9]{16}$/),
+  url: z.string().url(),
+  /** The configured interval, the base of the backoff after failures. */
+  intervalMs: z.number().int().min(1000),
+});
+export type FeedPollJob = z.infer<typeof FeedPollJobSchema>;
+
+/** One run of a newsletter's schedule. */
+export const NewsletterRunJobSchema = z.object({
+  newsletterId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/),
+});
+export type NewsletterRunJob = z.infer<typeof NewsletterRunJobSchema>;
 
 /** A job definition: where it runs, what it carries, how it retries and how its id is made. */
 export interface JobDefinition<S extends z.ZodType> {
@@ -77,6 +117,47 @@ export const jobDefinitions = {
     },
     // One id per range for the digest's whole life: two jobs can never work on the same recipients at once.
     jobId: (payload: DeliverJob) => `deliver-${payload.digestId}-${payload.fromId}`,
+  },
+  'test-send': {
+    queue: QueueName.transactional,
+    schema: TestSendJobSchema,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 2_000 },
+      // The payload holds the editor's addresses: gone as soon as the job is.
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600 },
+    },
+    jobId: (payload: TestSendJob) => `test-${payload.digestId}-${payload.requestId}`,
+  },
+  'scheduled-send': {
+    queue: QueueName.automation,
+    schema: ScheduledSendJobSchema,
+    defaultJobOptions: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+    jobId: (payload: ScheduledSendJob) => `scheduled-${payload.digestId}-${Date.parse(payload.scheduledFor)}`,
+  },
+  'feed-poll': {
+    queue: QueueName.automation,
+    schema: FeedPollJobSchema,
+    // A failed poll is recorded in the feed's state and backed off there; the job itself never retries.
+    defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+    jobId: (payload: FeedPollJob) => `feed-poll-${payload.feedId}`,
+  },
+  'newsletter-run': {
+    queue: QueueName.automation,
+    schema: NewsletterRunJobSchema,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 5_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+    jobId: (payload: NewsletterRunJob) => `newsletter-run-${payload.newsletterId}`,
   },
 } satisfies Record<string, JobDefinition<z.ZodType>>;
 
