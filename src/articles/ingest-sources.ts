@@ -292,8 +292,8 @@ function networkReason(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 }
 
-/** A source safe to log: no credentials, no query string (private feed URLs often carry a key there). */
-function describeSource(source: string): string {
+/** A source safe to log or show: no credentials, no query string (private feed URLs often carry a key there). */
+export function describeSource(source: string): string {
   if (!/^https?:\/\//i.test(source)) return source;
   try {
     const url = new URL(source);

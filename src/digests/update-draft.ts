@@ -71,7 +71,7 @@ export function moveArticle(articleIds: readonly string[], move: ArticleMove): s
 }
 
 /** Reads the articles in the order given; throws `input_invalid` naming any id that is not stored. */
-async function loadArticles(deps: UpdateDraftDeps, ids: string[]): Promise<Article[]> {
+export async function loadArticlesInOrder(deps: Pick<UpdateDraftDeps, 'articles'>, ids: string[]): Promise<Article[]> {
   const found = new Map((await deps.articles.getMany(ids)).map((article) => [article.id, article]));
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length > 0) {
@@ -99,7 +99,7 @@ export async function updateDraft(
   if (edit.letter && !current.letter)
     throw new AppError('input_invalid', 'letter: this draft is a digest, not a letter');
   const articleIds = edit.articleIds ? [...new Set(edit.articleIds)] : digest.articleIds;
-  const articles = await loadArticles(deps, articleIds);
+  const articles = await loadArticlesInOrder(deps, articleIds);
   const before = new Set(digest.articleIds);
   const stillPinned = current.pinnedArticleIds.filter((id) => articleIds.includes(id));
   const newlyAdded = articleIds.filter((id) => !before.has(id));

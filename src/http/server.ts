@@ -1,6 +1,7 @@
 /**
- * The HTTP server (`letterpress serve`). Each area registers its own routes: the reader's pages (`public/`), the
- * signed webhooks (`webhooks/`), health and operations (`ops/`). Routes are thin: parse, call one use case, render.
+ * The HTTP server (`letterpress serve`). Each area registers its own routes: the reader's pages and the archive
+ * (`public/`), the newsroom's pages (`editor/`) and API (`api/`), the signed webhooks (`webhooks/`), health and
+ * operations (`ops/`). Routes are thin: parse, call one use case, render.
  * No cookies and no remote resources anywhere: every response carries the security headers (`security-headers.ts`).
  */
 import { serve, type ServerType } from '@hono/node-server';
@@ -9,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
 import type { HttpEnv } from './http-env.js';
 import { registerHealthRoutes } from './ops/health.js';
+import { registerEditorApi } from './api/routes.js';
+import { registerEditorRoutes } from './editor/routes.js';
+import { registerArchiveRoutes } from './public/archive-routes.js';
 import { renderNoticePage } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { securityHeaders } from './security-headers.js';
@@ -26,6 +30,9 @@ export function createHttpApp(app: App): Hono<HttpEnv> {
   http.use('*', securityHeaders());
   registerHealthRoutes(http, app);
   registerPublicRoutes(http, app);
+  registerArchiveRoutes(http, app);
+  registerEditorRoutes(http, app);
+  registerEditorApi(http, app);
   registerWebhookRoutes(http, app);
   http.notFound((c) =>
     c.html(renderNoticePage(app.config.site, 'Not found', 'There is nothing at this address.'), 404),
