@@ -3,11 +3,16 @@
  * deterministic job id. One registry; `JobPayload<'deliver'>` and friends keep enqueueing type-safe. BullMQ dedupes
  * on job id, so enqueueing the same work twice is a no-op while the first job exists.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
+import { NewsletterSchema } from '../config.js';
 import { DigestSchema } from '../digests/digest.js';
 
-/** Queue names. `transactional` (confirmation emails) is reserved; its job arrives with the subscribe flow. */
+/**
+ * Queue names. `transactional` carries one-off messages (sign-up confirmations, welcome messages, test sends) on a
+ * queue and worker of its own, so they never wait behind a digest's delivery jobs.
+ */
 export const QueueName = {
   fanout: 'fanout',
   deliver: 'deliver',
@@ -36,6 +41,38 @@ export const DeliverJobSchema = z
   })
   .refine((job) => job.toId >= job.fromId, { message: 'toId must not be below fromId', path: ['toId'] });
 export type DeliverJob = z.infer<typeof DeliverJobSchema>;
+
+const SubscriberIdSchema = z.number().int().positive();
+
+/** A sign-up confirmation: the reader's open request, identified by its time (the job carries no address). */
+export const ConfirmationMessageSchema = z.object({
+  kind: z.literal('confirmation'),
+  subscriberId: SubscriberIdSchema,
+  /** The request's time; a confirmation whose request was confirmed, renewed or purged since is not sent. */
+  requestedAt: z.string().datetime({ offset: true }),
+});
+
+/** A newsletter's welcome message, sent once a reader joins it (when the newsletter has one). */
+export const WelcomeMessageSchema = z.object({
+  kind: z.literal('welcome'),
+  subscriberId: SubscriberIdSchema,
+  newsletterId: NewsletterSchema.shape.id,
+  /** When the reader joined: a later rejoin is another welcome, with its own Message-ID. */
+  joinedAt: z.string().datetime({ offset: true }),
+});
+
+/**
+ * A transactional message: a `kind` naming the message, plus the data to build it when it is sent. Readers'
+ * messages carry a subscriber id, never an address, so an erased reader leaves nothing in a payload. A new kind is
+ * one more member of this union and one more case in `buildTransactionalMessage`.
+ */
+export const TransactionalJobSchema = z.discriminatedUnion('kind', [ConfirmationMessageSchema, WelcomeMessageSchema]);
+export type TransactionalJob = z.infer<typeof TransactionalJobSchema>;
+/** The kinds of transactional message. */
+export type TransactionalKind = TransactionalJob['kind'];
+
+/** Purging sign-ups nobody confirmed in time (a repeating job on the transactional queue). */
+export const PurgeRequestsJobSchema = z.object({});
 
 /** A job definition: where it runs, what it carries, how it retries and how its id is made. */
 export interface JobDefinition<S extends z.ZodType> {
@@ -77,6 +114,32 @@ export const jobDefinitions = {
     },
     // One id per range for the digest's whole life: two jobs can never work on the same recipients at once.
     jobId: (payload: DeliverJob) => `deliver-${payload.digestId}-${payload.fromId}`,
+  },
+  transactional: {
+    queue: QueueName.transactional,
+    schema: TransactionalJobSchema,
+    defaultJobOptions: {
+      // A relay that is down for a while delays a confirmation, it does not lose it: about 40 minutes of retries.
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 5_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+    // The same message asked for twice while the first is queued is sent once. The id is a hash of the payload, so it
+    // names no one.
+    jobId: (payload: TransactionalJob) =>
+      `tx-${payload.kind}-${createHash('sha256').update(JSON.stringify(payload)).digest('hex').slice(0, 32)}`,
+  },
+  purgeRequests: {
+    queue: QueueName.transactional,
+    schema: PurgeRequestsJobSchema,
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'fixed', delay: 60_000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+    jobId: () => 'purge-requests',
   },
 } satisfies Record<string, JobDefinition<z.ZodType>>;
 

@@ -27,7 +27,7 @@ export interface DeliveryQueuesOptions {
 /** The queues and the operations the use cases need from them. */
 export interface DeliveryQueues {
   /** Every queue by name (workers attach to these names). */
-  queues: Record<'fanout' | 'deliver', Queue>;
+  queues: Record<QueueName, Queue>;
   /** The connection the queues share; workers duplicate it. */
   connection: Redis;
   prefix: string;
@@ -50,6 +50,8 @@ export interface DeliveryQueues {
   countJobStates(name: JobName, jobIds: string[]): Promise<JobStateCounts>;
   /** The effective default options of a job (registry defaults plus overrides). */
   optionsFor(name: JobName): JobsOptions;
+  /** Makes a job repeat every `everyMs` (one scheduler per job name, shared by every process). */
+  repeat<N extends JobName>(name: N, payload: JobPayload<N>, everyMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,7 +67,7 @@ export interface JobStateCounts {
 
 const ADD_BULK_CHUNK = 500;
 
-/** Creates the fan-out and deliver queues. */
+/** Creates the fan-out, deliver and transactional queues. */
 export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQueues {
   const optionsFor = (name: JobName): JobsOptions => ({
     ...jobDefinitions[name].defaultJobOptions,
@@ -74,9 +76,10 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
   const queues = {
     fanout: new Queue(QueueName.fanout, { connection: options.connection, prefix: options.prefix }),
     deliver: new Queue(QueueName.deliver, { connection: options.connection, prefix: options.prefix }),
+    transactional: new Queue(QueueName.transactional, { connection: options.connection, prefix: options.prefix }),
   };
   for (const queue of Object.values(queues)) queue.on('error', () => {});
-  const queueFor = (name: JobName): Queue => queues[jobDefinitions[name].queue as 'fanout' | 'deliver'];
+  const queueFor = (name: JobName): Queue => queues[jobDefinitions[name].queue];
   const bulkEntry = <N extends JobName>(name: N, payload: JobPayload<N>) => {
     const definition = jobDefinitions[name] as JobDefinition<z.ZodType>;
     const data = definition.schema.parse(payload) as Record<string, unknown>;
@@ -92,6 +95,11 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
       const entry = bulkEntry(name, payload);
       await queueFor(name).add(entry.name, entry.data, entry.opts);
       return entry.opts.jobId;
+    },
+    async repeat(name, payload, everyMs) {
+      const entry = bulkEntry(name, payload);
+      const { jobId: _jobId, ...opts } = entry.opts;
+      await queueFor(name).upsertJobScheduler(entry.opts.jobId, { every: everyMs }, { name, data: entry.data, opts });
     },
     async enqueueMany(name, payloads) {
       for (let start = 0; start < payloads.length; start += ADD_BULK_CHUNK) {

@@ -4,7 +4,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/server.js';
 import { silentLogger } from '../../src/logger.js';
-import { createSubscriberToken } from '../../src/subscribers/tokens.js';
+import { createToken } from '../../src/subscribers/tokens.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 
 describe('unsubscribe endpoint', () => {
@@ -36,7 +36,11 @@ describe('unsubscribe endpoint', () => {
       newsletterIds: ['daily'],
       status: 'active',
     });
-    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const token = createToken(app.config.secret, {
+      purpose: 'unsubscribe',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
 
     const response = await oneClick(`/unsubscribe/${token}`);
     expect(response.status).toBe(200);
@@ -53,7 +57,11 @@ describe('unsubscribe endpoint', () => {
       newsletterIds: ['daily'],
       status: 'active',
     });
-    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const token = createToken(app.config.secret, {
+      purpose: 'unsubscribe',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
     const page = await createHttpApp(app).request(`/unsubscribe/${token}`);
     expect(page.status).toBe(200);
     const html = await page.text();
@@ -67,7 +75,11 @@ describe('unsubscribe endpoint', () => {
       newsletterIds: ['daily'],
       status: 'active',
     });
-    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const token = createToken(app.config.secret, {
+      purpose: 'unsubscribe',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
     const tampered = `${subscriber.id + 1}${token.slice(String(subscriber.id).length)}`;
     const response = await oneClick(`/unsubscribe/${tampered}`);
     expect(response.status).toBe(400);
@@ -80,7 +92,11 @@ describe('unsubscribe endpoint', () => {
       newsletterIds: ['daily'],
       status: 'active',
     });
-    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const token = createToken(app.config.secret, {
+      purpose: 'unsubscribe',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
     const page = await createHttpApp(app).request(`/preferences/${token}`);
     expect(page.status).toBe(200);
     const html = await page.text();
@@ -105,7 +121,11 @@ describe('unsubscribe endpoint', () => {
       newsletterIds: ['daily'],
       status: 'active',
     });
-    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const token = createToken(app.config.secret, {
+      purpose: 'unsubscribe',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
     for (const path of ['/unsubscribe/abc', `/unsubscribe/${token}`, `/preferences/${token}`, '/healthz', '/nowhere']) {
       const response = await createHttpApp(app).request(path);
       expect(response.headers.get('set-cookie')).toBeNull();
