@@ -359,7 +359,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let privateKey = e.DKIM_PRIVATE_KEY;
   if (privateKey && !privateKey.includes('PRIVATE KEY')) privateKey = readFileSync(privateKey, 'utf8');
   let sesTestCertificate = e.BOUNCES_SES_TEST_CERTIFICATE;
-  if (sesTestCertificate && !sesTestCertificate.includes('BEGIN CERTIFICATE')) {
+  if (sesTestCertificate && !sesTestCertificate.includes('-----BEGIN')) {
     sesTestCertificate = readFileSync(sesTestCertificate, 'utf8');
   }
   const postmark = e.BOUNCES_POSTMARK_CREDENTIALS;

@@ -39,6 +39,8 @@ export const ErrorCode = {
   delivery_incomplete: 'delivery_incomplete',
   /** The relay refused a message for good for a reason other than the mailbox (policy, content); not retried. */
   message_refused: 'message_refused',
+  /** A service we depend on (Amazon SNS, for its certificate) did not answer as it should. */
+  upstream_unavailable: 'upstream_unavailable',
   /** A token that was genuine but is past its expiry. */
   token_expired: 'token_expired',
 } as const;
@@ -79,6 +81,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   rate_limited: 429,
   delivery_incomplete: 503,
   message_refused: 502,
+  upstream_unavailable: 502,
   token_expired: 410,
 };
 
