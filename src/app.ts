@@ -19,6 +19,7 @@ import { RedisScheduleRunStore } from './newsletters/schedule-run-store.js';
 import { createLogger, type Logger } from './logger.js';
 import { assertRedisReachable, checkRedisConfiguration, createRedis, redisKeys, type RedisKeys } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
+import { createRateLimiter, hashKey, type RateLimiter } from './http/rate-limit.js';
 
 /** Everything a process needs, built once. */
 export interface App {
@@ -40,12 +41,28 @@ export interface App {
   queues: DeliveryQueues;
   /** Prepared digest messages, one per digest per process. */
   templates: MessageTemplateCache;
+  /** The rate limits of the reader's side (sign-up form, confirmation emails), shared by every process in Redis. */
+  readerLimits: ReaderLimits;
   /** The SMTP mailer, created on first use (only worker processes send). */
   readonly mailer: Mailer;
   /** The cut-off of the newsletter's last finished digest: the next digest takes articles published after it. */
   lastSentAt(newsletterId: string): Promise<Date | undefined>;
   /** Closes the queues, the mailer and both Redis connections. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Rate limits that protect readers and the sign-up form; each counts per client address or per email address. */
+export interface ReaderLimits {
+  /** Sign-up requests per client address and hour (SUBSCRIBE_RATE_PER_IP). */
+  subscribePerIp: RateLimiter;
+  /** Sign-up requests per email address and hour, from anywhere (SUBSCRIBE_RATE_PER_ADDRESS). */
+  subscribePerAddress: RateLimiter;
+  /** Confirmation emails: one per address per ten minutes. */
+  confirmationResend: RateLimiter;
+  /** The limiters keyed by an email address, which erasing an address clears. */
+  readonly byAddress: RateLimiter[];
+  /** The key of an email address in these limiters: a keyed hash, so no address is stored in clear. */
+  addressKey(email: string): string;
 }
 
 /** Options for `createApp`. */
@@ -82,10 +99,10 @@ async function initRedis(config: Config, logger: Logger): Promise<{ redis: Redis
   return { redis, queueRedis };
 }
 
-function initStores(redis: Redis, keys: RedisKeys, clock: () => Date) {
+function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => Date) {
   return {
     articles: new RedisArticleStore(redis, keys),
-    subscribers: new RedisSubscriberStore(redis, keys, clock),
+    subscribers: new RedisSubscriberStore(redis, keys, { clock, suppressionKey: config.suppressionKey }),
     digests: new RedisDigestStore(redis, keys),
     ledger: new RedisDeliveryLedger(redis, keys),
     feeds: new RedisFeedStateStore(redis, keys),
@@ -127,15 +144,43 @@ export function useCaseDeps(app: App, logger: Logger = app.logger) {
   };
 }
 
+function initReaderLimits(redis: Redis, keys: RedisKeys, config: Config): ReaderLimits {
+  const subscribePerAddress = createRateLimiter(redis, keys, {
+    name: 'subscribe-address',
+    points: config.subscribe.ratePerAddressPerHour,
+    durationSeconds: 3600,
+  });
+  const confirmationResend = createRateLimiter(redis, keys, {
+    name: 'confirmation-resend',
+    points: 1,
+    durationSeconds: 600,
+  });
+  return {
+    subscribePerIp: createRateLimiter(redis, keys, {
+      name: 'subscribe-ip',
+      points: config.subscribe.ratePerIpPerHour,
+      durationSeconds: 3600,
+    }),
+    subscribePerAddress,
+    confirmationResend,
+    byAddress: [subscribePerAddress, confirmationResend],
+    addressKey: (email) => hashKey(config.secret, email),
+  };
+}
+
 /** Builds the app: checks Redis (refuses an evicting policy, warns without persistence), then wires everything. */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const logger = initLogger(config, options);
   const clock = options.clock ?? (() => new Date());
   const keys = redisKeys(config.prefix);
   const { redis, queueRedis } = await initRedis(config, logger);
-  const stores = initStores(redis, keys, clock);
+  const stores = initStores(redis, keys, config, clock);
+  // An installation from before the suppression list was keyed: move its entries once.
+  const migrated = await stores.subscribers.migrateLegacySuppressions();
+  if (migrated > 0) logger.info({ migrated }, 'suppression list moved to keyed hashes');
   const queues = initQueues(queueRedis, keys, options);
   const templates = initTemplates(config, stores.digests);
+  const readerLimits = initReaderLimits(redis, keys, config);
 
   let ownMailer: ClosableMailer | undefined;
   let closing: Promise<void> | undefined;
@@ -149,6 +194,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     ...stores,
     queues,
     templates,
+    readerLimits,
     get mailer(): Mailer {
       if (options.mailer) return options.mailer;
       ownMailer ??= createMailerFromConfig(config);

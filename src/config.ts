@@ -95,6 +95,16 @@ export const NewsletterSchema = z.object({
   feeds: z.array(FeedSourceSchema).max(50).default([]),
   /** When the newsletter goes out on its own (or is drafted for approval); none: only when an editor sends it. */
   schedule: NewsletterScheduleSchema.optional(),
+  /**
+   * A welcome email sent once a reader confirms (or rejoins) this newsletter: a subject and a message in plain text,
+   * paragraphs separated by a blank line. Absent: no welcome email.
+   */
+  welcome: z
+    .object({
+      subject: z.string().trim().min(1).max(200).optional(),
+      message: z.string().trim().min(1).max(5000),
+    })
+    .optional(),
 });
 export type Newsletter = z.infer<typeof NewsletterSchema>;
 
@@ -166,6 +176,51 @@ const namedTokensFromEnv = z.string().transform((value, context): NamedToken[] =
   return tokens;
 });
 
+/** A comma-separated list of secrets, each at least 32 characters (empty entries ignored). */
+const secretListFromEnv = z.string().transform((value, context): string[] => {
+  const secrets = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  secrets.forEach((secret, index) => {
+    if (secret.length < 32)
+      context.addIssue({ code: 'custom', message: `entry ${index + 1}: must be at least 32 characters` });
+  });
+  return secrets;
+});
+
+/** A comma-separated list of web origins (`https://host[:port]`), each written as its own origin. */
+const originListFromEnv = z.string().transform((value, context): string[] => {
+  const origins: string[] = [];
+  for (const [index, part] of value.split(',').entries()) {
+    const text = part.trim();
+    if (!text) continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(text).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin || origin === 'null' || origin !== text.replace(/\/$/, '')) {
+      context.addIssue({
+        code: 'custom',
+        message: `entry ${index + 1}: expected an origin such as https://www.example.org (scheme, host and port only)`,
+      });
+    } else {
+      origins.push(origin);
+    }
+  }
+  return origins;
+});
+
+/** A comma-separated list of non-empty items. */
+const listFromEnv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean),
+);
+
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -194,6 +249,17 @@ export const EnvSchema = z.object({
   CAPTURE_DIR: z.string().min(1).default('./demo-out'),
   /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required outside development. */
   LETTERPRESS_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Secrets used before LETTERPRESS_SECRET, comma-separated: links they signed keep working. @defaultValue none */
+  LETTERPRESS_PREVIOUS_SECRETS: secretListFromEnv.optional(),
+  /**
+   * Key of the suppression list's keyed hashes (HMAC-SHA256 of the address), at least 32 characters. Never rotated:
+   * a new key would stop matching every suppressed address. Required in production.
+   */
+  LETTERPRESS_SUPPRESSION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Hours a sign-up confirmation link stays valid; unconfirmed sign-ups are purged after it. @defaultValue 72 */
+  CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
+  /** Transactional messages (confirmations, welcome, test sends) one worker process sends at once. @defaultValue 4 */
+  TRANSACTIONAL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Path to the JSON config file for site and newsletters. */
   LETTERPRESS_CONFIG: z.string().min(1).optional(),
   /** DKIM: signing domain, selector and PEM private key (or a path to it). All three or none. */
@@ -222,6 +288,32 @@ export const EnvSchema = z.object({
     .union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)])
     .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : value))
     .default(0),
+  /** Other sites whose pages may post the sign-up form (`https://www.example.org,...`). @defaultValue none */
+  SUBSCRIBE_ALLOWED_ORIGINS: originListFromEnv.optional(),
+  /** Sign-up requests one client address may make per hour. @defaultValue 20 */
+  SUBSCRIBE_RATE_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** Sign-up requests for one email address per hour, from anywhere. @defaultValue 5 */
+  SUBSCRIBE_RATE_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000).default(5),
+  /** Soft bounces (reported by a relay's webhook) that suppress an address within the window. @defaultValue 3 */
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).max(1_000).default(3),
+  /** The soft-bounce window, in days. @defaultValue 7 */
+  SOFT_BOUNCE_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  /** Amazon SES via SNS: the topic ARNs whose notifications are accepted (comma-separated). Unset: closed. */
+  BOUNCES_SES_TOPIC_ARNS: listFromEnv.optional(),
+  /**
+   * Tests only (refused in production): a PEM certificate (or a path to one) trusted for SNS signatures instead of
+   * the certificate at the message's SigningCertURL. @defaultValue unset
+   */
+  BOUNCES_SES_TEST_CERTIFICATE: z.string().min(1).optional(),
+  /** SendGrid signed event webhook: the verification key (base64 DER or PEM public key, ECDSA P-256). Unset: closed. */
+  BOUNCES_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
+  /** Mailgun webhooks: the HTTP webhook signing key. Unset: closed. */
+  BOUNCES_MAILGUN_SIGNING_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** Postmark webhooks: `user:password` (password of 24+ characters) put in the webhook URL. Unset: closed. */
+  BOUNCES_POSTMARK_CREDENTIALS: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}:\S{24,}$/, 'must be user:password with a password of at least 24 characters')
+    .optional(),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
@@ -251,8 +343,30 @@ export interface Config {
     mailer: 'auto' | 'nodemailer';
   };
   secret: string;
+  /** Secrets used before `secret`: tokens they signed still verify. */
+  previousSecrets: string[];
   /** True when no LETTERPRESS_SECRET is set and the public development secret signs tokens. */
   isDevelopmentSecret: boolean;
+  /** Key of the suppression list's keyed hashes; never rotates. */
+  suppressionKey: string;
+  subscribe: {
+    /** Hours a confirmation link is valid (and a pending sign-up is kept). */
+    confirmTtlHours: number;
+    /** Other origins whose pages may post the sign-up form. */
+    allowedOrigins: string[];
+    ratePerIpPerHour: number;
+    ratePerAddressPerHour: number;
+  };
+  transactional: { concurrency: number };
+  bounces: {
+    softLimit: number;
+    softWindowDays: number;
+    /** SES through SNS: accepted topics, and a certificate trusted instead of fetching (tests only). */
+    ses: { topicArns: string[]; testCertificate: string | undefined } | undefined;
+    sendgridPublicKey: string | undefined;
+    mailgunSigningKey: string | undefined;
+    postmark: { user: string; password: string } | undefined;
+  };
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: {
@@ -273,6 +387,8 @@ export interface Config {
 
 /** Secret used only when none is configured outside production; never suitable for real subscribers. */
 const DEVELOPMENT_SECRET = 'letterpress-development-secret-not-for-production';
+/** Suppression key used only outside production when none is configured. */
+const DEVELOPMENT_SUPPRESSION_KEY = 'letterpress-development-suppression-key-not-for-production';
 
 /**
  * Reads and validates the environment (and the config file it names) once. Throws an AppError `config_invalid`
@@ -293,6 +409,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const isProduction = e.NODE_ENV === 'production';
   if (isProduction && !e.LETTERPRESS_SECRET) problems.push('LETTERPRESS_SECRET: required when NODE_ENV=production');
   if (isProduction && !e.SMTP_URL) problems.push('SMTP_URL: required when NODE_ENV=production');
+  if (isProduction && !e.LETTERPRESS_SUPPRESSION_KEY) {
+    problems.push('LETTERPRESS_SUPPRESSION_KEY: required when NODE_ENV=production');
+  }
+  if (e.LETTERPRESS_SUPPRESSION_KEY && e.LETTERPRESS_SUPPRESSION_KEY === e.LETTERPRESS_SECRET) {
+    problems.push(
+      'LETTERPRESS_SUPPRESSION_KEY: must differ from LETTERPRESS_SECRET (the secret rotates, this key never)',
+    );
+  }
+  if (isProduction && e.BOUNCES_SES_TEST_CERTIFICATE) {
+    problems.push('BOUNCES_SES_TEST_CERTIFICATE: for tests only; refused when NODE_ENV=production');
+  }
 
   let file: ConfigFile = ConfigFileSchema.parse({});
   if (e.LETTERPRESS_CONFIG) {
@@ -309,6 +436,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   let privateKey = e.DKIM_PRIVATE_KEY;
   if (privateKey && !privateKey.includes('PRIVATE KEY')) privateKey = readFileSync(privateKey, 'utf8');
+  let sesTestCertificate = e.BOUNCES_SES_TEST_CERTIFICATE;
+  if (sesTestCertificate && !sesTestCertificate.includes('-----BEGIN')) {
+    sesTestCertificate = readFileSync(sesTestCertificate, 'utf8');
+  }
+  const postmark = e.BOUNCES_POSTMARK_CREDENTIALS;
 
   return {
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -321,7 +453,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mailer: e.SMTP_MAILER,
     },
     secret: e.LETTERPRESS_SECRET ?? DEVELOPMENT_SECRET,
+    previousSecrets: e.LETTERPRESS_PREVIOUS_SECRETS ?? [],
     isDevelopmentSecret: !e.LETTERPRESS_SECRET,
+    suppressionKey: e.LETTERPRESS_SUPPRESSION_KEY ?? DEVELOPMENT_SUPPRESSION_KEY,
+    subscribe: {
+      confirmTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
+      allowedOrigins: e.SUBSCRIBE_ALLOWED_ORIGINS ?? [],
+      ratePerIpPerHour: e.SUBSCRIBE_RATE_PER_IP,
+      ratePerAddressPerHour: e.SUBSCRIBE_RATE_PER_ADDRESS,
+    },
+    transactional: { concurrency: e.TRANSACTIONAL_CONCURRENCY },
+    bounces: {
+      softLimit: e.SOFT_BOUNCE_LIMIT,
+      softWindowDays: e.SOFT_BOUNCE_WINDOW_DAYS,
+      ses:
+        e.BOUNCES_SES_TOPIC_ARNS && e.BOUNCES_SES_TOPIC_ARNS.length > 0
+          ? { topicArns: e.BOUNCES_SES_TOPIC_ARNS, testCertificate: sesTestCertificate }
+          : undefined,
+      sendgridPublicKey: e.BOUNCES_SENDGRID_PUBLIC_KEY,
+      mailgunSigningKey: e.BOUNCES_MAILGUN_SIGNING_KEY,
+      postmark: postmark
+        ? { user: postmark.slice(0, postmark.indexOf(':')), password: postmark.slice(postmark.indexOf(':') + 1) }
+        : undefined,
+    },
     dkim:
       e.DKIM_DOMAIN && e.DKIM_SELECTOR && privateKey
         ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey }

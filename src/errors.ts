@@ -37,6 +37,12 @@ export const ErrorCode = {
   rate_limited: 'rate_limited',
   /** Some recipients of a delivery batch got a transient refusal; the batch is retried with backoff. */
   delivery_incomplete: 'delivery_incomplete',
+  /** The relay refused a message for good for a reason other than the mailbox (policy, content); not retried. */
+  message_refused: 'message_refused',
+  /** A service we depend on (Amazon SNS, for its certificate) did not answer as it should. */
+  upstream_unavailable: 'upstream_unavailable',
+  /** A token that was genuine but is past its expiry. */
+  token_expired: 'token_expired',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -74,6 +80,9 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   replayed: 409,
   rate_limited: 429,
   delivery_incomplete: 503,
+  message_refused: 502,
+  upstream_unavailable: 502,
+  token_expired: 410,
 };
 
 /** The HTTP status for an error code. */

@@ -28,8 +28,17 @@ export function redisKeys(prefix: string) {
     newsletterLastSentAt: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:last-sent-at`,
     /** Sorted set: digest ids of a newsletter scored by creation time. */
     newsletterDigests: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:digests`,
-    /** Hash: lower-cased email → JSON suppression record (bounce, complaint). */
-    suppressed: `${tag}:suppressed`,
+    /**
+     * Hash: keyed hash of a lower-cased email (HMAC with LETTERPRESS_SUPPRESSION_KEY) → JSON suppression record
+     * (bounce, complaint, by hand). The address itself is never stored here, so an erased reader stays suppressed.
+     */
+    suppressions: `${tag}:suppressions`,
+    /** The suppression list before it was keyed (lower-cased email → JSON); migrated and deleted at start. */
+    legacySuppressed: `${tag}:suppressed`,
+    /** Sorted set: subscriber ids with a sign-up awaiting confirmation, scored by the request's time (ms). */
+    pendingRequests: `${tag}:subscribers:pending-requests`,
+    /** Sorted set of one address's recent soft bounces (by the address's keyed hash): event id scored by time. */
+    softBounces: (suppressionField: string) => `${tag}:soft-bounces:${suppressionField}`,
     /** Hash: a digest's metadata, status and counters. */
     digest: (id: string) => `${tag}:digest:${id}`,
     /** JSON of a digest's frozen render (subject, html, text with recipient slots). */

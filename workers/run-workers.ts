@@ -17,12 +17,17 @@ import { createTransactionalProcessor } from './transactional-worker.js';
 /** A worker kind this process can run. */
 export type WorkerKind = 'fanout' | 'deliver' | 'transactional' | 'automation';
 
+/** How often sign-ups nobody confirmed are looked for (they are purged once their link has expired). */
+export const PURGE_REQUESTS_EVERY_MS = 15 * 60_000;
+
 /** Options of `runWorkers`. */
 export interface RunWorkersOptions extends Omit<DeliverWorkerOptions, 'shutdownSignal'> {
   /** Which kinds to run. @defaultValue ['fanout', 'deliver', 'transactional', 'automation'] */
   kinds?: WorkerKind[];
   /** Delivery jobs at once. @defaultValue config.delivery.concurrency */
   concurrency?: number;
+  /** Transactional messages at once. @defaultValue config.transactional.concurrency */
+  transactionalConcurrency?: number;
   /**
    * Close gracefully on SIGTERM and SIGINT; when no other listener handles the signal, the process then ends as it
    * would have. @defaultValue true
@@ -57,7 +62,14 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
     );
   }
   if (kinds.includes('transactional')) {
-    workers.push(new Worker(QueueName.transactional, createTransactionalProcessor(app), { ...common, concurrency: 2 }));
+    // Its own queue and its own concurrency: a confirmation never waits for a digest's delivery jobs.
+    workers.push(
+      new Worker(QueueName.transactional, createTransactionalProcessor(app), {
+        ...common,
+        concurrency: options.transactionalConcurrency ?? app.config.transactional.concurrency,
+      }),
+    );
+    await app.queues.repeat('purgeRequests', {}, PURGE_REQUESTS_EVERY_MS);
   }
   if (kinds.includes('automation')) {
     const synced = await syncSchedulers(app.queues, app.config);

@@ -1,4 +1,4 @@
-/** Asking for a test send: the addresses checked, the job queued on the transactional queue for a worker to send. */
+/** Asking for a test send: the addresses checked, one `test` job per address on the transactional queue. */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
@@ -33,15 +33,19 @@ export interface RequestTestSendDeps {
 export async function requestTestSend(
   deps: RequestTestSendDeps,
   input: { digestId: string; to: string[]; requestedBy: string },
-): Promise<{ jobId: string; to: string[] }> {
+): Promise<{ requestId: string; to: string[] }> {
   const digest = await deps.digests.get(input.digestId);
   if (!digest) throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
   if (digest.status === 'cancelled') throw new AppError('digest_state', `digest "${digest.id}" was cancelled`);
-  const jobId = await deps.queues.enqueue('test-send', {
-    digestId: digest.id,
-    to: input.to,
-    requestedBy: input.requestedBy,
-    requestId: randomBytes(12).toString('base64url'),
-  });
-  return { jobId, to: input.to };
+  const requestId = randomBytes(12).toString('base64url');
+  for (const email of input.to) {
+    await deps.queues.enqueue('transactional', {
+      kind: 'test',
+      digestId: digest.id,
+      email,
+      requestedBy: input.requestedBy,
+      requestId,
+    });
+  }
+  return { requestId, to: input.to };
 }

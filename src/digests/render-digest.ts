@@ -78,12 +78,13 @@ interface MjmlValidationError {
   message?: string;
 }
 
-async function compileMjml(source: string): Promise<string> {
+/** Compiles MJML with strict validation and no remote fonts; a broken template throws `template_invalid`. */
+export async function compileMjml(source: string): Promise<string> {
   const problems = checkTemplateMarkup(source, 'mjml');
   if (problems.length > 0) {
     throw new AppError(
       'template_invalid',
-      `digest MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
+      `MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
     );
   }
   try {
@@ -98,7 +99,7 @@ async function compileMjml(source: string): Promise<string> {
   } catch (error) {
     const details = (error as { errors?: MjmlValidationError[] }).errors;
     const reasons = details?.map((e) => e.formattedMessage ?? e.message ?? String(e)).join('; ');
-    throw new AppError('template_invalid', `digest MJML failed validation: ${reasons || (error as Error).message}`);
+    throw new AppError('template_invalid', `MJML failed validation: ${reasons || (error as Error).message}`);
   }
 }
 
@@ -107,14 +108,14 @@ async function compileMjml(source: string): Promise<string> {
  * indentation renders exactly like a line break, so nothing visible changes; the saving matters because Gmail clips
  * messages over about 102 KB, and a clipped digest hides its footer with the unsubscribe link.
  */
-function compactHtml(html: string): string {
+export function compactHtml(html: string): string {
   const normalised = html.replace(/\r\n?/g, '\n');
   if (/<(pre|textarea)\b/i.test(normalised)) return normalised;
   return normalised.replace(/\n[ \t]+/g, '\n').replace(/\n{2,}/g, '\n');
 }
 
 /** Tidies the rendered text: LF line ends, at most two blank lines in a row, wrapped, one final newline. */
-function finishText(text: string): string {
+export function finishText(text: string): string {
   const normalised = text.replace(/\r\n?/g, '\n').replace(/\n{4,}/g, '\n\n\n');
   return `${wrapText(normalised, TEXT_WIDTH).trim()}\n`;
 }

@@ -16,6 +16,7 @@ import { registerArchiveRoutes } from './public/archive-routes.js';
 import { renderNoticePage } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { securityHeaders } from './security-headers.js';
+import type { BounceRoutesOptions } from './webhooks/bounce-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 
 /** A running HTTP server. */
@@ -24,8 +25,11 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** Options of the HTTP application. */
+export type HttpAppOptions = BounceRoutesOptions;
+
 /** Builds the Hono application (exported for tests that call it without a socket). */
-export function createHttpApp(app: App): Hono<HttpEnv> {
+export function createHttpApp(app: App, options: HttpAppOptions = {}): Hono<HttpEnv> {
   const http = new Hono<HttpEnv>();
   http.use('*', securityHeaders());
   registerHealthRoutes(http, app);
@@ -33,7 +37,7 @@ export function createHttpApp(app: App): Hono<HttpEnv> {
   registerArchiveRoutes(http, app);
   registerEditorRoutes(http, app);
   registerEditorApi(http, app);
-  registerWebhookRoutes(http, app);
+  registerWebhookRoutes(http, app, options);
   http.notFound((c) =>
     c.html(renderNoticePage(app.config.site, 'Not found', 'There is nothing at this address.'), 404),
   );

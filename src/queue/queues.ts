@@ -76,6 +76,8 @@ export interface DeliveryQueues {
   countJobStates(name: JobName, jobIds: string[]): Promise<JobStateCounts>;
   /** The effective default options of a job (registry defaults plus overrides). */
   optionsFor(name: JobName): JobsOptions;
+  /** Makes a job repeat every `everyMs` (one scheduler per job name, shared by every process). */
+  repeat<N extends JobName>(name: N, payload: JobPayload<N>, everyMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,13 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
     return { name, data, opts: { ...optionsFor(name), jobId: definition.jobId(data) } };
   };
 
+  const upsertScheduler: DeliveryQueues['upsertScheduler'] = async (schedulerId, rule, name, payload) => {
+    const { data, opts } = bulkEntry(name, payload);
+    const { jobId: _jobId, ...template } = opts;
+    const repeat = 'everyMs' in rule ? { every: rule.everyMs } : { pattern: rule.cron, tz: rule.timeZone };
+    await queueFor(name).upsertJobScheduler(schedulerId, repeat, { name, data, opts: template });
+  };
+
   return {
     queues,
     connection: options.connection,
@@ -125,18 +134,16 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
     async removeJob(name, jobId) {
       return (await queueFor(name).remove(jobId)) === 1;
     },
-    async upsertScheduler(schedulerId, rule, name, payload) {
-      const { data, opts } = bulkEntry(name, payload);
-      const { jobId: _jobId, ...template } = opts;
-      const repeat = 'everyMs' in rule ? { every: rule.everyMs } : { pattern: rule.cron, tz: rule.timeZone };
-      await queueFor(name).upsertJobScheduler(schedulerId, repeat, { name, data, opts: template });
-    },
+    upsertScheduler,
     async listSchedulers(name) {
       const found = await queueFor(name).getJobSchedulers(0, -1);
       return found.map((scheduler) => ({ id: scheduler.key, ...(scheduler.next ? { next: scheduler.next } : {}) }));
     },
     async removeScheduler(name, schedulerId) {
       await queueFor(name).removeJobScheduler(schedulerId);
+    },
+    async repeat(name, payload, everyMs) {
+      await upsertScheduler(jobIdFor(name, payload), { everyMs }, name, payload);
     },
     async enqueueMany(name, payloads) {
       for (let start = 0; start < payloads.length; start += ADD_BULK_CHUNK) {

@@ -30,7 +30,7 @@ export interface DeliveryBench {
   addReaders(count: number, domain?: string): Promise<{ id: number; email: string }[]>;
   /** Creates a ready digest of the given article titles. */
   createDigest(titles: string[]): Promise<Digest>;
-  /** Waits until both queues hold no waiting, active or delayed job. */
+  /** Waits until the fan-out and deliver queues hold no waiting, active or delayed job. */
   waitForQueuesIdle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -118,7 +118,7 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
     async waitForQueuesIdle() {
       for (;;) {
         const counts = await Promise.all(
-          Object.values(app.queues.queues).map((queue) =>
+          [app.queues.queues.fanout, app.queues.queues.deliver].map((queue) =>
             queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
           ),
         );

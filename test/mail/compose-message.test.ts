@@ -21,7 +21,7 @@ import { renderDigestPreview } from '../../src/mail/preview-digest.js';
 import { renderDigest } from '../../src/digests/render-digest.js';
 import { flattenSections, selectArticles } from '../../src/digests/select-articles.js';
 import { isAppError } from '../../src/errors.js';
-import { subscriberLinks, verifySubscriberToken } from '../../src/subscribers/tokens.js';
+import { subscriberLinks, verifyToken } from '../../src/subscribers/tokens.js';
 import {
   anchor,
   makeArticle,
@@ -294,7 +294,10 @@ describe('the pre-built message over SMTP', () => {
         expect(headerBlock(received.raw)).toContain(`\r\nTo: ${expectedAddress}\r\n`);
         expect(parsed.to).toMatchObject({ value: [{ address: reader.email }] });
         const token = linksOf(reader.id).unsubscribeUrl.split('/').pop()!;
-        expect(verifySubscriberToken(TEST_SECRET, token)).toEqual({ subscriberId: reader.id, newsletterId: 'daily' });
+        expect(verifyToken({ secret: TEST_SECRET }, token, 'unsubscribe', NOW)).toEqual({
+          status: 'valid',
+          claim: { purpose: 'unsubscribe', subscriberId: reader.id, newsletterId: 'daily' },
+        });
         expect(parsed.text).toContain(token);
         expect(parsed.html).toContain(token);
       }
@@ -400,6 +403,8 @@ describe('addresses and previews', () => {
     const parsed = await simpleParser(Buffer.from(eml));
     expect(parsed.to).toMatchObject({ value: [{ address: 'reader@example.org' }] });
     expect(parsed.text).toContain('/unsubscribe/preview');
-    expect(verifySubscriberToken(TEST_SECRET, 'preview')).toBeUndefined();
+    for (const purpose of ['unsubscribe', 'preferences'] as const) {
+      expect(verifyToken({ secret: TEST_SECRET }, 'preview', purpose, NOW).status).toBe('invalid');
+    }
   });
 });

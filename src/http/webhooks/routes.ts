@@ -1,16 +1,18 @@
-/** The signed webhooks: closed unless WEBHOOK_SECRET is set; each request verified once (no replays). */
+/** The webhooks: the signed CMS push (closed unless WEBHOOK_SECRET is set; no replays) and the bounce reports. */
 import { bodyLimit } from 'hono/body-limit';
 import type { App } from '../../app.js';
 import { ingestWebhookPayload } from '../../articles/webhook-payload.js';
 import { httpStatusFor, isAppError } from '../../errors.js';
 import type { HttpApp } from '../http-env.js';
+import { registerBounceRoutes, type BounceRoutesOptions } from './bounce-routes.js';
 import { createReplayGuard, verifySignedRequest } from './signed-request.js';
 
 /** Largest webhook body read, in bytes; larger ones are refused while arriving. */
 export const WEBHOOK_MAX_BYTES = 5 * 1024 * 1024;
 
-/** Registers `POST /webhooks/articles`. */
-export function registerWebhookRoutes(http: HttpApp, app: App): void {
+/** Registers `POST /webhooks/articles` and the bounce webhooks. */
+export function registerWebhookRoutes(http: HttpApp, app: App, options: BounceRoutesOptions = {}): void {
+  registerBounceRoutes(http, app, options);
   const replay = createReplayGuard(app.redis, app.keys);
   http.post(
     '/webhooks/articles',
