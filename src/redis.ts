@@ -16,6 +16,8 @@ export function redisKeys(prefix: string) {
     article: (id: string) => `${tag}:article:${id}`,
     /** Sorted set: article id scored by publication time (ms). */
     articlesByPublished: `${tag}:articles:published`,
+    /** Hash: a CMS's own article id (as the webhook sent it) → our article id, so the CMS can unpublish by its id. */
+    articlesByCmsId: `${tag}:articles:by-cms-id`,
     /** Counter handing out numeric subscriber ids (1, 2, 3, ...). */
     subscriberNextId: `${tag}:subscriber:next-id`,
     /** Hash of one subscriber's record. */
