@@ -12,6 +12,7 @@ import { ExitCode, type CommandOutput, type CommandSink, type GlobalFlags } from
 import { registerArticleCommands } from './commands/articles.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDigestCommands } from './commands/digest.js';
+import { registerFeedCommands } from './commands/feeds.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerSubscriberCommands } from './commands/subscribers.js';
 
@@ -56,6 +57,7 @@ export function buildProgram(sink: CommandSink): Command {
   registerArticleCommands(program, sink);
   registerSubscriberCommands(program, sink);
   registerDigestCommands(program, sink);
+  registerFeedCommands(program, sink);
   registerProcessCommands(program, sink);
   return program;
 }

@@ -4,12 +4,12 @@
  * read it alike.
  */
 import type { Article } from '../articles/article.js';
-import { describeSource } from '../articles/ingest-sources.js';
 import { newsletterTimeZone, type Config, type Newsletter } from '../config.js';
 import { describeProgress, type DigestProgress } from '../delivery/describe-progress.js';
 import type { Digest } from '../digests/digest.js';
 import { suggestArticles, type SuggestArticlesDeps } from '../digests/suggest-articles.js';
-import { configuredFeeds, type FeedState } from '../feeds/feed-state.js';
+import type { FeedState } from '../feeds/feed-state.js';
+import { describeFeeds, type FeedReport } from './describe-feeds.js';
 import { nextRuns } from '../newsletters/next-runs.js';
 import type { ScheduleRun } from '../newsletters/schedule-run-store.js';
 
@@ -38,14 +38,6 @@ export interface DigestSummary {
   progress: DigestProgress;
 }
 
-/** One configured feed with how its polling goes. */
-export interface FeedSummary {
-  /** The URL without credentials or query string (private feed URLs carry keys there). */
-  url: string;
-  intervalMinutes: number;
-  state: FeedState | null;
-}
-
 /** Everything the newsletter page shows. */
 export interface NewsletterOverview {
   id: string;
@@ -61,7 +53,7 @@ export interface NewsletterOverview {
   /** New articles a digest made now would suggest. */
   waitingArticles: Pick<Article, 'id' | 'title' | 'section' | 'publishedAt'>[];
   schedule: { cron: string; mode: 'send' | 'draft'; nextRuns: string[]; lastRun: ScheduleRun | null } | null;
-  feeds: FeedSummary[];
+  feeds: FeedReport[];
   /** Every issue, newest first (at most `historyLimit`). */
   history: DigestSummary[];
 }
@@ -95,12 +87,11 @@ export async function describeNewsletter(
 ): Promise<NewsletterOverview> {
   const { newsletter, site } = input;
   const now = deps.clock();
-  const feeds = configuredFeeds([newsletter]);
-  const [activeReaders, digests, suggestion, feedStates, lastRun] = await Promise.all([
+  const [activeReaders, digests, suggestion, feeds, lastRun] = await Promise.all([
     deps.subscribers.countActive(newsletter.id),
     deps.digests.listByNewsletter(newsletter.id, input.historyLimit ?? HISTORY_LIMIT),
     suggestArticles(deps, { newsletter }),
-    deps.feeds.getMany(feeds.map((feed) => feed.feedId)),
+    describeFeeds(deps, [newsletter]),
     newsletter.schedule ? deps.scheduleRuns.get(newsletter.id) : Promise.resolve(undefined),
   ]);
   const summaries = digests.map((digest) => summarizeDigest(digest, now));
@@ -129,11 +120,7 @@ export async function describeNewsletter(
           lastRun: lastRun ?? null,
         }
       : null,
-    feeds: feeds.map((feed, i) => ({
-      url: describeSource(feed.url),
-      intervalMinutes: Math.round(feed.intervalMs / 60_000),
-      state: feedStates[i] ? { ...(feedStates[i] as FeedState), url: describeSource(feed.url) } : null,
-    })),
+    feeds,
     history: summaries,
   };
 }

@@ -19,11 +19,10 @@ import { GMAIL_CLIP_BYTES } from '../../digests/render-issue.js';
 import { flattenSections, selectArticles } from '../../digests/select-articles.js';
 import { loadArticlesInOrder, updateDraft } from '../../digests/update-draft.js';
 import { AppError } from '../../errors.js';
-import { configuredFeeds } from '../../feeds/feed-state.js';
-import { describeSource } from '../../articles/ingest-sources.js';
 import { renderPreview } from '../../mail/compose-message.js';
 import { parseSendTime } from '../../newsletters/send-time.js';
 import { describeDigest } from '../../newsroom/describe-digest.js';
+import { describeFeeds } from '../../newsroom/describe-feeds.js';
 import { describeNewsletter, summarizeDigest } from '../../newsroom/describe-newsletter.js';
 import { checkOrigin } from '../access/require-token.js';
 import { editorGuard, digestAndNewsletter } from '../editor/editor-kit.js';
@@ -150,21 +149,7 @@ export function registerEditorApi(http: HttpApp, app: App): void {
     path: '/feeds',
     summary: 'Every configured feed and how its last poll went',
     response: z.object({ feeds: z.array(FeedReportSchema) }),
-    handle: async () => {
-      const feeds = configuredFeeds(app.config.newsletters);
-      const states = await app.feeds.getMany(feeds.map((feed) => feed.feedId));
-      return {
-        feeds: feeds.map((feed, i) => {
-          const state = states[i];
-          return {
-            url: describeSource(feed.url),
-            intervalMinutes: Math.round(feed.intervalMs / 60_000),
-            newsletterIds: feed.newsletterIds,
-            state: state ? { ...state, url: describeSource(state.url) } : null,
-          };
-        }),
-      };
-    },
+    handle: async () => ({ feeds: await describeFeeds(app, app.config.newsletters) }),
   });
 
   api.route({

@@ -81,6 +81,14 @@ export const DigestDetailSchema = z.object({
   omitted: z.array(OmittedArticleSchema),
 });
 
+/** A feed with the newsletters that list it. */
+export const FeedReportSchema = z.object({
+  url: z.string(),
+  intervalMinutes: z.number(),
+  newsletterIds: z.array(z.string()),
+  state: FeedStateSchema.nullable(),
+});
+
 /** A newsletter as the newsroom sees it. */
 export const NewsletterOverviewSchema = z.object({
   id: z.string(),
@@ -101,16 +109,8 @@ export const NewsletterOverviewSchema = z.object({
       lastRun: ScheduleRunSchema.nullable(),
     })
     .nullable(),
-  feeds: z.array(z.object({ url: z.string(), intervalMinutes: z.number(), state: FeedStateSchema.nullable() })),
+  feeds: z.array(FeedReportSchema),
   history: z.array(DigestSummarySchema),
-});
-
-/** A feed with the newsletters that list it. */
-export const FeedReportSchema = z.object({
-  url: z.string(),
-  intervalMinutes: z.number(),
-  newsletterIds: z.array(z.string()),
-  state: FeedStateSchema.nullable(),
 });
 
 /** An issue as it would go out: both parts, the size against the budget, what the email leaves out. */
