@@ -15,7 +15,7 @@ export function parseSendTime(text: string, timeZone: string, field = 'at'): Dat
   const fail = () =>
     new AppError(
       'input_invalid',
-      `${field}: "${value.slice(0, 40)}" is not a time; use ISO 8601, e.g. 2026-11-27T06:00 (read in ${timeZone}) or 2026-11-27T06:00:00Z`,
+      `${field}: ${JSON.stringify(value.slice(0, 40))} is not a time; use ISO 8601, e.g. 2026-11-27T06:00 (read in ${timeZone}) or 2026-11-27T06:00:00Z`,
     );
   if (value.length > 40) throw fail();
   let parsed: DateTime;
