@@ -33,7 +33,7 @@ export async function buildTestMessage(
   const issue = await loadIssue(deps, { digestId: digest.id, newsletter, site: config.site });
   const prepared = prepareMessage({
     messageKey: digest.id,
-    messageSeed: `test:${job.requestId}`,
+    messageSeed: `test:${job.requestId}:${job.email}`,
     subject: `${TEST_SUBJECT_PREFIX}${issue.body.subject}`,
     text: issue.body.text,
     html: issue.body.html,

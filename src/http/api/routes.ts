@@ -4,6 +4,7 @@
  * resume, cancel, status). Each route is declared once with its zod schemas; `/api/v1/openapi.json` is generated
  * from the same declarations. Changes are refused from another site's `Origin`, like the pages'.
  */
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { ArticleSchema } from '../../articles/article.js';
@@ -52,6 +53,9 @@ import {
 /** Where the API lives. */
 export const API_BASE = '/api/v1';
 
+/** Largest request body, in bytes (a long letter fits many times over). */
+export const API_BODY_MAX_BYTES = 512 * 1024;
+
 /** Registers the API and its OpenAPI document. */
 export function registerEditorApi(http: HttpApp, app: App): void {
   const site = app.config.site;
@@ -72,7 +76,12 @@ export function registerEditorApi(http: HttpApp, app: App): void {
     );
     return c.body(documentJson, 200, { 'Content-Type': 'application/json; charset=utf-8' });
   });
-  http.use(`${API_BASE}/*`, guard, sameOrigin);
+  const limit = bodyLimit({
+    maxSize: API_BODY_MAX_BYTES,
+    onError: (c) =>
+      c.json({ error: { code: 'input_invalid', message: `body: over ${API_BODY_MAX_BYTES / 1024} KB` } }, 413),
+  });
+  http.use(`${API_BASE}/*`, guard, sameOrigin, limit);
 
   const detailOf = async (digestId: string) => {
     const { newsletter } = await digestAndNewsletter(app, digestId);
