@@ -71,6 +71,7 @@ describe('the editor API', () => {
     }
     return http.request(`${ORIGIN}/api/v1${path}`, { method, headers, body });
   }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are read field by field by the assertions
   const json = async (response: Response) => (await response.json()) as Record<string, any>;
 
   it('answers only an editor’s Bearer token: none, a wrong one or a browser’s Basic login get 401, never a cookie', async () => {
@@ -192,7 +193,9 @@ describe('the editor API', () => {
     expect(response.status).toBe(200);
     const document = await json(response);
     expect(document.openapi).toBe('3.1.0');
-    const operations = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) =>
+    const operations = Object.entries(
+      document.paths as Record<string, Record<string, { operationId: string }>>,
+    ).flatMap(([path, ops]) =>
       Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${op.operationId}`),
     );
     for (const expected of [
