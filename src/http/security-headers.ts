@@ -25,8 +25,14 @@ export function cspWithScriptNonce(nonce: string, extra: { frameSrc?: string } =
   ].join('; ');
 }
 
+/**
+ * The referrer policy of every page that sets none of its own: nothing leaves with a link or a request. The editor's
+ * pages choose `same-origin` instead, because under `no-referrer` a browser sends `Origin: null` with a form's POST,
+ * and a change must carry our own origin to be accepted (see `checkOrigin`); other sites still learn nothing.
+ */
+export const DEFAULT_REFERRER_POLICY = 'no-referrer';
+
 const FIXED_HEADERS: Record<string, string> = {
-  'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -34,12 +40,16 @@ const FIXED_HEADERS: Record<string, string> = {
   'Permissions-Policy': 'interest-cohort=(), browsing-topics=()',
 };
 
-/** Sets the fixed headers, the strict CSP unless the route chose one, and drops any Set-Cookie (we never set one). */
+/**
+ * Sets the fixed headers, the strict CSP and `no-referrer` unless the route chose its own, and drops any Set-Cookie
+ * (we never set one).
+ */
 export function securityHeaders(): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     await next();
     for (const [name, value] of Object.entries(FIXED_HEADERS)) c.res.headers.set(name, value);
     if (!c.res.headers.has('Content-Security-Policy')) c.res.headers.set('Content-Security-Policy', STRICT_CSP);
+    if (!c.res.headers.has('Referrer-Policy')) c.res.headers.set('Referrer-Policy', DEFAULT_REFERRER_POLICY);
     c.res.headers.delete('Set-Cookie');
   };
 }

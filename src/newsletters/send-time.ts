@@ -31,8 +31,13 @@ export function toLocalInputValue(at: Date, timeZone: string): string {
   return DateTime.fromJSDate(at, { zone: timeZone }).toFormat("yyyy-LL-dd'T'HH:mm");
 }
 
-/** A time for people: `Thu 27 Nov 2025, 06:00 GMT`, in the locale and zone given. */
-export function formatLocalTime(at: Date | string, timeZone: string, locale: string): string {
+/** A time for people: `Thu 27 Nov 2025, 06:00 GMT` (with `06:00:05` when seconds matter), in the locale and zone. */
+export function formatLocalTime(
+  at: Date | string,
+  timeZone: string,
+  locale: string,
+  options: { withSeconds?: boolean } = {},
+): string {
   const date = typeof at === 'string' ? new Date(at) : at;
   return new Intl.DateTimeFormat(locale, {
     weekday: 'short',
@@ -41,6 +46,7 @@ export function formatLocalTime(at: Date | string, timeZone: string, locale: str
     year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
+    ...(options.withSeconds ? { second: '2-digit' } : {}),
     timeZone,
     timeZoneName: 'short',
   }).format(date);

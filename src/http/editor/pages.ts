@@ -227,7 +227,10 @@ export function renderDigestPage(frame: EditorFrame, detail: DigestDetail, optio
       ...progressLabels(progress),
       failures: detail.failures,
       omitted: detail.omitted,
-      timeline: detail.timeline.map((entry) => ({ label: entry.label, when: when(entry.at) })),
+      timeline: detail.timeline.map((entry) => ({
+        label: entry.label,
+        when: formatLocalTime(entry.at, zone, locale, { withSeconds: true }),
+      })),
       nonce: options.nonce,
       refreshSeconds: digest.status === 'sending' ? 10 : undefined,
     },

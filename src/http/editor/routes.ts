@@ -5,6 +5,7 @@
  * without script). Reading routes are here; the forms' actions are in `actions.ts`.
  */
 import { randomBytes } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { App } from '../../app.js';
 import { findNewsletter, newsletterTimeZone } from '../../config.js';
@@ -16,9 +17,10 @@ import { renderPreview } from '../../mail/compose-message.js';
 import { describeDigest } from '../../newsroom/describe-digest.js';
 import { describeNewsletter } from '../../newsroom/describe-newsletter.js';
 import { checkOrigin } from '../access/require-token.js';
-import type { HttpApp } from '../http-env.js';
+import type { HttpApp, HttpEnv } from '../http-env.js';
 import { cspWithScriptNonce } from '../security-headers.js';
 import { registerEditorActions } from './actions.js';
+import { withoutRemoteImages } from './preview-frame.js';
 import { digestAndNewsletter, editorFailure, editorGuard, frameOf } from './editor-kit.js';
 import {
   progressLabels,
@@ -53,8 +55,13 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
     maxSize: EDITOR_FORM_MAX_BYTES,
     onError: (c) => c.text(`The form is larger than ${EDITOR_FORM_MAX_BYTES / 1024} KB.`, 413),
   });
-  http.use('/editor', guard, sameOrigin);
-  http.use('/editor/*', guard, sameOrigin, limit);
+  // Same-origin referrers, so the pages' own forms carry their origin (see DEFAULT_REFERRER_POLICY).
+  const sameOriginReferrer: MiddlewareHandler<HttpEnv> = async (c, next) => {
+    await next();
+    c.header('Referrer-Policy', 'same-origin');
+  };
+  http.use('/editor', sameOriginReferrer, guard, sameOrigin);
+  http.use('/editor/*', sameOriginReferrer, guard, sameOrigin, limit);
   const site = app.config.site;
 
   http.get('/editor', async (c) => {
@@ -116,13 +123,15 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
     }
   });
 
-  // The email itself, for the preview's sandboxed frames: its inline styles, nothing from another origin, no script.
+  // The email itself, for the preview's sandboxed frames: its inline styles, no script, and nothing from another
+  // origin (remote images are shown as placeholders).
   http.get('/editor/digests/:id/preview.html', async (c) => {
     try {
       const { newsletter } = await digestAndNewsletter(app, c.req.param('id'));
       const issue = await loadIssue(app, { digestId: c.req.param('id'), newsletter, site });
       c.header('Content-Security-Policy', PREVIEW_FRAME_CSP);
-      return c.html(renderPreview({ ...issue, newsletter, site, secret: app.config.secret }, 'html'));
+      const html = renderPreview({ ...issue, newsletter, site, secret: app.config.secret }, 'html');
+      return c.html(withoutRemoteImages(html, new URL(c.req.url).origin));
     } catch (error) {
       return editorFailure(app, c, error);
     }
