@@ -87,12 +87,13 @@ export function registerDigestEditingCommands(digest: Command, sink: CommandSink
   defineAction(schedule, sink, async (args, values) => {
     const digestId = parseDigestId(args);
     const flags = parseFlags(ScheduleFlagsSchema, values);
+    const { parseSendTime, formatLocalTime } = await import('../../newsletters/send-time.js');
+    parseSendTime(flags.at, 'UTC', '--at'); // its form, before anything is opened; the zone comes with the digest
     return withApp(async (app, config) => {
       const found = await app.digests.get(digestId);
       if (!found) throw new AppError('digest_not_found', `no digest "${digestId}"`);
       const newsletter = findNewsletter(config, found.newsletterId);
       const zone = newsletterTimeZone(newsletter, config.site);
-      const { parseSendTime, formatLocalTime } = await import('../../newsletters/send-time.js');
       const at = parseSendTime(flags.at, zone, '--at');
       const { scheduleDigest } = await import('../../delivery/schedule-digest.js');
       const scheduled = await scheduleDigest(app, { digestId, newsletter, site: config.site, at, by: 'cli' });
