@@ -261,6 +261,23 @@ describe('the editor API', () => {
     expect(xml).toContain(`<link href="${ORIGIN}/archive/daily/${id}" rel="alternate" type="text/html"/>`);
     expect(xml).not.toContain(created.digest.id);
     expect((await http.request(`${ORIGIN}/archive/weekly`)).status).toBe(404);
+
+    // Steered while it goes out (no delivery worker runs here, so it stays in flight): pause, resume, cancel.
+    const steps: [string, object, string][] = [
+      ['pause', { reason: 'a typo in the note' }, 'paused'],
+      ['resume', {}, 'sending'],
+      ['cancel', {}, 'cancelled'],
+    ];
+    for (const [verb, body, status] of steps) {
+      const response = await call('POST', `/digests/${id}/${verb}`, { body });
+      expect(response.status, verb).toBe(200);
+      expect((await json(response)).status, verb).toBe(status);
+    }
+    const progress = await json(await call('GET', `/digests/${id}/status`));
+    expect(progress.progress).toMatchObject({ status: 'cancelled', recipients: 0 });
+    expect((await archive(`/${id}`)).status).toBe(404); // cancelled: never public
+    const unsendable = await call('POST', `/digests/${id}/send`, { body: {} });
+    expect(unsendable.status).toBe(409);
   });
 });
 
