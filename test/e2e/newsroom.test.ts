@@ -85,6 +85,11 @@ describe.skipIf(!HAS_CHROMIUM)('the newsroom in Chromium', () => {
 
   it('shapes a digest, previews it, tests it, schedules it, watches it go out and finds it in the archive', async () => {
     const page = await watched.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
     await page.goto(`${base}/editor`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Newsroom');
     await expect.poll(() => page.locator('.card').first().textContent()).toMatch(/3 active/);
@@ -177,6 +182,7 @@ describe.skipIf(!HAS_CHROMIUM)('the newsroom in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain('Good morning from the newsroom.');
     await saveScreenshot(page, 'newsroom-archive-issue');
 
+    expect(problems).toEqual([]); // no script refused by the policy, no script error
     expect(await watched.context.cookies()).toEqual([]);
     expect(watched.setCookieHeaders).toEqual([]);
     expect(watched.foreignRequests()).toEqual([]);

@@ -188,6 +188,46 @@ describe('the editor API', () => {
     });
   });
 
+  it('gives the newsroom’s pages a policy of their own: script only with the page’s nonce, the preview sandboxed', async () => {
+    const draft = await json(await call('POST', '/digests', { body: { newsletterId: 'daily' } }));
+    const basic = `Basic ${Buffer.from(`maggie:${TOKEN}`).toString('base64')}`;
+    const page = (path: string, init: RequestInit = {}) =>
+      http.request(`${ORIGIN}/editor${path}`, { ...init, headers: { authorization: basic, ...init.headers } });
+
+    const compose = await page(`/digests/${draft.digest.id}`);
+    const policy = compose.headers.get('content-security-policy') ?? '';
+    const nonce = /script-src 'nonce-([^']+)'/.exec(policy)?.[1];
+    expect(nonce).toBeDefined();
+    expect(policy).toContain("default-src 'none'");
+    const html = await compose.text();
+    expect([...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0])).toEqual([`<script nonce="${nonce}">`]);
+    expect(compose.headers.get('set-cookie')).toBeNull();
+
+    const frame = await page(`/digests/${draft.digest.id}/preview.html`);
+    expect(frame.headers.get('content-security-policy')).toMatch(/sandbox$/);
+    expect(frame.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+    const email = await frame.text();
+    expect(email).not.toMatch(/<img[^>]+src="https?:/); // the articles' pictures are not fetched from elsewhere
+    expect(email).toContain('src="data:image/svg+xml');
+
+    const preview = await page(`/digests/${draft.digest.id}/preview`);
+    expect(preview.headers.get('content-security-policy')).toContain("frame-src 'self'");
+
+    const forged = await page(`/digests/${draft.digest.id}`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'revision=0&op=save&note=pwned',
+    });
+    expect(forged.status).toBe(403);
+    const huge = await page(`/digests/${draft.digest.id}`, {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `revision=0&op=save&note=${'x'.repeat(600 * 1024)}`,
+    });
+    expect(huge.status).toBe(413);
+    expect((await json(await call('GET', `/digests/${draft.digest.id}`))).composition.note).toBe('');
+  });
+
   it('documents every operation in an OpenAPI document made from the same schemas', async () => {
     const response = await http.request(`${ORIGIN}/api/v1/openapi.json`);
     expect(response.status).toBe(200);

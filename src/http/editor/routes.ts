@@ -86,7 +86,7 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
       const { newsletter } = await digestAndNewsletter(app, c.req.param('id'));
       const detail = await describeDigest(app, { digestId: c.req.param('id'), newsletter, site });
       if (!detail) throw new AppError('digest_not_found', `no digest "${c.req.param('id')}"`);
-      const nonce = randomBytes(16).toString('base64');
+      const nonce = randomBytes(16).toString('base64url');
       c.header('Content-Security-Policy', cspWithScriptNonce(nonce));
       const page = renderDigestPage(frameOf(app, c), detail, {
         newsletter,
@@ -115,7 +115,7 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
       const text = renderPreview({ ...issue, newsletter, site, secret: app.config.secret }, 'text');
       c.header(
         'Content-Security-Policy',
-        cspWithScriptNonce(randomBytes(16).toString('base64'), { frameSrc: "'self'" }),
+        cspWithScriptNonce(randomBytes(16).toString('base64url'), { frameSrc: "'self'" }),
       );
       return c.html(renderPreviewPage(frameOf(app, c), issue, { newsletter, text }));
     } catch (error) {
