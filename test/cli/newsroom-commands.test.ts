@@ -16,6 +16,7 @@ import { pollFeed } from '../../src/feeds/poll-feed.js';
 import { silentLogger } from '../../src/logger.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run-workers.js';
 import { runLetterpress } from '../helpers/cli.js';
+import { ingestSampleFeed } from '../helpers/sample-feed.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -57,9 +58,7 @@ describe('the newsroom on the command line', () => {
       LETTERPRESS_CONFIG: configPath,
     };
     app = await createApp(loadConfig(env), { logger: silentLogger });
-    await ingestSources({ store: app.articles, logger: silentLogger, maxBytes: 1e7, fetchTimeoutMs: 5000 }, [
-      'src/demo/sample-feed.xml',
-    ]);
+    await ingestSampleFeed(app);
     workers = await runWorkers(app, { kinds: ['transactional'], handleSignals: false });
   });
   afterAll(async () => {

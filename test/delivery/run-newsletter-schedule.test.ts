@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, useCaseDeps, type App } from '../../src/app.js';
-import { ingestSources } from '../../src/articles/ingest-sources.js';
 import { loadConfig, NewsletterSchema } from '../../src/config.js';
 import { runNewsletterSchedule, scheduledDigestId } from '../../src/delivery/run-newsletter-schedule.js';
 import { silentLogger } from '../../src/logger.js';
+import { ingestSampleFeed } from '../helpers/sample-feed.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 
 describe('a newsletter schedule firing', () => {
@@ -20,9 +20,7 @@ describe('a newsletter schedule firing', () => {
     app = await createApp(loadConfig({ REDIS_URL: TEST_REDIS_URL, LETTERPRESS_PREFIX: redis.prefix }), {
       logger: silentLogger,
     });
-    await ingestSources({ store: app.articles, logger: silentLogger, maxBytes: 1e7, fetchTimeoutMs: 5000 }, [
-      'src/demo/sample-feed.xml',
-    ]);
+    await ingestSampleFeed(app);
   });
   afterAll(async () => {
     await app.close();

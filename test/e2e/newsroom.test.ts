@@ -11,7 +11,6 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
-import { ingestSources } from '../../src/articles/ingest-sources.js';
 import { startCaptureServer, type CaptureServer } from '../../src/capture/capture-server.js';
 import { loadConfig } from '../../src/config.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
@@ -19,6 +18,7 @@ import { silentLogger } from '../../src/logger.js';
 import { toLocalInputValue } from '../../src/newsletters/send-time.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run-workers.js';
 import { HAS_CHROMIUM, launchBrowser, saveScreenshot, watchContext, type WatchedContext } from '../helpers/browser.js';
+import { ingestSampleFeed } from '../helpers/sample-feed.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
@@ -50,9 +50,7 @@ describe.skipIf(!HAS_CHROMIUM)('the newsroom in Chromium', () => {
       }),
       { logger: silentLogger },
     );
-    await ingestSources({ store: app.articles, logger: silentLogger, maxBytes: 1e7, fetchTimeoutMs: 5000 }, [
-      'src/demo/sample-feed.xml',
-    ]);
+    await ingestSampleFeed(app);
     for (const email of READERS) await app.subscribers.add({ email, newsletterIds: ['daily'], status: 'active' });
     server = await startHttpServer(app, { port: 0, hostname: '127.0.0.1' });
     base = `http://127.0.0.1:${server.port}`;

@@ -6,13 +6,13 @@
 import { simpleParser } from 'mailparser';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestSources } from '../../src/articles/ingest-sources.js';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { HttpEnv } from '../../src/http/http-env.js';
 import { createHttpApp } from '../../src/http/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run-workers.js';
+import { ingestSampleFeed } from '../helpers/sample-feed.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -42,9 +42,7 @@ describe('the editor API', () => {
       }),
       { logger: silentLogger },
     );
-    await ingestSources({ store: app.articles, logger: silentLogger, maxBytes: 1e7, fetchTimeoutMs: 5000 }, [
-      'src/demo/sample-feed.xml',
-    ]);
+    await ingestSampleFeed(app);
     await app.subscribers.add({ email: 'reader@example.org', newsletterIds: ['daily'], status: 'active' });
     http = createHttpApp(app);
     workers = await runWorkers(app, { kinds: ['transactional'], handleSignals: false });
