@@ -24,6 +24,8 @@ import { createMessageTemplateCache, type MessageTemplateCache } from './deliver
 import type { ClosableMailer, Mailer } from './smtp/mailer.js';
 import { createMailerFromConfig } from './smtp/smtp-mailer.js';
 import { RedisDigestStore } from './digests/digest-store.js';
+import { RedisFeedStateStore } from './feeds/feed-state-store.js';
+import { RedisScheduleRunStore } from './newsletters/schedule-run-store.js';
 import { createLogger, type Logger } from './logger.js';
 import {
   assertRedisReachable,
@@ -34,7 +36,8 @@ import {
   type RedisKeys,
 } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
-import { subscriberLinks, type SubscriberClaim, type SubscriberLinks } from './subscribers/tokens.js';
+import { subscriberLinks, type SubscriberLinks } from './subscribers/tokens.js';
+import { createRateLimiter, hashKey, type RateLimiter } from './http/rate-limit.js';
 
 /** Everything a process needs, built once. */
 export interface App {
@@ -52,10 +55,16 @@ export interface App {
   images: RedisImageStore;
   /** Each digest's latest privacy audit (the stored-result getter is `audits.get(digestId)`). */
   audits: RedisAuditStore;
+  /** Each configured feed's polling state. */
+  feeds: RedisFeedStateStore;
+  /** Each newsletter schedule's last run. */
+  scheduleRuns: RedisScheduleRunStore;
   /** The BullMQ queues on their own connection. */
   queues: DeliveryQueues;
   /** Prepared digest messages, one per digest per process. */
   templates: MessageTemplateCache;
+  /** The rate limits of the reader's side (sign-up form, confirmation emails), shared by every process in Redis. */
+  readerLimits: ReaderLimits;
   /** The SMTP mailer, created on first use (only worker processes send). */
   readonly mailer: Mailer;
   /** The cut-off of the newsletter's last finished digest: the next digest takes articles published after it. */
@@ -63,13 +72,27 @@ export interface App {
   /** Builds a digest's message (MIME once, with its embedded images): what the workers send and the audit reads. */
   prepareMessage(digest: Digest, body: DigestBody): Promise<DigestMessageTemplate>;
   /** A reader's personal unsubscribe and preferences links. */
-  linksFor(claim: SubscriberClaim): SubscriberLinks;
+  linksFor(claim: { subscriberId: number; newsletterId: string }): SubscriberLinks;
   /** Applies a newsletter's image policy when a digest is frozen (`createDigest`'s `freezeImages`). */
   freezeImages(input: FreezeDigestImagesInput): Promise<FrozenDigestImages>;
   /** The privacy audit before a digest's first send (`sendDigest`'s pre-send check). */
   checkBeforeSend: PreSendCheck;
   /** Closes the queues, the mailer and both Redis connections. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Rate limits that protect readers and the sign-up form; each counts per client address or per email address. */
+export interface ReaderLimits {
+  /** Sign-up requests per client address and hour (SUBSCRIBE_RATE_PER_IP). */
+  subscribePerIp: RateLimiter;
+  /** Sign-up requests per email address and hour, from anywhere (SUBSCRIBE_RATE_PER_ADDRESS). */
+  subscribePerAddress: RateLimiter;
+  /** Confirmation emails: one per address per ten minutes. */
+  confirmationResend: RateLimiter;
+  /** The limiters keyed by an email address, which erasing an address clears. */
+  readonly byAddress: RateLimiter[];
+  /** The key of an email address in these limiters: a keyed hash, so no address is stored in clear. */
+  addressKey(email: string): string;
 }
 
 /** Options for `createApp`. */
@@ -122,14 +145,16 @@ async function initRedis(
   return { redis, queueRedis };
 }
 
-function initStores(redis: Redis, keys: RedisKeys, clock: () => Date) {
+function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => Date) {
   return {
     articles: new RedisArticleStore(redis, keys),
-    subscribers: new RedisSubscriberStore(redis, keys, clock),
+    subscribers: new RedisSubscriberStore(redis, keys, { clock, suppressionKey: config.suppressionKey }),
     digests: new RedisDigestStore(redis, keys),
     ledger: new RedisDeliveryLedger(redis, keys),
     images: new RedisImageStore(redis, keys),
     audits: new RedisAuditStore(redis, keys),
+    feeds: new RedisFeedStateStore(redis, keys),
+    scheduleRuns: new RedisScheduleRunStore(redis, keys),
   };
 }
 
@@ -170,17 +195,64 @@ function initFreezeImages(config: Config, images: RedisImageStore, logger: Logge
   };
 }
 
+/**
+ * The dependencies most use cases take, from the app, with a logger of the caller's choice (a child naming the job or
+ * the digest). Built explicitly rather than by spreading the app, which would create its mailer.
+ */
+export function useCaseDeps(app: App, logger: Logger = app.logger) {
+  return {
+    digests: app.digests,
+    articles: app.articles,
+    ledger: app.ledger,
+    queues: app.queues,
+    clock: app.clock,
+    logger,
+    lastSentAt: app.lastSentAt,
+    checkBeforeSend: app.checkBeforeSend,
+    freezeImages: app.freezeImages,
+  };
+}
+
+function initReaderLimits(redis: Redis, keys: RedisKeys, config: Config): ReaderLimits {
+  const subscribePerAddress = createRateLimiter(redis, keys, {
+    name: 'subscribe-address',
+    points: config.subscribe.ratePerAddressPerHour,
+    durationSeconds: 3600,
+  });
+  const confirmationResend = createRateLimiter(redis, keys, {
+    name: 'confirmation-resend',
+    points: 1,
+    durationSeconds: 600,
+  });
+  return {
+    subscribePerIp: createRateLimiter(redis, keys, {
+      name: 'subscribe-ip',
+      points: config.subscribe.ratePerIpPerHour,
+      durationSeconds: 3600,
+    }),
+    subscribePerAddress,
+    confirmationResend,
+    byAddress: [subscribePerAddress, confirmationResend],
+    addressKey: (email) => hashKey(config.secret, email),
+  };
+}
+
 /** Builds the app: checks Redis (refuses an evicting policy, warns without persistence), then wires everything. */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const logger = initLogger(config, options);
   const clock = options.clock ?? (() => new Date());
   const keys = redisKeys(config.prefix);
   const { redis, queueRedis } = await initRedis(config, logger, options);
-  const stores = initStores(redis, keys, clock);
+  const stores = initStores(redis, keys, config, clock);
+  // An installation from before the suppression list was keyed: move its entries once.
+  const migrated = await stores.subscribers.migrateLegacySuppressions();
+  if (migrated > 0) logger.info({ migrated }, 'suppression list moved to keyed hashes');
   const queues = initQueues(queueRedis, keys, options);
   const prepareMessage = initPrepareMessage(config, stores.images);
   const templates = initTemplates(stores.digests, prepareMessage);
-  const linksFor = (claim: SubscriberClaim) => subscriberLinks(config.site, config.secret, claim);
+  const readerLimits = initReaderLimits(redis, keys, config);
+  const linksFor = (claim: { subscriberId: number; newsletterId: string }) =>
+    subscriberLinks(config.site, config.secret, claim);
   const auditDeps = { digests: stores.digests, audits: stores.audits, prepareMessage, linksFor, clock };
 
   let ownMailer: ClosableMailer | undefined;
@@ -195,6 +267,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     ...stores,
     queues,
     templates,
+    readerLimits,
     get mailer(): Mailer {
       if (options.mailer) return options.mailer;
       ownMailer ??= createMailerFromConfig(config);

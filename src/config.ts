@@ -6,6 +6,8 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import addressparser from 'nodemailer/lib/addressparser';
+import { CronExpressionParser } from 'cron-parser';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { parseMailbox } from './mail/compose-mime.js';
@@ -55,6 +57,69 @@ const baseUrlField = z.string().superRefine((value, context) => {
 });
 import { relayUrlProblems } from './smtp/relay-url.js';
 
+/** An IANA time zone name such as `Europe/London` or `UTC`. */
+export const TimeZoneSchema = z
+  .string()
+  .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as Europe/London or UTC');
+
+/** A BCP 47 locale the runtime can format dates in, such as `en-GB` or `fr-FR`. */
+export const LocaleSchema = z.string().refine((locale) => {
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([new Intl.Locale(locale).toString()]).length === 1;
+  } catch {
+    return false;
+  }
+}, 'must be a locale such as en-GB or fr-FR');
+
+const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90s`, `15m`, `2h` or `1d` as milliseconds, between one minute and seven days. */
+export const IntervalSchema = z
+  .string()
+  .regex(/^\d{1,6}\s*[smhd]$/, 'must be a number and a unit: 90s, 15m, 2h or 1d')
+  .transform((text) => Number.parseInt(text, 10) * DURATION_UNITS_MS[text.trim().slice(-1) as 's' | 'm' | 'h' | 'd'])
+  .refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, 'must be between 1m and 7d');
+
+/** One feed a newsletter polls: where it is and how often. */
+export const FeedSourceSchema = z
+  .strictObject({
+    /** The feed's http(s) URL. */
+    url: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL'),
+    /** How often it is polled. @defaultValue 15m */
+    interval: IntervalSchema.default(15 * 60_000),
+  })
+  .transform(({ url, interval }) => ({ url, intervalMs: interval }));
+export type FeedSource = z.infer<typeof FeedSourceSchema>;
+
+/** A newsletter's own schedule: a cron line read in an IANA time zone, and whether a run sends or only drafts. */
+export const NewsletterScheduleSchema = z
+  .strictObject({
+    /** Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 6 * * 1-5`. */
+    cron: z.string().min(1),
+    /** The zone the cron line is read in; wins over `site.timeZone` for this newsletter. @defaultValue site.timeZone */
+    timeZone: TimeZoneSchema.optional(),
+    /** `send`: create and send on its own; `draft`: prepare a draft for an editor to approve. @defaultValue draft */
+    mode: z.enum(['send', 'draft']).default('draft'),
+  })
+  .superRefine((schedule, context) => {
+    try {
+      CronExpressionParser.parse(schedule.cron, { tz: schedule.timeZone ?? 'UTC' });
+    } catch (error) {
+      context.addIssue({ code: 'custom', path: ['cron'], message: `is not a cron line (${(error as Error).message})` });
+    }
+    if (schedule.cron.trim().split(/\s+/).length !== 5) {
+      context.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: 'must have five fields: minute hour day month weekday',
+      });
+    }
+  });
+export type NewsletterSchedule = z.infer<typeof NewsletterScheduleSchema>;
+
 /** A newsletter: who sends it, which sections it takes, how many articles at most. */
 export const NewsletterSchema = z.strictObject({
   /** Stable identifier used in keys, job ids and the CLI. */
@@ -81,6 +146,20 @@ export const NewsletterSchema = z.strictObject({
    * as `cid:` parts, so opening the email makes no network request) or `none` (no images). @defaultValue remote
    */
   images: z.enum(['remote', 'embedded', 'none']).default('remote'),
+  /** Feeds polled for this newsletter's articles. @defaultValue [] */
+  feeds: z.array(FeedSourceSchema).max(50).default([]),
+  /** When the newsletter goes out on its own (or is drafted for approval); none: only when an editor sends it. */
+  schedule: NewsletterScheduleSchema.optional(),
+  /**
+   * A welcome email sent once a reader confirms (or rejoins) this newsletter: a subject and a message in plain text,
+   * paragraphs separated by a blank line. Absent: no welcome email.
+   */
+  welcome: z
+    .object({
+      subject: z.string().trim().min(1).max(200).optional(),
+      message: z.string().trim().min(1).max(5000),
+    })
+    .optional(),
 });
 export type Newsletter = z.infer<typeof NewsletterSchema>;
 
@@ -97,6 +176,15 @@ export const SiteSchema = z.strictObject({
   postalAddress: z.string().min(1).default('The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB'),
   /** Domain used for Message-ID and List-Id. Defaults to the host of baseUrl. */
   mailDomain: z.string().min(1).optional(),
+  /** Language and date format of emails and pages (`lang` follows it). @defaultValue en-GB */
+  locale: LocaleSchema.default('en-GB'),
+  /** Zone dates are shown in, and schedules read in unless a newsletter names its own. @defaultValue UTC */
+  timeZone: TimeZoneSchema.default('UTC'),
+  /**
+   * Largest HTML part of an email, in KB (1024 bytes): articles that would pass it are left out of the email with a
+   * "more on the site" link, keeping it under Gmail's clipping at about 102 KB. @defaultValue 90
+   */
+  htmlBudgetKb: z.number().int().min(20).max(100).default(90),
 });
 export type Site = z.infer<typeof SiteSchema>;
 
@@ -146,6 +234,51 @@ const namedTokensFromEnv = z.string().transform((value, context): NamedToken[] =
   }
   return tokens;
 });
+
+/** A comma-separated list of secrets, each at least 32 characters (empty entries ignored). */
+const secretListFromEnv = z.string().transform((value, context): string[] => {
+  const secrets = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  secrets.forEach((secret, index) => {
+    if (secret.length < 32)
+      context.addIssue({ code: 'custom', message: `entry ${index + 1}: must be at least 32 characters` });
+  });
+  return secrets;
+});
+
+/** A comma-separated list of web origins (`https://host[:port]`), each written as its own origin. */
+const originListFromEnv = z.string().transform((value, context): string[] => {
+  const origins: string[] = [];
+  for (const [index, part] of value.split(',').entries()) {
+    const text = part.trim();
+    if (!text) continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(text).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin || origin === 'null' || origin !== text.replace(/\/$/, '')) {
+      context.addIssue({
+        code: 'custom',
+        message: `entry ${index + 1}: expected an origin such as https://www.example.org (scheme, host and port only)`,
+      });
+    } else {
+      origins.push(origin);
+    }
+  }
+  return origins;
+});
+
+/** A comma-separated list of non-empty items. */
+const listFromEnv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean),
+);
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -199,6 +332,17 @@ export const EnvSchema = z.object({
     .min(32, 'must be at least 32 characters')
     .refine((value) => value.trim() !== '', 'must not be only whitespace')
     .optional(),
+  /** Secrets used before LETTERPRESS_SECRET, comma-separated: links they signed keep working. @defaultValue none */
+  LETTERPRESS_PREVIOUS_SECRETS: secretListFromEnv.optional(),
+  /**
+   * Key of the suppression list's keyed hashes (HMAC-SHA256 of the address), at least 32 characters. Never rotated:
+   * a new key would stop matching every suppressed address. Required in production.
+   */
+  LETTERPRESS_SUPPRESSION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Hours a sign-up confirmation link stays valid; unconfirmed sign-ups are purged after it. @defaultValue 72 */
+  CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
+  /** Transactional messages (confirmations, welcome, test sends) one worker process sends at once. @defaultValue 4 */
+  TRANSACTIONAL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Path to the JSON config file for site and newsletters. */
   LETTERPRESS_CONFIG: z.string().min(1).optional(),
   /** DKIM: signing domain, selector and PEM private key (or a path to it). All three or none. */
@@ -246,6 +390,32 @@ export const EnvSchema = z.object({
     .union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)])
     .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : value))
     .default(0),
+  /** Other sites whose pages may post the sign-up form (`https://www.example.org,...`). @defaultValue none */
+  SUBSCRIBE_ALLOWED_ORIGINS: originListFromEnv.optional(),
+  /** Sign-up requests one client address may make per hour. @defaultValue 20 */
+  SUBSCRIBE_RATE_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** Sign-up requests for one email address per hour, from anywhere. @defaultValue 5 */
+  SUBSCRIBE_RATE_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000).default(5),
+  /** Soft bounces (reported by a relay's webhook) that suppress an address within the window. @defaultValue 3 */
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).max(1_000).default(3),
+  /** The soft-bounce window, in days. @defaultValue 7 */
+  SOFT_BOUNCE_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  /** Amazon SES via SNS: the topic ARNs whose notifications are accepted (comma-separated). Unset: closed. */
+  BOUNCES_SES_TOPIC_ARNS: listFromEnv.optional(),
+  /**
+   * Tests only (refused in production): a PEM certificate (or a path to one) trusted for SNS signatures instead of
+   * the certificate at the message's SigningCertURL. @defaultValue unset
+   */
+  BOUNCES_SES_TEST_CERTIFICATE: z.string().min(1).optional(),
+  /** SendGrid signed event webhook: the verification key (base64 DER or PEM public key, ECDSA P-256). Unset: closed. */
+  BOUNCES_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
+  /** Mailgun webhooks: the HTTP webhook signing key. Unset: closed. */
+  BOUNCES_MAILGUN_SIGNING_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** Postmark webhooks: `user:password` (password of 24+ characters) put in the webhook URL. Unset: closed. */
+  BOUNCES_POSTMARK_CREDENTIALS: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}:\S{24,}$/, 'must be user:password with a password of at least 24 characters')
+    .optional(),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
@@ -305,8 +475,30 @@ export interface Config {
     mailer: 'auto' | 'nodemailer';
   };
   secret: string;
+  /** Secrets used before `secret`: tokens they signed still verify. */
+  previousSecrets: string[];
   /** True when no LETTERPRESS_SECRET is set and the public development secret signs tokens. */
   isDevelopmentSecret: boolean;
+  /** Key of the suppression list's keyed hashes; never rotates. */
+  suppressionKey: string;
+  subscribe: {
+    /** Hours a confirmation link is valid (and a pending sign-up is kept). */
+    confirmTtlHours: number;
+    /** Other origins whose pages may post the sign-up form. */
+    allowedOrigins: string[];
+    ratePerIpPerHour: number;
+    ratePerAddressPerHour: number;
+  };
+  transactional: { concurrency: number };
+  bounces: {
+    softLimit: number;
+    softWindowDays: number;
+    /** SES through SNS: accepted topics, and a certificate trusted instead of fetching (tests only). */
+    ses: { topicArns: string[]; testCertificate: string | undefined } | undefined;
+    sendgridPublicKey: string | undefined;
+    mailgunSigningKey: string | undefined;
+    postmark: { user: string; password: string } | undefined;
+  };
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: {
@@ -336,6 +528,8 @@ export interface Config {
 
 /** Secret used only when none is configured outside production; never suitable for real subscribers. */
 const DEVELOPMENT_SECRET = 'letterpress-development-secret-not-for-production';
+/** Suppression key used only outside production when none is configured. */
+const DEVELOPMENT_SUPPRESSION_KEY = 'letterpress-development-suppression-key-not-for-production';
 
 /** Fewest different characters a production secret or token may have; a random one has far more. */
 const MIN_DISTINCT_SECRET_CHARACTERS = 8;
@@ -365,6 +559,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const isProduction = e.NODE_ENV === 'production';
   checkVariablesTogether(e, isProduction, problems);
   const dkimKey = readDkimKey(e.DKIM_PRIVATE_KEY, problems);
+  const sesTestCertificate = readPemOrPath('BOUNCES_SES_TEST_CERTIFICATE', e.BOUNCES_SES_TEST_CERTIFICATE, problems);
   const file = readConfigFile(e.LETTERPRESS_CONFIG, isProduction, problems);
   if (isProduction && file && !file.site.baseUrl.startsWith('https://')) {
     problems.push('site.baseUrl: must be https when NODE_ENV=production (RFC 8058 one-click unsubscribe)');
@@ -372,7 +567,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0 || !file) {
     throw new AppError('config_invalid', `invalid configuration: ${problems.join('; ')}`);
   }
-  return buildConfig(EnvSchema.parse(cleaned), file, dkimKey);
+  return buildConfig(EnvSchema.parse(cleaned), file, { dkimKey, sesTestCertificate });
 }
 
 /** Parses each variable on its own, so one bad value hides no other; returns the ones that parsed. */
@@ -394,9 +589,18 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   }
   if (e.SMTP_URL)
     problems.push(...relayUrlProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
+  if (e.LETTERPRESS_SUPPRESSION_KEY && e.LETTERPRESS_SUPPRESSION_KEY === e.LETTERPRESS_SECRET) {
+    problems.push(
+      'LETTERPRESS_SUPPRESSION_KEY: must differ from LETTERPRESS_SECRET (the secret rotates, this key never)',
+    );
+  }
   if (!isProduction) return;
   if (!e.LETTERPRESS_SECRET) problems.push('LETTERPRESS_SECRET: required when NODE_ENV=production');
   if (!e.SMTP_URL) problems.push('SMTP_URL: required when NODE_ENV=production');
+  if (!e.LETTERPRESS_SUPPRESSION_KEY) problems.push('LETTERPRESS_SUPPRESSION_KEY: required when NODE_ENV=production');
+  if (e.BOUNCES_SES_TEST_CERTIFICATE) {
+    problems.push('BOUNCES_SES_TEST_CERTIFICATE: for tests only; refused when NODE_ENV=production');
+  }
   if (e.FEED_ALLOW_PRIVATE_ADDRESSES) {
     problems.push(
       'FEED_ALLOW_PRIVATE_ADDRESSES: development and tests only; in production it would let a feed URL reach Redis or a cloud metadata service',
@@ -404,6 +608,7 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   }
   const secrets: [string, string | undefined][] = [
     ['LETTERPRESS_SECRET', e.LETTERPRESS_SECRET],
+    ['LETTERPRESS_SUPPRESSION_KEY', e.LETTERPRESS_SUPPRESSION_KEY],
     ['WEBHOOK_SECRET', e.WEBHOOK_SECRET],
     ...(e.EDITOR_TOKENS ?? []).map((t): [string, string] => [`EDITOR_TOKENS (${t.name})`, t.token]),
     ...(e.OPS_TOKENS ?? []).map((t): [string, string] => [`OPS_TOKENS (${t.name})`, t.token]),
@@ -512,7 +717,24 @@ function fileErrorReason(error: unknown): string {
   return (error as Error).message;
 }
 
-function buildConfig(e: Env, file: ConfigFile, dkimKey: string | undefined): Config {
+/** A PEM value given as text or as a path to a file; a file that cannot be read is a config problem. */
+function readPemOrPath(name: string, value: string | undefined, problems: string[]): string | undefined {
+  if (!value || value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (error) {
+    problems.push(`${name}: cannot read ${value} (${fileErrorReason(error)})`);
+    return undefined;
+  }
+}
+
+function buildConfig(
+  e: Env,
+  file: ConfigFile,
+  read: { dkimKey: string | undefined; sesTestCertificate: string | undefined },
+): Config {
+  const { dkimKey, sesTestCertificate } = read;
+  const postmark = e.BOUNCES_POSTMARK_CREDENTIALS;
   return {
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
     prefix: e.LETTERPRESS_PREFIX,
@@ -529,7 +751,29 @@ function buildConfig(e: Env, file: ConfigFile, dkimKey: string | undefined): Con
       mailer: e.SMTP_MAILER,
     },
     secret: e.LETTERPRESS_SECRET ?? DEVELOPMENT_SECRET,
+    previousSecrets: e.LETTERPRESS_PREVIOUS_SECRETS ?? [],
     isDevelopmentSecret: !e.LETTERPRESS_SECRET || e.LETTERPRESS_SECRET === DEVELOPMENT_SECRET,
+    suppressionKey: e.LETTERPRESS_SUPPRESSION_KEY ?? DEVELOPMENT_SUPPRESSION_KEY,
+    subscribe: {
+      confirmTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
+      allowedOrigins: e.SUBSCRIBE_ALLOWED_ORIGINS ?? [],
+      ratePerIpPerHour: e.SUBSCRIBE_RATE_PER_IP,
+      ratePerAddressPerHour: e.SUBSCRIBE_RATE_PER_ADDRESS,
+    },
+    transactional: { concurrency: e.TRANSACTIONAL_CONCURRENCY },
+    bounces: {
+      softLimit: e.SOFT_BOUNCE_LIMIT,
+      softWindowDays: e.SOFT_BOUNCE_WINDOW_DAYS,
+      ses:
+        e.BOUNCES_SES_TOPIC_ARNS && e.BOUNCES_SES_TOPIC_ARNS.length > 0
+          ? { topicArns: e.BOUNCES_SES_TOPIC_ARNS, testCertificate: sesTestCertificate }
+          : undefined,
+      sendgridPublicKey: e.BOUNCES_SENDGRID_PUBLIC_KEY,
+      mailgunSigningKey: e.BOUNCES_MAILGUN_SIGNING_KEY,
+      postmark: postmark
+        ? { user: postmark.slice(0, postmark.indexOf(':')), password: postmark.slice(postmark.indexOf(':') + 1) }
+        : undefined,
+    },
     dkim:
       e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey
         ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey: dkimKey }
@@ -563,6 +807,11 @@ function buildConfig(e: Env, file: ConfigFile, dkimKey: string | undefined): Con
     newsletters: file.newsletters,
     isProduction: e.NODE_ENV === 'production',
   };
+}
+
+/** The zone a newsletter's dates and schedule are read in: its schedule's own zone, else the site's. */
+export function newsletterTimeZone(newsletter: Pick<Newsletter, 'schedule'>, site: Pick<Site, 'timeZone'>): string {
+  return newsletter.schedule?.timeZone ?? site.timeZone;
 }
 
 /** Finds a configured newsletter or throws `newsletter_not_found`. */

@@ -46,6 +46,12 @@ export const ErrorCode = {
   privacy_finding: 'privacy_finding',
   /** An image could not be fetched, decoded or found (an embedded digest's frozen image missing from Redis). */
   image_unavailable: 'image_unavailable',
+  /** The relay refused a message for good for a reason other than the mailbox (policy, content); not retried. */
+  message_refused: 'message_refused',
+  /** A service we depend on (Amazon SNS, for its certificate) did not answer as it should. */
+  upstream_unavailable: 'upstream_unavailable',
+  /** A token that was genuine but is past its expiry. */
+  token_expired: 'token_expired',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -86,6 +92,9 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   delivery_incomplete: 503,
   privacy_finding: 422,
   image_unavailable: 502,
+  message_refused: 502,
+  upstream_unavailable: 502,
+  token_expired: 410,
 };
 
 /** The HTTP status for an error code. */

@@ -21,6 +21,8 @@ export function redisKeys(prefix: string) {
      * the version time stored. Whoever deletes an article deletes its field here too.
      */
     articleProvenance: `${tag}:articles:provenance`,
+    /** Hash: a CMS's own article id (as the webhook sent it) → our article id, so the CMS can unpublish by its id. */
+    articlesByCmsId: `${tag}:articles:by-cms-id`,
     /** Counter handing out numeric subscriber ids (1, 2, 3, ...). */
     subscriberNextId: `${tag}:subscriber:next-id`,
     /** Hash of one subscriber's record. */
@@ -33,8 +35,17 @@ export function redisKeys(prefix: string) {
     newsletterLastSentAt: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:last-sent-at`,
     /** Sorted set: digest ids of a newsletter scored by creation time. */
     newsletterDigests: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:digests`,
-    /** Hash: lower-cased email → JSON suppression record (bounce, complaint). */
-    suppressed: `${tag}:suppressed`,
+    /**
+     * Hash: keyed hash of a lower-cased email (HMAC with LETTERPRESS_SUPPRESSION_KEY) → JSON suppression record
+     * (bounce, complaint, by hand). The address itself is never stored here, so an erased reader stays suppressed.
+     */
+    suppressions: `${tag}:suppressions`,
+    /** The suppression list before it was keyed (lower-cased email → JSON); migrated and deleted at start. */
+    legacySuppressed: `${tag}:suppressed`,
+    /** Sorted set: subscriber ids with a sign-up awaiting confirmation, scored by the request's time (ms). */
+    pendingRequests: `${tag}:subscribers:pending-requests`,
+    /** Sorted set of one address's recent soft bounces (by the address's keyed hash): event id scored by time. */
+    softBounces: (suppressionField: string) => `${tag}:soft-bounces:${suppressionField}`,
     /** Hash: a digest's metadata, status and counters. */
     digest: (id: string) => `${tag}:digest:${id}`,
     /** JSON of a digest's frozen render (subject, html, text with recipient slots). */
@@ -43,6 +54,12 @@ export function redisKeys(prefix: string) {
     digestAudit: (id: string) => `${tag}:digest:${id}:audit`,
     /** Hash of one frozen image by the SHA-256 of its bytes: `type` (content type) and `data` (the bytes). */
     frozenImage: (sha256: string) => `${tag}:image:${sha256}`,
+    /** JSON of what an editor wrote around the articles (note, subject and preheader overrides, letter, pins). */
+    digestComposition: (id: string) => `${tag}:digest:${id}:composition`,
+    /** JSON of a digest's frozen web version (the archive page and feed entry). */
+    digestWeb: (id: string) => `${tag}:digest:${id}:web`,
+    /** Hash: article id → the frozen digest of the newsletter that carries it (two digests never repeat one). */
+    newsletterCarried: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:carried`,
     /** Bitmap snapshot of the recipients taken at fan-out. */
     digestRecipients: (id: string) => `${tag}:digest:${id}:recipients`,
     /** Ledger bitmaps: one bit per subscriber id and outcome. */
@@ -57,6 +74,10 @@ export function redisKeys(prefix: string) {
     digestsByCreated: `${tag}:digests`,
     /** A signed webhook request already accepted (SHA-256 of its signature), kept until it could no longer be replayed. */
     seenSignature: (digest: string) => `${tag}:webhook:seen:${digest}`,
+    /** Hash: one configured feed's polling state (validators, last outcome, failures, backoff). */
+    feedState: (feedId: string) => `${tag}:feed:${feedId}`,
+    /** Hash: one newsletter schedule's last run (when, outcome, digest). */
+    newsletterScheduleRun: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:schedule-run`,
     /** Prefix of a rate limiter's counters (rate-limiter-flexible appends `:<key>`). */
     rateLimit: (name: string) => `${tag}:rate:${name}`,
     /** Everything under the prefix (for tests and `reset`). */

@@ -155,6 +155,7 @@ function productionEnv(overrides: Record<string, string | undefined> = {}): Reco
   return {
     NODE_ENV: 'production',
     LETTERPRESS_SECRET: 'kQ3vN8zR1tY6wB0xC4mL7pD2sF9gH5jA',
+    LETTERPRESS_SUPPRESSION_KEY: 'Zp4tW9eK2uX7nV0qB5yM8rL3cH6jD1gS',
     SMTP_URL: 'smtps://news:relay-password@smtp.harbourgazette.example:465',
     LETTERPRESS_CONFIG: configFile({ site: PRODUCTION_SITE }),
     ...overrides,
@@ -171,6 +172,18 @@ function problemsOf(env: Record<string, string | undefined>): string {
 }
 
 describe('production refuses weak secrets', () => {
+  it('refuses production without a suppression key, or with the signing secret as that key', () => {
+    expect(problemsOf(productionEnv({ LETTERPRESS_SUPPRESSION_KEY: undefined }))).toMatch(
+      /LETTERPRESS_SUPPRESSION_KEY: required when NODE_ENV=production/,
+    );
+    expect(problemsOf(productionEnv({ LETTERPRESS_SUPPRESSION_KEY: 'kQ3vN8zR1tY6wB0xC4mL7pD2sF9gH5jA' }))).toMatch(
+      /LETTERPRESS_SUPPRESSION_KEY: must differ from LETTERPRESS_SECRET/,
+    );
+    expect(problemsOf(productionEnv({ LETTERPRESS_SUPPRESSION_KEY: 'y'.repeat(40) }))).toMatch(
+      /LETTERPRESS_SUPPRESSION_KEY: .*one character repeated/,
+    );
+  });
+
   it('starts with a strong secret, a relay and a complete config file', () => {
     const config = loadConfig(productionEnv());
     expect(config.isProduction).toBe(true);

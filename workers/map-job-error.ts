@@ -10,6 +10,7 @@ const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'newsletter_not_found',
   'template_invalid',
   'config_invalid',
+  'message_refused',
 ]);
 
 /** Maps an error to what the job should throw: `UnrecoverableError` for permanent codes, the error itself otherwise. */

@@ -1,23 +1,33 @@
 /**
- * Starts the worker kinds of one process (`letterpress worker`): fan-out and delivery, on the app's queues. Closing
+ * Starts the worker kinds of one process (`letterpress worker`): fan-out, delivery, transactional messages (test
+ * sends) and automation (scheduled sends, feed polls, newsletter schedules, whose job schedulers it first brings in
+ * step with the configuration), on the app's queues. Closing
  * stops taking jobs, lets running batches hand back what they have not sent (after their messages in flight are
  * recorded), then closes the workers' connections. The app (mailer, Redis) is closed by its owner.
  */
 import { Worker } from 'bullmq';
 import type { App } from '../src/app.js';
 import { QueueName } from '../src/queue/job-definitions.js';
+import { syncSchedulers } from '../src/queue/sync-schedulers.js';
+import { createAutomationProcessor } from './automation-worker.js';
 import { createDeliverProcessor, type DeliverWorkerOptions } from './deliver-worker.js';
 import { createFanOutProcessor } from './fan-out-worker.js';
+import { createTransactionalProcessor } from './transactional-worker.js';
 
 /** A worker kind this process can run. */
-export type WorkerKind = 'fanout' | 'deliver';
+export type WorkerKind = 'fanout' | 'deliver' | 'transactional' | 'automation';
+
+/** How often sign-ups nobody confirmed are looked for (they are purged once their link has expired). */
+export const PURGE_REQUESTS_EVERY_MS = 15 * 60_000;
 
 /** Options of `runWorkers`. */
 export interface RunWorkersOptions extends Omit<DeliverWorkerOptions, 'shutdownSignal'> {
-  /** Which kinds to run. @defaultValue ['fanout', 'deliver'] */
+  /** Which kinds to run. @defaultValue ['fanout', 'deliver', 'transactional', 'automation'] */
   kinds?: WorkerKind[];
   /** Delivery jobs at once. @defaultValue config.delivery.concurrency */
   concurrency?: number;
+  /** Transactional messages at once. @defaultValue config.transactional.concurrency */
+  transactionalConcurrency?: number;
   /**
    * Close gracefully on SIGTERM and SIGINT; when no other listener handles the signal, the process then ends as it
    * would have. @defaultValue true
@@ -34,7 +44,7 @@ export interface RunningWorkers {
 
 /** Starts the workers and resolves once they are connected. */
 export async function runWorkers(app: App, options: RunWorkersOptions = {}): Promise<RunningWorkers> {
-  const kinds = options.kinds ?? ['fanout', 'deliver'];
+  const kinds = options.kinds ?? ['fanout', 'deliver', 'transactional', 'automation'];
   const shutdown = new AbortController();
   // Fan-out and delivery jobs are idempotent, so a job whose worker died (stalled) may safely run again, more
   // than BullMQ's default of once: killing workers repeatedly must not fail a digest's jobs.
@@ -50,6 +60,21 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
         concurrency: options.concurrency ?? app.config.delivery.concurrency,
       }),
     );
+  }
+  if (kinds.includes('transactional')) {
+    // Its own queue and its own concurrency: a confirmation never waits for a digest's delivery jobs.
+    workers.push(
+      new Worker(QueueName.transactional, createTransactionalProcessor(app), {
+        ...common,
+        concurrency: options.transactionalConcurrency ?? app.config.transactional.concurrency,
+      }),
+    );
+    await app.queues.repeat('purgeRequests', {}, PURGE_REQUESTS_EVERY_MS);
+  }
+  if (kinds.includes('automation')) {
+    const synced = await syncSchedulers(app.queues, app.config);
+    app.logger.info(synced, 'job schedulers in step with the configuration');
+    workers.push(new Worker(QueueName.automation, createAutomationProcessor(app), { ...common, concurrency: 4 }));
   }
   for (const worker of workers) {
     // A job whose lock could not be renewed may be handed to another worker: its batch stops taking recipients (the

@@ -52,6 +52,9 @@ export interface ArticleStore {
   getMany(ids: string[]): Promise<Article[]>;
   listPublishedSince(since: Date | undefined, limit: number): Promise<Article[]>;
   list(limit: number): Promise<Article[]>;
+  rememberCmsIds(pairs: { cmsId: string; articleId: string }[]): Promise<void>;
+  resolveCmsIds(cmsIds: string[]): Promise<Map<string, string>>;
+  removeMany(articleIds: string[]): Promise<number>;
 }
 
 const UPSERT_ARTICLES_LUA = readLuaScript(import.meta.url, 'lua/upsert-articles.lua');
@@ -139,6 +142,31 @@ export class RedisArticleStore implements ArticleStore {
   /** The newest `limit` articles, newest first. */
   async list(limit: number): Promise<Article[]> {
     return this.listPublishedSince(undefined, limit);
+  }
+
+  /** Remembers which of our articles a CMS id names (webhook articles), so the CMS can unpublish by its own id. */
+  async rememberCmsIds(pairs: { cmsId: string; articleId: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await this.redis.hset(this.keys.articlesByCmsId, ...pairs.flatMap((pair) => [pair.cmsId, pair.articleId]));
+  }
+
+  /** Our article ids for CMS ids the webhook sent before (unknown ones are left out). */
+  async resolveCmsIds(cmsIds: string[]): Promise<Map<string, string>> {
+    if (cmsIds.length === 0) return new Map();
+    const found = await this.redis.hmget(this.keys.articlesByCmsId, ...cmsIds);
+    return new Map(cmsIds.flatMap((cmsId, i) => (found[i] ? [[cmsId, found[i]] as [string, string]] : [])));
+  }
+
+  /** Removes articles (an unpublish) from the store and its index in one transaction; returns how many were there. */
+  async removeMany(articleIds: string[]): Promise<number> {
+    if (articleIds.length === 0) return 0;
+    const replies = await this.redis
+      .multi()
+      .del(...articleIds.map((id) => this.keys.article(id)))
+      .zrem(this.keys.articlesByPublished, ...articleIds)
+      .hdel(this.keys.articleProvenance, ...articleIds)
+      .exec();
+    return Number(replies?.[0]?.[1] ?? 0);
   }
 }
 

@@ -4,6 +4,7 @@
  * other sources go on. URLs go through the guarded fetch (`src/net/fetch-public-url.ts`: public addresses only,
  * bounded in time and size); local files are read only when the caller allows it (the CLI).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.js';
@@ -34,10 +35,25 @@ export interface IngestSourcesDeps {
   concurrency?: number;
 }
 
+/** What a server said identifies the version of a feed it sent, for a conditional GET next time. */
+export interface FeedValidators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** Options of one ingest run. */
+export interface IngestSourcesOptions {
+  /** Validators from the last fetch of a URL: the request asks for the feed only if it changed (a 304 otherwise). */
+  validators?: Record<string, FeedValidators>;
+}
+
 /** How one source went. */
 export interface SourceReport {
   source: string;
-  status: 'ok' | 'rejected';
+  /** `not-modified`: the server answered 304 to a conditional request; nothing was read or stored. */
+  status: 'ok' | 'rejected' | 'not-modified';
+  /** The validators the server sent with this version (http(s) sources that sent any). */
+  validators?: FeedValidators;
   /** Articles the source yielded (0 when rejected). */
   articles: number;
   reason?: string;
@@ -61,7 +77,11 @@ export interface IngestReport {
 }
 
 /** Ingests every source (see the module comment) and reports per source and in total. */
-export async function ingestSources(deps: IngestSourcesDeps, sources: string[]): Promise<IngestReport> {
+export async function ingestSources(
+  deps: IngestSourcesDeps,
+  sources: string[],
+  options: IngestSourcesOptions = {},
+): Promise<IngestReport> {
   const clock = deps.clock ?? (() => new Date());
   const report: IngestReport = {
     ingested: 0,
@@ -81,7 +101,7 @@ export async function ingestSources(deps: IngestSourcesDeps, sources: string[]):
       next += 1;
       const source = sources[index];
       if (source === undefined) return;
-      results[index] = await ingestOne(deps, source, clock(), report);
+      results[index] = await ingestOne(deps, source, clock(), report, options.validators?.[source]);
     }
   };
   const concurrency = Math.max(1, Math.min(deps.concurrency ?? 4, sources.length));
@@ -98,11 +118,17 @@ async function ingestOne(
   source: string,
   now: Date,
   totals: IngestReport,
+  validators: FeedValidators | undefined,
 ): Promise<SourceReport> {
   const log = deps.logger.child({ source: describeSource(source) });
   let parsed: ReturnType<typeof parseFeed>;
+  let document: SourceDocument;
   try {
-    const document = await readSource(deps, source);
+    document = await readSource(deps, source, validators);
+    if (document.isNotModified) {
+      log.info('feed source not modified');
+      return { source, status: 'not-modified', articles: 0, validators: document.validators ?? validators };
+    }
     parsed = parseFeed(document.bytes, {
       source,
       baseUrl: document.url,
@@ -128,23 +154,31 @@ async function ingestOne(
     source,
     status: 'ok',
     articles: parsed.articles.length,
+    ...(document.validators ? { validators: document.validators } : {}),
     ...(parsed.skipped.length > 0 ? { skippedItems: parsed.skipped } : {}),
   };
 }
 
-/** Bytes of a source, plus the URL and charset when it came over http(s). */
+/** Bytes of a source, plus the URL, charset and validators when it came over http(s). */
 interface SourceDocument {
   bytes: Buffer;
   url?: string;
   charset?: string;
+  validators?: FeedValidators;
+  /** The server answered 304 to a conditional request: `bytes` is empty. */
+  isNotModified?: boolean;
 }
 
 const FEED_ACCEPT =
   'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5';
 
-async function readSource(deps: IngestSourcesDeps, source: string): Promise<SourceDocument> {
+async function readSource(
+  deps: IngestSourcesDeps,
+  source: string,
+  validators: FeedValidators | undefined,
+): Promise<SourceDocument> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source)?.[1]?.toLowerCase();
-  if (scheme === 'http' || scheme === 'https') return fetchFeed(deps, source);
+  if (scheme === 'http' || scheme === 'https') return fetchFeed(deps, source, validators);
   if (scheme && scheme !== 'file') {
     throw new AppError(
       'feed_rejected',
@@ -157,8 +191,15 @@ async function readSource(deps: IngestSourcesDeps, source: string): Promise<Sour
   return { bytes: await readFeedFile(scheme === 'file' ? fileURLToPath(source) : source, deps.maxBytes) };
 }
 
-/** Fetches a feed through the guarded fetch (public addresses only, bounded in time and size). */
-async function fetchFeed(deps: IngestSourcesDeps, url: string): Promise<SourceDocument> {
+/**
+ * Fetches a feed through the guarded fetch (public addresses only, bounded in time and size); with validators it asks
+ * only for a changed feed and reports a 304 as not modified.
+ */
+async function fetchFeed(
+  deps: IngestSourcesDeps,
+  url: string,
+  validators: FeedValidators | undefined,
+): Promise<SourceDocument> {
   try {
     const document = await fetchPublicUrl(url, {
       maxBytes: deps.maxBytes,
@@ -166,10 +207,15 @@ async function fetchFeed(deps: IngestSourcesDeps, url: string): Promise<SourceDo
       allowPrivateAddresses: deps.allowPrivateAddresses ?? false,
       resolveHost: deps.resolveHost,
       noun: 'the feed',
-      headers: { accept: FEED_ACCEPT, 'user-agent': 'Letterpress feed reader' },
+      headers: { accept: FEED_ACCEPT, 'user-agent': 'Letterpress feed reader', ...conditionalHeaders(validators) },
+      passStatuses: validators ? [304] : [],
     });
-    const contentType = document.headers['content-type'];
-    return { bytes: document.body, url: document.url, charset: charsetFromContentType(contentType) };
+    const fresh = validatorsOf(document.headers);
+    if (document.status === 304) {
+      return { bytes: document.body, url: document.url, validators: fresh ?? validators, isNotModified: true };
+    }
+    const charset = charsetFromContentType(document.headers['content-type']);
+    return { bytes: document.body, url: document.url, charset, ...(fresh ? { validators: fresh } : {}) };
   } catch (error) {
     if (!isAppError(error, 'fetch_failed')) throw error;
     throw new AppError('feed_rejected', `feed_rejected: ${error.message}`);
@@ -194,4 +240,20 @@ async function readFeedFile(path: string, maxBytes: number): Promise<Buffer> {
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new AppError('feed_rejected', `feed_rejected: cannot read ${path} (${reason})`);
   }
+}
+
+/** The request headers of a conditional GET (RFC 9110 13.1): the version we hold, by entity tag or by date. */
+function conditionalHeaders(validators: FeedValidators | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (validators?.etag) headers['if-none-match'] = validators.etag;
+  if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
+  return headers;
+}
+
+/** The validators a response carries, if any (header values kept as sent, within a sane length). */
+function validatorsOf(headers: IncomingHttpHeaders): FeedValidators | undefined {
+  const etag = headers.etag?.slice(0, 200);
+  const lastModified = headers['last-modified']?.slice(0, 100);
+  if (!etag && !lastModified) return undefined;
+  return { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
 }

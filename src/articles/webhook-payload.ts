@@ -19,10 +19,13 @@ const httpUrl = z
   .url()
   .refine((value) => /^https?:\/\//i.test(value), 'must be an http(s) URL');
 
+/** A CMS's own id for an article (numbers are accepted and read as strings). */
+const CmsIdSchema = z.union([z.string().trim().min(1).max(500), z.number().int().nonnegative().transform(String)]);
+
 /** One article as a CMS sends it. */
 export const WebhookArticleSchema = z.object({
   /** The CMS's own id for the article (numbers are accepted and read as strings). */
-  id: z.union([z.string().trim().min(1).max(500), z.number().int().nonnegative().transform(String)]),
+  id: CmsIdSchema,
   url: httpUrl,
   title: z.string().trim().min(1).max(1000),
   standfirst: z.string().max(10_000).optional(),
@@ -35,18 +38,31 @@ export const WebhookArticleSchema = z.object({
 });
 export type WebhookArticle = z.infer<typeof WebhookArticleSchema>;
 
-/** The webhook body: `{ articles: [...] }`, 1 to 500 articles. */
-export const WebhookPayloadSchema = z.object({
-  articles: z
-    .array(WebhookArticleSchema)
-    .min(1, 'must hold at least one article')
-    .max(500, 'at most 500 articles per call'),
-});
+/**
+ * The webhook body: `{ articles: [...] }` (1 to 500 articles) and/or `{ unpublished: [id, ...] }` (the CMS's ids of
+ * articles it took down, 1 to 500).
+ */
+export const WebhookPayloadSchema = z
+  .object({
+    articles: z
+      .array(WebhookArticleSchema)
+      .min(1, 'must hold at least one article')
+      .max(500, 'at most 500 articles per call')
+      .optional(),
+    unpublished: z
+      .array(CmsIdSchema)
+      .min(1, 'must name at least one article')
+      .max(500, 'at most 500 ids per call')
+      .optional(),
+  })
+  .refine((body) => body.articles !== undefined || body.unpublished !== undefined, {
+    message: 'must hold articles, unpublished ids, or both',
+  });
 export type WebhookPayload = z.infer<typeof WebhookPayloadSchema>;
 
 /** What webhook ingest needs. */
 export interface IngestWebhookDeps {
-  store: Pick<ArticleStore, 'upsertMany'>;
+  store: Pick<ArticleStore, 'upsertMany' | 'rememberCmsIds'>;
   /** The clock. @defaultValue () => new Date() */
   clock?: () => Date;
   logger?: Logger;
@@ -58,6 +74,8 @@ export interface IngestWebhookDeps {
 export interface WebhookIngestReport extends UpsertCounts {
   /** Ids of the stored articles, in payload order. */
   articleIds: string[];
+  /** The CMS ids the body asked to unpublish (the caller takes them down: see `unpublishArticles`). */
+  unpublished: string[];
 }
 
 /**
@@ -83,20 +101,24 @@ export async function ingestWebhookPayload(
   if (!parsed.success) throw new AppError('input_invalid', `webhook body: ${formatZodIssues(parsed.error)}`);
 
   const articles: Article[] = [];
+  const cmsIds: { cmsId: string; articleId: string }[] = [];
   const problems: string[] = [];
-  parsed.data.articles.forEach((input, index) => {
+  (parsed.data.articles ?? []).forEach((input, index) => {
     const entry = toFeedEntry(input);
     const context = { source: 'webhook', feedBase: input.url, now };
     const result = normalizeEntry(entry, context, identifyEntry(entry, context));
-    if (result.ok) articles.push(result.article);
-    else problems.push(`articles.${index}: ${result.reason}`);
+    if (result.ok) {
+      articles.push(result.article);
+      cmsIds.push({ cmsId: input.id, articleId: result.article.id });
+    } else problems.push(`articles.${index}: ${result.reason}`);
   });
   if (problems.length > 0) throw new AppError('input_invalid', `webhook body: ${problems.join('; ')}`);
 
   const counts = await deps.store.upsertMany(articles);
+  await deps.store.rememberCmsIds(cmsIds);
   const { refused: _refused, ...totals } = counts;
   deps.logger?.info({ articles: articles.length, ...totals }, 'webhook articles ingested');
-  return { ...counts, articleIds: articles.map((article) => article.id) };
+  return { ...counts, articleIds: articles.map((article) => article.id), unpublished: parsed.data.unpublished ?? [] };
 }
 
 function toFeedEntry(input: WebhookArticle): FeedEntry {

@@ -13,6 +13,7 @@ import { registerArticleCommands } from './commands/articles.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDigestCommands } from './commands/digest.js';
+import { registerFeedCommands } from './commands/feeds.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerSubscriberCommands } from './commands/subscribers.js';
 
@@ -58,6 +59,7 @@ export function buildProgram(sink: CommandSink): Command {
   registerSubscriberCommands(program, sink);
   registerDigestCommands(program, sink);
   registerAuditCommand(program, sink);
+  registerFeedCommands(program, sink);
   registerProcessCommands(program, sink);
   return program;
 }

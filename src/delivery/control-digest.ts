@@ -3,12 +3,22 @@
  * ledger; delivery batches check the status right before every send, so a pause or cancel stops new messages at
  * once (messages already handed to the relay finish and are recorded).
  */
-import type { Digest } from '../digests/digest.js';
+import type { Digest, DigestStatus } from '../digests/digest.js';
 import { AppError } from '../errors.js';
 import type { SendDigestDeps } from './send-digest.js';
 
 /** What the controls need (the app provides all of it). */
 export type ControlDigestDeps = Omit<SendDigestDeps, 'checkBeforeSend'>;
+
+/** What cancelling needs besides the controls: taking back a digest that has not gone out. */
+export interface CancelDigestDeps extends ControlDigestDeps {
+  digests: ControlDigestDeps['digests'] & {
+    unfreeze(
+      digest: Pick<Digest, 'id' | 'newsletterId'>,
+      options: { from: DigestStatus[]; to: 'draft' | 'cancelled'; updatedBy: string },
+    ): Promise<DigestStatus | undefined>;
+  };
+}
 
 async function load(deps: ControlDigestDeps, digestId: string): Promise<Digest> {
   const digest = await deps.digests.get(digestId);
@@ -65,14 +75,24 @@ export async function resumeDigest(deps: ControlDigestDeps, input: { digestId: s
 
 /**
  * Cancels a digest that has not finished: nobody else receives it; recipients not yet reached stay unrecorded and
- * count as never sent. Cancelling a cancelled digest is a no-op; a sent one is refused with `digest_state`.
+ * count as never sent. A draft, scheduled or ready digest is withdrawn before anyone got it, and its articles are
+ * free for another issue. Cancelling a cancelled digest is a no-op; a sent one is refused with `digest_state`.
  */
-export async function cancelDigest(deps: ControlDigestDeps, input: { digestId: string }): Promise<Digest> {
+export async function cancelDigest(deps: CancelDigestDeps, input: { digestId: string; by?: string }): Promise<Digest> {
   const digest = await load(deps, input.digestId);
+  const unsent = await deps.digests.unfreeze(digest, {
+    from: ['draft', 'scheduled', 'ready'],
+    to: 'cancelled',
+    updatedBy: input.by ?? 'cli',
+  });
+  if (unsent === 'draft' || unsent === 'scheduled' || unsent === 'ready') {
+    deps.logger.info({ digestId: digest.id, previous: unsent }, 'digest cancelled before sending');
+    return load(deps, digest.id);
+  }
   const { previous } = await deps.ledger.transition(
     digest.id,
     digest.newsletterId,
-    { from: ['ready', 'sending', 'paused'], to: 'cancelled' },
+    { from: ['sending', 'paused'], to: 'cancelled' },
     deps.clock(),
   );
   if (previous === 'sent') throw new AppError('digest_state', `digest "${digest.id}" was already sent`);

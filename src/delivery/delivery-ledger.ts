@@ -5,7 +5,7 @@
  * A pending recipient costs bits, not hash fields or jobs: a million readers take about 125 KB per bitmap.
  */
 import type { Redis } from 'ioredis';
-import type { DigestStatus } from '../digests/digest.js';
+import { DIGEST_STATUSES, type DigestStatus } from '../digests/digest.js';
 import { readLuaScript, scriptCommand, type ScriptCall } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 
@@ -85,6 +85,8 @@ export interface DigestTransition {
   pausedReason?: string;
   /** Count a resume; the count names the resume's fan-out job. */
   countResume?: boolean;
+  /** Apply only while this field holds this value (a scheduled send checks the digest's `scheduledFor`). */
+  requireField?: { name: 'scheduledFor'; value: string };
 }
 
 /** The ledger of every digest under one prefix. */
@@ -119,6 +121,8 @@ export class RedisDeliveryLedger {
       change.clearPause ? '1' : '',
       change.pausedReason ?? '',
       change.countResume ? '1' : '',
+      change.requireField?.name ?? '',
+      change.requireField?.value ?? '',
     )) as [string, string, number];
     return { previous: asStatus(reply[0]), status: asStatus(reply[1]), resumeCount: Number(reply[2]) };
   }
@@ -287,7 +291,7 @@ export class RedisDeliveryLedger {
   }
 }
 
-const STATUSES = new Set<string>(['ready', 'sending', 'paused', 'sent', 'cancelled']);
+const STATUSES = new Set<string>(DIGEST_STATUSES);
 
 function asStatus(value: string): DigestStatus | undefined {
   return STATUSES.has(value) ? (value as DigestStatus) : undefined;

@@ -39,18 +39,23 @@ export interface SendDigestDeps {
   checkBeforeSend: PreSendCheck;
 }
 
-/** Input of `sendDigest`. */
-export interface SendDigestInput {
-  digestId: string;
-  /** Finding kinds the editor allows for this send (`--allow-finding`). @defaultValue [] */
-  allowFindings?: readonly string[];
-}
-
 /** The result of a send request. */
 export interface SendDigestResult {
   status: DigestStatus;
   /** Whether a fan-out job was enqueued (or found already queued). */
   isFanOutQueued: boolean;
+}
+
+/** Input of `sendDigest`. */
+export interface SendDigestInput {
+  digestId: string;
+  /**
+   * Send a scheduled digest whose time has come: only while it is still `scheduled` for exactly this time (an
+   * unscheduled or rescheduled digest is left alone).
+   */
+  scheduledFor?: string;
+  /** Finding kinds the editor allows for this send (`--allow-finding`). @defaultValue [] */
+  allowFindings?: readonly string[];
 }
 
 /**
@@ -59,37 +64,70 @@ export interface SendDigestResult {
  * already sending gets a fan-out of its own that re-plans the ranges with recipients still pending and revives
  * their delivery jobs (adds missing ones, retries failed ones, promotes delayed ones; waiting or active ones are left
  * alone), as `digest resume` does: so sending again repairs a digest whose jobs failed for good. A sent digest is a
- * no-op; a paused one is left to `digest resume`; a cancelled one is refused with `digest_state`.
+ * no-op; a paused one is left to `digest resume`; a cancelled one is refused with `digest_state`, and so is a draft
+ * (it is frozen first: see `sendNow`) or a scheduled one (unless `scheduledFor` names its time).
  */
 export async function sendDigest(deps: SendDigestDeps, input: SendDigestInput): Promise<SendDigestResult> {
   const digest = await deps.digests.get(input.digestId);
   if (!digest) throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
-  if (digest.status === 'ready') {
+  const fromScheduled = input.scheduledFor !== undefined;
+  // The privacy audit stands before the first send, whether an editor sends now or a schedule's time has come.
+  if (digest.status === 'ready' || (fromScheduled && digest.status === 'scheduled')) {
     const check = await deps.checkBeforeSend(digest, { allowFindings: input.allowFindings ?? [] });
     if (!check.isPassed) throw new AppError('privacy_finding', check.reason);
   }
   const { previous, status } = await deps.ledger.transition(
     digest.id,
     digest.newsletterId,
-    { from: ['ready'], to: 'sending', stamp: 'sendRequestedAt' },
+    fromScheduled
+      ? {
+          from: ['scheduled'],
+          to: 'sending',
+          stamp: 'sendRequestedAt',
+          requireField: { name: 'scheduledFor', value: input.scheduledFor ?? '' },
+        }
+      : { from: ['ready'], to: 'sending', stamp: 'sendRequestedAt' },
     deps.clock(),
   );
+  if (fromScheduled) {
+    // A retried job finds its own earlier step done: reviving is harmless. Anything else (unscheduled, rescheduled,
+    // cancelled, sent by hand) is left alone.
+    if (previous === 'scheduled' && status === 'sending') return enqueueFanOut(deps, digest, previous, status);
+    if (previous === 'sending') return reviveSending(deps, digest);
+    return { status: previous ?? 'cancelled', isFanOutQueued: false };
+  }
   switch (previous) {
     case undefined:
       throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
     case 'cancelled':
       throw new AppError('digest_state', `digest "${digest.id}" was cancelled and cannot be sent`);
+    case 'draft':
+      throw new AppError('digest_state', `digest "${digest.id}" is a draft: freeze it before sending`);
+    case 'scheduled':
+      throw new AppError(
+        'digest_state',
+        `digest "${digest.id}" is scheduled for ${digest.scheduledFor ?? 'later'}: unschedule it to send it now`,
+      );
     case 'sent':
     case 'paused':
       return { status: previous, isFanOutQueued: false };
-    case 'ready': {
-      const jobId = await deps.queues.enqueue('fanout', { digestId: digest.id });
-      deps.logger.info({ digestId: digest.id, jobId, previous }, 'digest send requested');
-      return { status: status ?? 'sending', isFanOutQueued: true };
-    }
+    case 'ready':
+      return enqueueFanOut(deps, digest, previous, status);
     case 'sending':
       return reviveSending(deps, digest);
   }
+}
+
+/** The first fan-out of a digest that has just moved to sending. */
+async function enqueueFanOut(
+  deps: SendDigestDeps,
+  digest: Digest,
+  previous: DigestStatus,
+  status: DigestStatus | undefined,
+): Promise<SendDigestResult> {
+  const jobId = await deps.queues.enqueue('fanout', { digestId: digest.id });
+  deps.logger.info({ digestId: digest.id, jobId, previous }, 'digest send requested');
+  return { status: status ?? 'sending', isFanOutQueued: true };
 }
 
 /** A send request for a digest already sending: a resume-style fan-out (its own job id) revives whatever is stuck. */

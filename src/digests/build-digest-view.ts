@@ -5,6 +5,7 @@
  */
 import type { Article } from '../articles/article.js';
 import type { Newsletter, Site } from '../config.js';
+import type { RenderedMarkdown } from './render-markdown.js';
 import type { ArticleSection } from './select-articles.js';
 import { collapseWhitespace, truncateAtWord } from './wrap-text.js';
 
@@ -15,7 +16,7 @@ export interface DigestArticleView {
   url: string | null;
   /** "By Ada Lovelace and Grace Hopper", or null without authors. */
   byline: string | null;
-  /** "27 Nov 2025" (UTC). */
+  /** "27 Nov 2025", in the site's locale and time zone. */
   publishedLabel: string;
   publishedIso: string;
   /** Plain text, whitespace collapsed, shortened for a digest card; null when empty. */
@@ -32,20 +33,44 @@ export interface DigestSectionView {
   articles: DigestArticleView[];
 }
 
+/** A letter as the templates show it: its title, its body both ways, and the signature. */
+export interface LetterView {
+  title: string;
+  html: string;
+  text: string;
+  /** "— Maggie Chen" */
+  signature: string;
+}
+
+/** The link to the web version when the size budget left articles out of the email. */
+export interface MoreOnSiteView {
+  /** "3 more articles in the web version of this issue" */
+  label: string;
+  url: string;
+}
+
 /** Everything the digest templates show. */
 export interface DigestView {
+  /** `lang` of the email: the site's locale. */
+  lang: string;
   siteName: string;
   siteUrl: string;
   /** The site's host name, as link text. */
   siteHost: string;
   newsletterName: string;
   description: string | null;
-  /** "Thursday 27 November 2025" (UTC). */
+  /** "Thursday 27 November 2025", in the site's locale and time zone. */
   issueDateLabel: string;
   issueDateIso: string;
   subject: string;
   preheader: string;
+  /** The web version of this issue ("View in your browser"): the same URL for every reader. */
+  archiveUrl: string | null;
+  /** The editor's note above the articles. */
+  note: RenderedMarkdown | null;
+  letter: LetterView | null;
   sections: DigestSectionView[];
+  moreOnSite: MoreOnSiteView | null;
   articleCount: number;
   postalAddress: string;
   /** Why the reader gets this email. */
@@ -55,14 +80,28 @@ export interface DigestView {
   preferencesUrl: string;
 }
 
+/** What an editor wrote, already rendered from Markdown, and the overrides of the composed lines. */
+export interface EditorialView {
+  note?: RenderedMarkdown;
+  letter?: { title: string; body: RenderedMarkdown; author: string };
+  subject?: string;
+  preheader?: string;
+}
+
 /** Input of `buildDigestView`. */
 export interface BuildDigestViewInput {
   newsletter: Pick<Newsletter, 'name' | 'description'>;
-  site: Pick<Site, 'name' | 'baseUrl' | 'postalAddress'>;
+  site: Pick<Site, 'name' | 'baseUrl' | 'postalAddress' | 'locale' | 'timeZone'>;
   sections: readonly ArticleSection[];
   issueDate: Date;
   /** Values (or slot markers) for the personal links. */
   links: { unsubscribeUrl: string; preferencesUrl: string };
+  /** The note, the letter and the overrides. @defaultValue none */
+  editorial?: EditorialView;
+  /** The web version's URL. @defaultValue none (no "View in your browser" line) */
+  archiveUrl?: string;
+  /** Articles the size budget left out of the email: how many, linked to the web version. @defaultValue 0 */
+  articlesOnlyOnWeb?: number;
 }
 
 /** Longest standfirst shown on a card; the article itself has the rest. */
@@ -72,19 +111,33 @@ const SUBJECT_HEADLINE_MAX = 100;
 /** Longest preheader; clients show 40 to 140 characters. */
 const PREHEADER_MAX = 140;
 
-const issueDateFormat = new Intl.DateTimeFormat('en-GB', {
-  weekday: 'long',
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-  timeZone: 'UTC',
-});
-const articleDateFormat = new Intl.DateTimeFormat('en-GB', {
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  timeZone: 'UTC',
-});
+/** The date formats of one locale and zone, built once per pair (Intl formatters are costly to make). */
+const dateFormats = new Map<
+  string,
+  { issue: Intl.DateTimeFormat; article: Intl.DateTimeFormat; iso: Intl.DateTimeFormat }
+>();
+
+/** Date formats for a site: the issue's long date, an article's short date, and the calendar date as YYYY-MM-DD. */
+export function siteDateFormats(site: Pick<Site, 'locale' | 'timeZone'>) {
+  const key = `${site.locale}|${site.timeZone}`;
+  let formats = dateFormats.get(key);
+  if (!formats) {
+    const zone = { timeZone: site.timeZone };
+    formats = {
+      issue: new Intl.DateTimeFormat(site.locale, {
+        weekday: 'long',
+        day: 'numeric',
+        month: 'long',
+        year: 'numeric',
+        ...zone,
+      }),
+      article: new Intl.DateTimeFormat(site.locale, { day: 'numeric', month: 'short', year: 'numeric', ...zone }),
+      iso: new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', ...zone }),
+    };
+    dateFormats.set(key, formats);
+  }
+  return formats;
+}
 
 /** The URL when it is absolute http(s), else null: nothing else (javascript:, data:) is ever linked or loaded. */
 function httpUrlOrNull(value: string | undefined): string | null {
@@ -126,6 +179,20 @@ export function composeSubject(newsletterName: string, articles: readonly Pick<A
 }
 
 /**
+ * The subject an issue goes out with: the editor's override, else a letter's `${newsletter}: ${title}`, else the
+ * composed digest subject (see `composeSubject`).
+ */
+export function subjectFor(
+  newsletter: Pick<Newsletter, 'name'>,
+  articles: readonly Pick<Article, 'title'>[],
+  overrides: { subject?: string; letterTitle?: string },
+): string {
+  if (overrides.subject) return collapseWhitespace(overrides.subject);
+  if (overrides.letterTitle) return `${newsletter.name}: ${collapseWhitespace(overrides.letterTitle)}`;
+  return composeSubject(newsletter.name, articles);
+}
+
+/**
  * The preheader (the grey line after the subject in an inbox): the next headlines when there are several articles,
  * else the top article's standfirst, else the newsletter's description or name.
  */
@@ -144,14 +211,25 @@ export function composePreheader(
   return truncateAtWord(collapseWhitespace(fallback), PREHEADER_MAX);
 }
 
-function articleView(article: Article): DigestArticleView {
+/** The preheader of a letter: the start of its text. */
+function letterPreheader(text: string): string {
+  return truncateAtWord(collapseWhitespace(text), PREHEADER_MAX);
+}
+
+/** "1 more article ..." / "3 more articles ..." in the web version. */
+function moreOnSiteLabel(count: number): string {
+  return `${count} more ${count === 1 ? 'article' : 'articles'} in the web version of this issue`;
+}
+
+/** One article as a card shows it, dates in the site's locale and zone. */
+export function articleView(article: Article, site: Pick<Site, 'locale' | 'timeZone'>): DigestArticleView {
   const imageUrl = imageSourceOrNull(article.image?.url);
   const standfirst = collapseWhitespace(article.standfirst);
   return {
     title: collapseWhitespace(article.title),
     url: httpUrlOrNull(article.url),
     byline: formatByline(article.authors),
-    publishedLabel: articleDateFormat.format(new Date(article.publishedAt)),
+    publishedLabel: siteDateFormats(site).article.format(new Date(article.publishedAt)),
     publishedIso: new Date(article.publishedAt).toISOString(),
     standfirst: standfirst ? truncateAtWord(standfirst, STANDFIRST_MAX) : null,
     image:
@@ -167,24 +245,40 @@ function articleView(article: Article): DigestArticleView {
 
 /** Builds the view-model both digest templates render. */
 export function buildDigestView(input: BuildDigestViewInput): DigestView {
-  const { newsletter, site, sections, issueDate, links } = input;
+  const { newsletter, site, sections, issueDate, links, editorial = {} } = input;
   const articles = sections.flatMap((section) => section.articles);
   const siteUrl = site.baseUrl.replace(/\/+$/, '');
+  const formats = siteDateFormats(site);
+  const letter = editorial.letter;
+  const composedPreheader = letter ? letterPreheader(letter.body.text) : composePreheader(newsletter, articles);
+  const onlyOnWeb = input.articlesOnlyOnWeb ?? 0;
   return {
+    lang: site.locale,
     siteName: site.name,
     siteUrl,
     siteHost: new URL(site.baseUrl).host,
     newsletterName: newsletter.name,
     description: newsletter.description ? collapseWhitespace(newsletter.description) || null : null,
-    issueDateLabel: issueDateFormat.format(issueDate).replace(',', ''),
-    issueDateIso: issueDate.toISOString().slice(0, 10),
-    subject: composeSubject(newsletter.name, articles),
-    preheader: composePreheader(newsletter, articles),
+    issueDateLabel: formats.issue.format(issueDate).replace(',', ''),
+    issueDateIso: formats.iso.format(issueDate),
+    subject: subjectFor(newsletter, articles, { subject: editorial.subject, letterTitle: letter?.title }),
+    preheader: editorial.preheader ? collapseWhitespace(editorial.preheader) : composedPreheader,
+    archiveUrl: input.archiveUrl ?? null,
+    note: editorial.note && editorial.note.text !== '' ? editorial.note : null,
+    letter: letter
+      ? {
+          title: collapseWhitespace(letter.title),
+          html: letter.body.html,
+          text: letter.body.text,
+          signature: `— ${collapseWhitespace(letter.author)}`,
+        }
+      : null,
     sections: sections.map((section) => ({
       name: section.name,
       heading: section.name.toUpperCase(),
-      articles: section.articles.map(articleView),
+      articles: section.articles.map((article) => articleView(article, site)),
     })),
+    moreOnSite: onlyOnWeb > 0 && input.archiveUrl ? { label: moreOnSiteLabel(onlyOnWeb), url: input.archiveUrl } : null,
     articleCount: articles.length,
     postalAddress: collapseWhitespace(site.postalAddress),
     reason: `You are receiving ${newsletter.name} because you subscribed to it at ${site.name}.`,

@@ -9,11 +9,11 @@ import mjml2html from 'mjml';
 import type { Article } from '../articles/article.js';
 import type { Config, Newsletter } from '../config.js';
 import { AppError } from '../errors.js';
-import { buildDigestView } from './build-digest-view.js';
+import { buildDigestView, type EditorialView } from './build-digest-view.js';
 import { checkTemplateMarkup } from './check-template-markup.js';
 import { RecipientSlot, type DigestBody, type DigestImages, type SlottedText } from './digest.js';
 import { loadDigestTemplates } from './load-digest-templates.js';
-import { groupBySection } from './select-articles.js';
+import { groupBySection, groupRunsBySection } from './select-articles.js';
 import { wrapText } from './wrap-text.js';
 
 /** Input of `renderDigest`: the articles in the order the digest shows them (see `selectArticles`). */
@@ -27,6 +27,17 @@ export interface RenderDigestInput {
    * `cid:` URLs in the articles. @defaultValue the `remote` policy with nothing embedded or omitted
    */
   images?: Omit<DigestImages, 'remote'>;
+  /** The editor's note, the letter, and subject or preheader overrides. @defaultValue none */
+  editorial?: EditorialView;
+  /** The web version's URL, for "View in your browser" (the same for every reader). @defaultValue none */
+  archiveUrl?: string;
+  /** How many articles only the web version has (linked at the end as "more on the site"). @defaultValue 0 */
+  articlesOnlyOnWeb?: number;
+  /**
+   * Show the articles exactly in the given order, a section heading for each run of one section (an editor's
+   * order); otherwise they are grouped by section in order of each section's first article. @defaultValue false
+   */
+  keepOrder?: boolean;
 }
 
 /** Options of `renderDigest`. */
@@ -72,12 +83,13 @@ interface MjmlValidationError {
   message?: string;
 }
 
-async function compileMjml(source: string): Promise<string> {
+/** Compiles MJML with strict validation and no remote fonts; a broken template throws `template_invalid`. */
+export async function compileMjml(source: string): Promise<string> {
   const problems = checkTemplateMarkup(source, 'mjml');
   if (problems.length > 0) {
     throw new AppError(
       'template_invalid',
-      `digest MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
+      `MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
     );
   }
   try {
@@ -92,7 +104,7 @@ async function compileMjml(source: string): Promise<string> {
   } catch (error) {
     const details = (error as { errors?: MjmlValidationError[] }).errors;
     const reasons = details?.map((e) => e.formattedMessage ?? e.message ?? String(e)).join('; ');
-    throw new AppError('template_invalid', `digest MJML failed validation: ${reasons || (error as Error).message}`);
+    throw new AppError('template_invalid', `MJML failed validation: ${reasons || (error as Error).message}`);
   }
 }
 
@@ -101,14 +113,14 @@ async function compileMjml(source: string): Promise<string> {
  * indentation renders exactly like a line break, so nothing visible changes; the saving matters because Gmail clips
  * messages over about 102 KB, and a clipped digest hides its footer with the unsubscribe link.
  */
-function compactHtml(html: string): string {
+export function compactHtml(html: string): string {
   const normalised = html.replace(/\r\n?/g, '\n');
   if (/<(pre|textarea)\b/i.test(normalised)) return normalised;
   return normalised.replace(/\n[ \t]+/g, '\n').replace(/\n{2,}/g, '\n');
 }
 
 /** Tidies the rendered text: LF line ends, at most two blank lines in a row, wrapped, one final newline. */
-function finishText(text: string): string {
+export function finishText(text: string): string {
   const normalised = text.replace(/\r\n?/g, '\n').replace(/\n{4,}/g, '\n\n\n');
   return `${wrapText(normalised, TEXT_WIDTH).trim()}\n`;
 }
@@ -120,15 +132,20 @@ function finishText(text: string): string {
  * escaped by the filler (see `fillSlots`).
  */
 export async function renderDigest(input: RenderDigestInput, options: RenderDigestOptions = {}): Promise<DigestBody> {
-  if (input.articles.length === 0) throw new AppError('digest_empty', 'a digest needs at least one article');
+  if (input.articles.length === 0 && !input.editorial?.letter) {
+    throw new AppError('digest_empty', 'a digest needs at least one article');
+  }
   const templates = loadDigestTemplates(options.templatesDir);
-  const markers = makeSlotMarkers(JSON.stringify([input.articles, input.newsletter, input.site]));
+  const markers = makeSlotMarkers(JSON.stringify([input.articles, input.newsletter, input.site, input.editorial]));
   const view = buildDigestView({
     newsletter: input.newsletter,
     site: input.site,
-    sections: groupBySection(input.articles),
+    sections: input.keepOrder ? groupRunsBySection(input.articles) : groupBySection(input.articles),
     issueDate: input.issueDate,
     links: markers.values,
+    editorial: input.editorial,
+    archiveUrl: input.archiveUrl,
+    articlesOnlyOnWeb: input.articlesOnlyOnWeb,
   });
   const html = await compileMjml(templates.mjml(view));
   const text = finishText(templates.text(view));

@@ -62,6 +62,25 @@ export function selectArticles(
   return groupBySection(newest);
 }
 
+/**
+ * Groups articles into sections without reordering them: each run of consecutive articles of one section is a
+ * section. A list that `selectArticles` grouped comes back as those groups; an editor's own order is kept exactly
+ * (a section they split in two shows twice).
+ */
+export function groupRunsBySection(articles: readonly Article[]): ArticleSection[] {
+  const sections: ArticleSection[] = [];
+  let current: { key: string; section: ArticleSection } | undefined;
+  for (const article of articles) {
+    const key = sectionKey(article.section);
+    if (!current || current.key !== key) {
+      current = { key, section: { name: article.section.trim() || 'News', articles: [] } };
+      sections.push(current.section);
+    }
+    current.section.articles.push(article);
+  }
+  return sections;
+}
+
 /** The articles of grouped sections in reading order. */
 export function flattenSections(sections: readonly ArticleSection[]): Article[] {
   return sections.flatMap((section) => section.articles);

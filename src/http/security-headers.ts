@@ -25,8 +25,14 @@ export function cspWithScriptNonce(nonce: string, extra: { frameSrc?: string } =
   ].join('; ');
 }
 
+/**
+ * The referrer policy of every page that sets none of its own: nothing leaves with a link or a request. The editor's
+ * pages choose `same-origin` instead, because under `no-referrer` a browser sends `Origin: null` with a form's POST,
+ * and a change must carry our own origin to be accepted (see `checkOrigin`); other sites still learn nothing.
+ */
+export const DEFAULT_REFERRER_POLICY = 'no-referrer';
+
 const FIXED_HEADERS: Record<string, string> = {
-  'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
@@ -34,8 +40,8 @@ const FIXED_HEADERS: Record<string, string> = {
 };
 
 /**
- * Sets the fixed headers, the strict CSP and `Cache-Control: no-store` unless the route chose its own (frozen images
- * are immutable), and drops any Set-Cookie (we never set one).
+ * Sets the fixed headers, the strict CSP and `no-referrer` unless the route chose its own, and drops any Set-Cookie
+ * (we never set one).
  */
 export function securityHeaders(): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
@@ -43,6 +49,7 @@ export function securityHeaders(): MiddlewareHandler<HttpEnv> {
     for (const [name, value] of Object.entries(FIXED_HEADERS)) c.res.headers.set(name, value);
     if (!c.res.headers.has('Content-Security-Policy')) c.res.headers.set('Content-Security-Policy', STRICT_CSP);
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+    if (!c.res.headers.has('Referrer-Policy')) c.res.headers.set('Referrer-Policy', DEFAULT_REFERRER_POLICY);
     c.res.headers.delete('Set-Cookie');
   };
 }

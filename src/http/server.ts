@@ -1,6 +1,7 @@
 /**
- * The HTTP server (`letterpress serve`). Each area registers its own routes: the reader's pages (`public/`), the
- * signed webhooks (`webhooks/`), health and operations (`ops/`). Routes are thin: parse, call one use case, render.
+ * The HTTP server (`letterpress serve`). Each area registers its own routes: the reader's pages and the archive
+ * (`public/`), the newsroom's pages (`editor/`) and API (`api/`), the signed webhooks (`webhooks/`), health and
+ * operations (`ops/`). Routes are thin: parse, call one use case, render.
  * No cookies and no remote resources anywhere: every response carries the security headers (`security-headers.ts`).
  * The server never hangs on Redis: while Redis is away (or before it was ever reached) every page that needs it
  * answers 503 with a calm page, and `/healthz` says so at once.
@@ -15,9 +16,13 @@ import type { Logger } from '../logger.js';
 import { isRedisUnavailableError } from '../redis.js';
 import type { HttpEnv } from './http-env.js';
 import { registerHealthRoutes } from './ops/health.js';
+import { registerEditorApi } from './api/routes.js';
+import { registerEditorRoutes } from './editor/routes.js';
+import { registerArchiveRoutes } from './public/archive-routes.js';
 import { renderNoticePage } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { securityHeaders } from './security-headers.js';
+import type { BounceRoutesOptions } from './webhooks/bounce-routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 
 /** Paths whose clients are programs: their errors are JSON, not pages. */
@@ -34,13 +39,19 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** Options of the HTTP application. */
+export type HttpAppOptions = BounceRoutesOptions;
+
 /** Builds the Hono application (exported for tests that call it without a socket). */
-export function createHttpApp(app: App): Hono<HttpEnv> {
+export function createHttpApp(app: App, options: HttpAppOptions = {}): Hono<HttpEnv> {
   const http = new Hono<HttpEnv>();
   http.use('*', securityHeaders());
   registerHealthRoutes(http, app);
   registerPublicRoutes(http, app);
-  registerWebhookRoutes(http, app);
+  registerArchiveRoutes(http, app);
+  registerEditorRoutes(http, app);
+  registerEditorApi(http, app);
+  registerWebhookRoutes(http, app, options);
   http.notFound((c) =>
     c.html(renderNoticePage(app.config.site, 'Not found', 'There is nothing at this address.'), 404),
   );

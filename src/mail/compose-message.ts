@@ -15,7 +15,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Config, Newsletter } from '../config.js';
 import { AppError } from '../errors.js';
-import { RecipientSlot, type Digest, type DigestBody, type SlottedText } from '../digests/digest.js';
+import { RecipientSlot, type Digest, type DigestBody, type InlineImage, type SlottedText } from '../digests/digest.js';
 import { escapeHtml, fillSlots, isRecipientSlot } from '../digests/fill-slots.js';
 import { replaceInlineImageSources } from '../digests/image-store.js';
 import { linksForToken, subscriberLinks, type SubscriberLinks } from '../subscribers/tokens.js';
@@ -46,6 +46,44 @@ export interface PrepareDigestMessageInput {
   imageBytes?: ReadonlyMap<string, Buffer>;
 }
 
+/**
+ * Input of `prepareMessage`, the one composer every kind of message goes through (digests, confirmations, welcome
+ * messages, test sends): what the message says and who sends it. The body parts may leave the two personal links open.
+ */
+export interface PrepareMessageInput {
+  /**
+   * Names the message in its Message-ID (`<${messageKey}.${mac}@domain>`) and seeds its multipart boundary: a digest
+   * id, or a kind such as `confirmation`. Characters a-z, 0-9, `_` and `-`.
+   */
+  messageKey: string;
+  /**
+   * Further input of the Message-ID's MAC, not shown (e.g. the time of a sign-up request), so two messages of one
+   * kind to one reader get different ids while a retry of either keeps its own. @defaultValue none
+   */
+  messageSeed?: string;
+  subject: string;
+  /** Plain-text part; literal segments alternate with `unsubscribeUrl` / `preferencesUrl` slots. */
+  text: SlottedText;
+  /** HTML part, slotted likewise (slot values are HTML-escaped when filled). */
+  html: SlottedText;
+  /** The From mailbox (`"Name" <address>`). */
+  from: string;
+  replyTo?: string;
+  site: Pick<Config['site'], 'mailDomain'>;
+  /** The secret Message-IDs are keyed from. */
+  secret: string;
+  /**
+   * The newsletter the message belongs to: adds `List-Id`, `List-Unsubscribe` (the reader's one-click link) and
+   * `List-Unsubscribe-Post`. Absent for a message that is not part of a list (a sign-up confirmation).
+   */
+  list?: Pick<Newsletter, 'id' | 'name'>;
+  /**
+   * Images the HTML shows by `cid:` (a digest with embedded images), and their bytes by SHA-256: the HTML part becomes
+   * a multipart/related of the HTML and the images. @defaultValue none
+   */
+  inlineImages?: { images: readonly InlineImage[]; bytes: ReadonlyMap<string, Buffer> };
+}
+
 /** Who one copy is for. */
 export interface MessageRecipient {
   id: number;
@@ -66,14 +104,18 @@ export interface RenderedMessage {
   messageId: string;
 }
 
-/** A digest's message, built once, rendered per reader. */
-export interface DigestMessageTemplate {
-  /** The reader's copy with their signed unsubscribe and preferences links. */
-  render(recipient: MessageRecipient, now: Date): RenderedMessage;
-  /** A copy with given links (previews use a placeholder token). */
+/** A message built once and rendered per reader with their own links. */
+export interface PreparedMessage {
+  /** A copy for the reader with the given personal links (previews use a placeholder token). */
   renderWithLinks(recipient: MessageRecipient, links: SubscriberLinks, now: Date): RenderedMessage;
   /** The envelope sender (bare address of From). */
   readonly envelopeFrom: string;
+}
+
+/** A digest's message, built once, rendered per reader. */
+export interface DigestMessageTemplate extends PreparedMessage {
+  /** The reader's copy with their signed unsubscribe and preferences links. */
+  render(recipient: MessageRecipient, now: Date): RenderedMessage;
 }
 
 /** Per-recipient pieces, by position in the pre-built message. */
@@ -98,14 +140,17 @@ const PART_HOLES: Record<'text' | 'html', Record<RecipientSlot, Hole>> = {
 /** Longest personal URL accepted: keeps List-Unsubscribe on one line well under 998 octets. */
 const MAX_LINK_LENGTH = 900;
 
+const MESSAGE_KEY = /^[a-z0-9_-]{1,80}$/;
+
 /** Builds a stable, opaque Message-ID key from the token secret (a different key from the tokens' own). */
 function messageIdKey(secret: string): Buffer {
   return createHmac('sha256', secret).update('letterpress:message-id').digest();
 }
 
-function messageIdWith(key: Buffer, digestId: string, subscriberId: number, mailDomain: string): string {
-  const mac = createHmac('sha256', key).update(`${digestId}:${subscriberId}`).digest('hex').slice(0, 24);
-  return `<${digestId}.${mac}@${mailDomain}>`;
+function messageIdWith(key: Buffer, messageKey: string, subscriberId: number, mailDomain: string, seed = ''): string {
+  const input = seed === '' ? `${messageKey}:${subscriberId}` : `${messageKey}:${seed}:${subscriberId}`;
+  const mac = createHmac('sha256', key).update(input).digest('hex').slice(0, 24);
+  return `<${messageKey}.${mac}@${mailDomain}>`;
 }
 
 /**
@@ -126,9 +171,9 @@ export function digestBoundary(digestId: string): string {
 }
 
 function assertSlotted(text: SlottedText, part: string): void {
-  if (text.length % 2 === 0) throw new AppError('template_invalid', `digest ${part} part is not a slotted text`);
+  if (text.length % 2 === 0) throw new AppError('template_invalid', `message ${part} part is not a slotted text`);
   for (let i = 1; i < text.length; i += 2) {
-    if (!isRecipientSlot(text[i])) throw new AppError('template_invalid', `digest ${part} part has an unknown slot`);
+    if (!isRecipientSlot(text[i])) throw new AppError('template_invalid', `message ${part} part has an unknown slot`);
   }
 }
 
@@ -191,40 +236,38 @@ function checkLink(url: string): string {
 }
 
 /**
- * Builds a digest's MIME message once. Headers: From, Reply-To (if configured), To, Subject, Date, Message-ID,
- * MIME-Version, List-Id, List-Unsubscribe, List-Unsubscribe-Post, Content-Type (multipart/alternative of a text and an
- * HTML part, both UTF-8 quoted-printable; with embedded images the HTML part is a multipart/related of the HTML and
- * its images).
+ * Builds a message once (see `PrepareMessageInput`). Headers: From, Reply-To (if configured), To, Subject, Date,
+ * Message-ID, MIME-Version, then for a newsletter's message List-Id, List-Unsubscribe and List-Unsubscribe-Post, then
+ * Content-Type (multipart/alternative of a text and an HTML part, both UTF-8 quoted-printable; with embedded images
+ * the HTML part is a multipart/related of the HTML and its images).
  */
-export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMessageTemplate {
-  const { digest, body, newsletter, site, secret } = input;
-  assertSlotted(body.text, 'text');
-  assertSlotted(body.html, 'html');
-  const from = parseMailbox(newsletter.from ?? site.from, 'from');
-  const replyToValue = newsletter.replyTo ?? site.replyTo;
-  const replyTo = replyToValue ? parseMailbox(replyToValue, 'replyTo') : undefined;
-  const mailDomain = asciiDomain(site.mailDomain);
-  const boundary = digestBoundary(digest.id);
-  const idKey = messageIdKey(secret);
+export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
+  const { messageKey, list } = input;
+  if (!MESSAGE_KEY.test(messageKey)) throw new AppError('input_invalid', `message key "${messageKey}" is not valid`);
+  assertSlotted(input.text, 'text');
+  assertSlotted(input.html, 'html');
+  const from = parseMailbox(input.from, 'from');
+  const replyTo = input.replyTo ? parseMailbox(input.replyTo, 'replyTo') : undefined;
+  const mailDomain = asciiDomain(input.site.mailDomain);
+  const boundary = digestBoundary(input.messageSeed ? `${messageKey}:${input.messageSeed}` : messageKey);
+  const idKey = messageIdKey(input.secret);
   const ascii = (text: string) => Buffer.from(text, 'ascii');
 
   const pieces: (Buffer | Hole)[] = [];
   pieces.push(ascii(headerLine('From', from.header) + (replyTo ? headerLine('Reply-To', replyTo.header) : '')));
   pieces.push(Hole.to);
-  pieces.push(ascii(headerLine('Subject', encodeHeaderText(body.subject))));
+  pieces.push(ascii(headerLine('Subject', encodeHeaderText(input.subject))));
   pieces.push(Hole.date);
   pieces.push(Hole.messageId);
+  pieces.push(ascii(headerLine('MIME-Version', '1.0')));
+  if (list) {
+    pieces.push(ascii(headerLine('List-Id', `${encodeDisplayName(list.name)} <${list.id}.${mailDomain}>`)));
+    pieces.push(Hole.listUnsubscribe);
+    pieces.push(ascii(headerLine('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click')));
+  }
   pieces.push(
     ascii(
-      headerLine('MIME-Version', '1.0') +
-        headerLine('List-Id', `${encodeDisplayName(newsletter.name)} <${newsletter.id}.${mailDomain}>`),
-    ),
-  );
-  pieces.push(Hole.listUnsubscribe);
-  pieces.push(
-    ascii(
-      headerLine('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click') +
-        headerLine('Content-Type', `multipart/alternative; boundary="${boundary}"`) +
+      headerLine('Content-Type', `multipart/alternative; boundary="${boundary}"`) +
         CRLF +
         `--${boundary}${CRLF}` +
         headerLine('Content-Type', 'text/plain; charset=utf-8') +
@@ -232,11 +275,11 @@ export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMe
         CRLF,
     ),
   );
-  pushEncodedPart(pieces, body.text, PART_HOLES.text);
+  pushEncodedPart(pieces, input.text, PART_HOLES.text);
   const related = relatedWrapper(
-    digestBoundary(`${digest.id}/related`),
-    body.images?.inline ?? [],
-    input.imageBytes ?? new Map(),
+    digestBoundary(`${messageKey}/related`),
+    input.inlineImages?.images ?? [],
+    input.inlineImages?.bytes ?? new Map(),
   );
   pieces.push(
     ascii(
@@ -247,14 +290,14 @@ export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMe
         CRLF,
     ),
   );
-  pushEncodedPart(pieces, body.html, PART_HOLES.html);
+  pushEncodedPart(pieces, input.html, PART_HOLES.html);
   pieces.push(ascii(`${related?.closing ?? ''}--${boundary}--${CRLF}`));
   const frozen = mergeBuffers(pieces);
   const frozenLength = frozen.reduce<number>((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : 0), 0);
 
   const renderWithLinks = (recipient: MessageRecipient, links: SubscriberLinks, now: Date): RenderedMessage => {
     const to = asciiAddress(recipient.email);
-    const messageId = messageIdWith(idKey, digest.id, recipient.id, mailDomain);
+    const messageId = messageIdWith(idKey, messageKey, recipient.id, mailDomain, input.messageSeed);
     const unsubscribeUrl = checkLink(links.unsubscribeUrl);
     const preferencesUrl = checkLink(links.preferencesUrl);
     const textUnsubscribe = ascii(encodeQpSegment(unsubscribeUrl));
@@ -297,11 +340,31 @@ export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMe
     };
   };
 
+  return { envelopeFrom: from.address, renderWithLinks };
+}
+
+/**
+ * Builds a digest's MIME message once (a newsletter message: with List-Id and one-click List-Unsubscribe); `render`
+ * fills in each reader's signed links.
+ */
+export function prepareDigestMessage(input: PrepareDigestMessageInput): DigestMessageTemplate {
+  const { digest, body, newsletter, site, secret } = input;
+  const prepared = prepareMessage({
+    messageKey: digest.id,
+    subject: body.subject,
+    text: body.text,
+    html: body.html,
+    from: newsletter.from ?? site.from,
+    replyTo: newsletter.replyTo ?? site.replyTo,
+    site,
+    secret,
+    list: newsletter,
+    inlineImages: { images: body.images?.inline ?? [], bytes: input.imageBytes ?? new Map() },
+  });
   return {
-    envelopeFrom: from.address,
-    renderWithLinks,
+    ...prepared,
     render: (recipient, now) =>
-      renderWithLinks(
+      prepared.renderWithLinks(
         recipient,
         subscriberLinks(site, secret, { subscriberId: recipient.id, newsletterId: digest.newsletterId }),
         now,

@@ -49,6 +49,11 @@ export interface FetchPublicUrlOptions {
   noun?: string;
   /** Host name resolution. @defaultValue dns.lookup with `all: true` */
   resolveHost?: ResolveHost;
+  /**
+   * Statuses outside 2xx answered as they are, with an empty body, instead of refused: `[304]` for a conditional GET.
+   * @defaultValue []
+   */
+  passStatuses?: readonly number[];
 }
 
 /** A fetched document. */
@@ -150,6 +155,10 @@ class Exchange {
         if (hop >= maxRedirects) throw fail(`more than ${maxRedirects} redirects`);
         url = checkedUrl(resolveLocation(location, url), 'a redirect');
         continue;
+      }
+      if (this.options.passStatuses?.includes(status)) {
+        response.destroy();
+        return { url: url.href, status, headers: response.headers, body: Buffer.alloc(0) };
       }
       if (status < 200 || status > 299) {
         response.destroy();

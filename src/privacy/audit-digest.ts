@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Digest, DigestBody } from '../digests/digest.js';
 import { AppError, parseInput } from '../errors.js';
 import type { DigestMessageTemplate } from '../mail/compose-message.js';
-import type { SubscriberClaim, SubscriberLinks } from '../subscribers/tokens.js';
+import type { SubscriberLinks } from '../subscribers/tokens.js';
 import {
   FINDING_KINDS,
   FindingKindSchema,
@@ -30,7 +30,7 @@ export interface AuditDigestDeps {
   /** Builds the digest's message exactly as the delivery workers do (images included). */
   prepareMessage(digest: Digest, body: DigestBody): Promise<Pick<DigestMessageTemplate, 'render'>>;
   /** A reader's personal links, as the composer makes them. */
-  linksFor(claim: SubscriberClaim): SubscriberLinks;
+  linksFor(claim: { subscriberId: number; newsletterId: string }): SubscriberLinks;
   audits: { save(result: AuditResult): Promise<void> };
   clock: () => Date;
 }

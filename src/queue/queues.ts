@@ -24,15 +24,41 @@ export interface DeliveryQueuesOptions {
   jobOptions?: Partial<Record<JobName, JobsOptions>>;
 }
 
+/** A repeating job kept by BullMQ (a job scheduler): every N milliseconds, or on a cron line in a time zone. */
+export type RepeatRule = { everyMs: number } | { cron: string; timeZone: string };
+
+/** A job scheduler as BullMQ holds it. */
+export interface ScheduledJob {
+  id: string;
+  /** When it next runs (ms since the epoch), if known. */
+  next?: number;
+}
+
 /** The queues and the operations the use cases need from them. */
 export interface DeliveryQueues {
-  /** Every queue by name (workers attach to these names). */
-  queues: Record<'fanout' | 'deliver', Queue>;
+  /** Every queue of the registry by name (workers attach to these names). */
+  queues: Record<QueueName, Queue>;
   /** The connection the queues share; workers duplicate it. */
   connection: Redis;
   prefix: string;
-  /** Enqueues one job with its deterministic id; a job with that id that still exists makes this a no-op. */
-  enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<string>;
+  /**
+   * Enqueues one job with its deterministic id, optionally to run after `delayMs`; a job with that id that still
+   * exists makes this a no-op.
+   */
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: { delayMs?: number }): Promise<string>;
+  /** Removes a job that has not started (a waiting or delayed one); true when it was there to remove. */
+  removeJob(name: JobName, jobId: string): Promise<boolean>;
+  /** Creates or updates a job scheduler that enqueues `name` with `payload` by the rule (idempotent). */
+  upsertScheduler<N extends JobName>(
+    schedulerId: string,
+    rule: RepeatRule,
+    name: N,
+    payload: JobPayload<N>,
+  ): Promise<void>;
+  /** The job schedulers of the queue `name` runs on. */
+  listSchedulers(name: JobName): Promise<ScheduledJob[]>;
+  /** Removes a job scheduler (its pending next job too). */
+  removeScheduler(name: JobName, schedulerId: string): Promise<void>;
   /** Enqueues many jobs in addBulk chunks. */
   enqueueMany<N extends JobName>(name: N, payloads: JobPayload<N>[]): Promise<void>;
   /**
@@ -50,6 +76,8 @@ export interface DeliveryQueues {
   countJobStates(name: JobName, jobIds: string[]): Promise<JobStateCounts>;
   /** The effective default options of a job (registry defaults plus overrides). */
   optionsFor(name: JobName): JobsOptions;
+  /** Makes a job repeat every `everyMs` (one scheduler per job name, shared by every process). */
+  repeat<N extends JobName>(name: N, payload: JobPayload<N>, everyMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,22 +93,31 @@ export interface JobStateCounts {
 
 const ADD_BULK_CHUNK = 500;
 
-/** Creates the fan-out and deliver queues. */
+/** Creates one queue per name of the registry (`QueueName`). */
 export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQueues {
   const optionsFor = (name: JobName): JobsOptions => ({
     ...jobDefinitions[name].defaultJobOptions,
     ...options.jobOptions?.[name],
   });
-  const queues = {
-    fanout: new Queue(QueueName.fanout, { connection: options.connection, prefix: options.prefix }),
-    deliver: new Queue(QueueName.deliver, { connection: options.connection, prefix: options.prefix }),
-  };
+  const queues = Object.fromEntries(
+    Object.values(QueueName).map((name) => [
+      name,
+      new Queue(name, { connection: options.connection, prefix: options.prefix }),
+    ]),
+  ) as Record<QueueName, Queue>;
   for (const queue of Object.values(queues)) queue.on('error', () => {});
-  const queueFor = (name: JobName): Queue => queues[jobDefinitions[name].queue as 'fanout' | 'deliver'];
+  const queueFor = (name: JobName): Queue => queues[jobDefinitions[name].queue];
   const bulkEntry = <N extends JobName>(name: N, payload: JobPayload<N>) => {
     const definition = jobDefinitions[name] as JobDefinition<z.ZodType>;
     const data = definition.schema.parse(payload) as Record<string, unknown>;
     return { name, data, opts: { ...optionsFor(name), jobId: definition.jobId(data) } };
+  };
+
+  const upsertScheduler: DeliveryQueues['upsertScheduler'] = async (schedulerId, rule, name, payload) => {
+    const { data, opts } = bulkEntry(name, payload);
+    const { jobId: _jobId, ...template } = opts;
+    const repeat = 'everyMs' in rule ? { every: rule.everyMs } : { pattern: rule.cron, tz: rule.timeZone };
+    await queueFor(name).upsertJobScheduler(schedulerId, repeat, { name, data, opts: template });
   };
 
   return {
@@ -88,10 +125,25 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
     connection: options.connection,
     prefix: options.prefix,
     optionsFor,
-    async enqueue(name, payload) {
+    async enqueue(name, payload, enqueueOptions = {}) {
       const entry = bulkEntry(name, payload);
-      await queueFor(name).add(entry.name, entry.data, entry.opts);
+      const delay = Math.max(0, Math.round(enqueueOptions.delayMs ?? 0));
+      await queueFor(name).add(entry.name, entry.data, delay > 0 ? { ...entry.opts, delay } : entry.opts);
       return entry.opts.jobId;
+    },
+    async removeJob(name, jobId) {
+      return (await queueFor(name).remove(jobId)) === 1;
+    },
+    upsertScheduler,
+    async listSchedulers(name) {
+      const found = await queueFor(name).getJobSchedulers(0, -1);
+      return found.map((scheduler) => ({ id: scheduler.key, ...(scheduler.next ? { next: scheduler.next } : {}) }));
+    },
+    async removeScheduler(name, schedulerId) {
+      await queueFor(name).removeJobScheduler(schedulerId);
+    },
+    async repeat(name, payload, everyMs) {
+      await upsertScheduler(jobIdFor(name, payload), { everyMs }, name, payload);
     },
     async enqueueMany(name, payloads) {
       for (let start = 0; start < payloads.length; start += ADD_BULK_CHUNK) {

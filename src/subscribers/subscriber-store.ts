@@ -9,11 +9,14 @@ import { NewsletterSchema } from '../config.js';
 import { AppError, parseInput } from '../errors.js';
 import { readLuaScript, scriptCommand } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
-import { EmailSchema, normaliseEmail, SubscriberSchema, type Subscriber } from './subscriber.js';
+import { EmailSchema, normaliseEmail, SubscriberNameSchema, SubscriberSchema, type Subscriber } from './subscriber.js';
+import { suppressionField } from './suppression-field.js';
 
 /** What `add` accepts: an address, the newsletters it takes, its starting status, and whether it is a resubscription. */
 export const AddSubscriberInputSchema = z.object({
   email: EmailSchema,
+  /** The reader's name; empty or absent keeps the stored one. */
+  name: SubscriberNameSchema.optional(),
   newsletterIds: z.array(NewsletterSchema.shape.id).min(1, 'must name at least one newsletter'),
   status: z.enum(['pending', 'active']),
   /**
@@ -60,6 +63,51 @@ const UNSUBSCRIBE_LUA = readLuaScript(import.meta.url, 'lua/unsubscribe.lua');
 
 const SUPPRESS_LUA = readLuaScript(import.meta.url, 'lua/suppress.lua');
 
+const REQUEST_SUBSCRIPTION_LUA = readLuaScript(import.meta.url, 'lua/request-subscription.lua');
+const CLEAR_REQUEST_LUA = readLuaScript(import.meta.url, 'lua/clear-request.lua');
+const EXPIRE_REQUEST_LUA = readLuaScript(import.meta.url, 'lua/expire-request.lua');
+const ERASE_SUBSCRIBER_LUA = readLuaScript(import.meta.url, 'lua/erase-subscriber.lua');
+const UNSUPPRESS_LUA = readLuaScript(import.meta.url, 'lua/unsuppress.lua');
+const RECORD_SOFT_BOUNCE_LUA = readLuaScript(import.meta.url, 'lua/record-soft-bounce.lua');
+
+/** What a sign-up request did. */
+export interface SubscriptionRequest {
+  /**
+   * `requested`: a confirmation is due (a new pending reader, or newsletters an existing reader does not take yet);
+   * `subscribed`: the reader already takes every newsletter asked for; `suppressed`: the address is suppressed and
+   * nothing was written.
+   */
+  outcome: 'requested' | 'subscribed' | 'suppressed';
+  subscriberId: number;
+  /** The time of the request awaiting confirmation (its link expires from then), when there is one. */
+  requestedAt?: string;
+}
+
+/** What confirming a reader's open request did. */
+export interface ConfirmationResult {
+  /** `confirmed`; `nothing-pending` (confirmed before, or never asked); `suppressed`; `gone` (no such reader). */
+  outcome: 'confirmed' | 'nothing-pending' | 'suppressed' | 'gone';
+  /** Newsletters that became active by this confirmation. */
+  activated: string[];
+  subscriber?: Subscriber;
+}
+
+/** What `erase` removed. */
+export interface EraseRecordResult {
+  /** The id the address had, if it had a record. */
+  subscriberId?: number;
+  /** Keys or fields deleted. */
+  removed: number;
+}
+
+/** Options of the store. */
+export interface SubscriberStoreOptions {
+  /** Key of the suppression list's keyed hashes (LETTERPRESS_SUPPRESSION_KEY); never rotates. */
+  suppressionKey: string;
+  /** @defaultValue () => new Date() */
+  clock?: () => Date;
+}
+
 /** How often a script is called again after the record changed between the read and the script. */
 const MAX_SCRIPT_RETRIES = 10;
 
@@ -72,16 +120,33 @@ interface AddPlan {
 
 /** The subscriber store on Redis. Construct it once per connection; it registers its Lua scripts on that connection. */
 export class RedisSubscriberStore {
+  private readonly clock: () => Date;
+  private readonly suppressionKey: string;
+
   /** Registers the store's scripts on the connection. */
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly clock: () => Date = () => new Date(),
+    options: SubscriberStoreOptions,
   ) {
+    this.clock = options.clock ?? (() => new Date());
+    if (!options.suppressionKey) throw new AppError('config_invalid', 'the suppression key is empty');
+    this.suppressionKey = options.suppressionKey;
     // No fixed key count: each call passes the bitmaps of the newsletters involved.
     redis.defineCommand('lpAddSubscriber', { lua: ADD_SUBSCRIBER_LUA });
     redis.defineCommand('lpUnsubscribe', { lua: UNSUBSCRIBE_LUA });
     redis.defineCommand('lpSuppress', { lua: SUPPRESS_LUA });
+    redis.defineCommand('lpRequestSubscription', { numberOfKeys: 4, lua: REQUEST_SUBSCRIPTION_LUA });
+    redis.defineCommand('lpClearRequest', { numberOfKeys: 2, lua: CLEAR_REQUEST_LUA });
+    redis.defineCommand('lpExpireRequest', { numberOfKeys: 3, lua: EXPIRE_REQUEST_LUA });
+    redis.defineCommand('lpEraseSubscriber', { lua: ERASE_SUBSCRIBER_LUA });
+    redis.defineCommand('lpUnsuppress', { lua: UNSUPPRESS_LUA });
+    redis.defineCommand('lpRecordSoftBounce', { numberOfKeys: 1, lua: RECORD_SOFT_BOUNCE_LUA });
+  }
+
+  /** The address's field in the suppression hash: its keyed hash, never the address. */
+  suppressionFieldOf(email: string): string {
+    return suppressionField(this.suppressionKey, normaliseEmail(email));
   }
 
   /**
@@ -178,13 +243,14 @@ export class RedisSubscriberStore {
     const now = this.clock().toISOString();
     const record: Suppression = { reason: reason.slice(0, 500), at: now };
     const address = normaliseEmail(email);
+    const field = this.suppressionFieldOf(address);
     for (let attempt = 0; attempt < MAX_SCRIPT_RETRIES; attempt += 1) {
       const found = await this.redis.hget(this.keys.subscriberByEmail, address);
       const subscriberId = found === null ? undefined : Number(found);
       const newsletters = subscriberId === undefined ? [] : await this.readNewsletters(subscriberId);
       const keys = [
         this.keys.subscriberByEmail,
-        this.keys.suppressed,
+        this.keys.suppressions,
         ...(subscriberId === undefined ? [] : [this.keys.subscriber(subscriberId)]),
         ...newsletters.map((nl) => this.keys.newsletterActive(nl)),
       ];
@@ -196,6 +262,7 @@ export class RedisSubscriberStore {
         now,
         found ?? '',
         newsletters.join(','),
+        field,
       );
       if (id === -1) continue;
       return typeof id === 'number' && id > 0 ? this.get(id) : undefined;
@@ -205,8 +272,92 @@ export class RedisSubscriberStore {
 
   /** Why an address is suppressed, or undefined when it is not. */
   async getSuppression(email: string): Promise<Suppression | undefined> {
-    const value = await this.redis.hget(this.keys.suppressed, normaliseEmail(email));
+    const value = await this.redis.hget(this.keys.suppressions, this.suppressionFieldOf(email));
     return value === null ? undefined : SuppressionSchema.parse(JSON.parse(value));
+  }
+
+  /** Which of these addresses are suppressed (lower-cased), in one round trip. */
+  async suppressedAmong(emails: string[]): Promise<Set<string>> {
+    const addresses = emails.map(normaliseEmail);
+    const found = new Set<string>();
+    for (let start = 0; start < addresses.length; start += 1000) {
+      const chunk = addresses.slice(start, start + 1000);
+      const values = await this.redis.hmget(
+        this.keys.suppressions,
+        ...chunk.map((address) => this.suppressionFieldOf(address)),
+      );
+      chunk.forEach((address, index) => {
+        if (values[index] !== null) found.add(address);
+      });
+    }
+    return found;
+  }
+
+  /** How many addresses the suppression list holds (including addresses without a record). */
+  async countSuppressions(): Promise<number> {
+    return this.redis.hlen(this.keys.suppressions);
+  }
+
+  /**
+   * Lifts a suppression (a mistake: a bounce that was not one). A suppressed record becomes `unsubscribed`, so nothing
+   * is sent until the reader opts in again. Returns the suppression that was lifted (undefined when there was none)
+   * and the record's status after.
+   */
+  async unsuppress(email: string): Promise<{ lifted?: Suppression; status?: Subscriber['status'] }> {
+    const address = normaliseEmail(email);
+    const field = this.suppressionFieldOf(address);
+    const found = await this.redis.hget(this.keys.subscriberByEmail, address);
+    const keys = [
+      this.keys.suppressions,
+      this.keys.softBounces(field),
+      ...(found === null ? [] : [this.keys.subscriber(Number(found))]),
+    ];
+    const [removed, record, status] = (await scriptCommand(this.redis, 'lpUnsuppress')(
+      keys.length,
+      ...keys,
+      field,
+      this.clock().toISOString(),
+    )) as [number, string, string];
+    const result: { lifted?: Suppression; status?: Subscriber['status'] } = {};
+    if (removed === 1 && record) result.lifted = SuppressionSchema.parse(JSON.parse(record));
+    if (status) result.status = SubscriberSchema.shape.status.parse(status);
+    return result;
+  }
+
+  /**
+   * Counts a soft bounce of the address within the window and returns how many it had there, this one included. The
+   * event id (a provider's own) makes a retried report count once.
+   */
+  async recordSoftBounce(email: string, eventId: string, windowMs: number): Promise<number> {
+    const key = this.keys.softBounces(this.suppressionFieldOf(email));
+    const count = await scriptCommand(this.redis, 'lpRecordSoftBounce')(
+      key,
+      eventId.slice(0, 200),
+      this.clock().getTime(),
+      windowMs,
+    );
+    return Number(count);
+  }
+
+  /**
+   * Moves entries of the suppression list from before it was keyed (addresses in clear) to keyed hashes, then deletes
+   * the old list. Runs at start; a no-op once done. Returns how many entries moved.
+   */
+  async migrateLegacySuppressions(): Promise<number> {
+    let moved = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.legacySuppressed, cursor, 'COUNT', 500);
+      cursor = next;
+      const pipeline = this.redis.pipeline();
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        pipeline.hsetnx(this.keys.suppressions, this.suppressionFieldOf(flat[i] ?? ''), flat[i + 1] ?? '');
+        moved += 1;
+      }
+      if (flat.length > 0) await pipeline.exec();
+    } while (cursor !== '0');
+    if (moved > 0) await this.redis.del(this.keys.legacySuppressed);
+    return moved;
   }
 
   /** The addresses of these subscribers in one pipelined round trip; ids without a record are left out. */
@@ -232,6 +383,177 @@ export class RedisSubscriberStore {
   /** How many subscribers actively take the newsletter (BITCOUNT of its active bitmap). */
   async countActive(newsletterId: string): Promise<number> {
     return this.redis.bitcount(this.keys.newsletterActive(newsletterId));
+  }
+
+  /**
+   * Records a sign-up asking for these newsletters (see request-subscription.lua): a new address becomes `pending`;
+   * a reader who already takes some newsletters keeps them and remembers the others until confirmed. Nothing becomes
+   * active here. `isConfirmationSent`: a confirmation goes out for this request, so its link lives from now on;
+   * otherwise the open request keeps its time (and its link).
+   */
+  async requestSubscription(input: {
+    email: string;
+    newsletterIds: string[];
+    isConfirmationSent: boolean;
+  }): Promise<SubscriptionRequest> {
+    const email = parseInput(EmailSchema, input.email, 'email');
+    const newsletterIds = parseInput(
+      z.array(NewsletterSchema.shape.id).min(1, 'must name at least one newsletter'),
+      input.newsletterIds,
+      'newsletters',
+    );
+    const address = normaliseEmail(email);
+    const now = this.clock();
+    for (let attempt = 0; attempt < MAX_SCRIPT_RETRIES; attempt += 1) {
+      const found = await this.redis.hget(this.keys.subscriberByEmail, address);
+      const id = found === null ? await this.redis.incr(this.keys.subscriberNextId) : Number(found);
+      const reply = (await scriptCommand(this.redis, 'lpRequestSubscription')(
+        this.keys.subscriberByEmail,
+        this.keys.suppressions,
+        this.keys.subscriber(id),
+        this.keys.pendingRequests,
+        address,
+        email,
+        this.suppressionFieldOf(address),
+        unique(newsletterIds).join(','),
+        now.toISOString(),
+        now.getTime(),
+        id,
+        found === null ? '1' : '',
+        input.isConfirmationSent ? '1' : '',
+      )) as string[];
+      if (isRetryReply(reply)) continue;
+      const [outcome, replyId, requestedAt] = reply;
+      const result: SubscriptionRequest = {
+        outcome: outcome as SubscriptionRequest['outcome'],
+        subscriberId: Number(replyId),
+      };
+      if (requestedAt) result.requestedAt = requestedAt;
+      return result;
+    }
+    throw concurrentChange('recording a sign-up');
+  }
+
+  /**
+   * Confirms the reader's open request: a pending reader becomes active in the newsletters they asked for; an
+   * existing reader gains the ones they asked for since. Confirming is an opt-in, so newsletters the reader left
+   * earlier are taken back; a suppressed address never is.
+   */
+  async confirmRequest(id: number): Promise<ConfirmationResult> {
+    const subscriber = await this.get(id);
+    if (!subscriber) return { outcome: 'gone', activated: [] };
+    if (subscriber.status === 'suppressed') return { outcome: 'suppressed', activated: [], subscriber };
+    const asked = subscriber.status === 'pending' ? subscriber.newsletters : subscriber.requested;
+    if (asked.length === 0 || subscriber.requestedAt === undefined) {
+      return { outcome: 'nothing-pending', activated: [], subscriber };
+    }
+    const added = await this.add({
+      email: subscriber.email,
+      newsletterIds: asked,
+      status: 'active',
+      resubscribe: true,
+    });
+    if (added.refusal === 'suppressed') return { outcome: 'suppressed', activated: [], subscriber: added.subscriber };
+    await scriptCommand(this.redis, 'lpClearRequest')(
+      this.keys.subscriber(id),
+      this.keys.pendingRequests,
+      id,
+      subscriber.requestedAt,
+      subscriber.requested.join(','),
+    );
+    const before = new Set(subscriber.status === 'active' ? subscriber.newsletters : []);
+    return {
+      outcome: 'confirmed',
+      activated: added.subscriber.newsletters.filter((nl) => !before.has(nl)),
+      subscriber: (await this.get(id)) ?? added.subscriber,
+    };
+  }
+
+  /**
+   * Forgets sign-ups nobody confirmed in time: requests made at or before `cutoff` end; a reader still `pending` is
+   * deleted with their address, an existing reader only loses the unconfirmed newsletters. Returns the counts.
+   */
+  async purgeExpiredRequests(cutoff: Date, batch = 500): Promise<{ purged: number; expired: number }> {
+    const counts = { purged: 0, expired: 0 };
+    for (;;) {
+      const ids = await this.redis.zrangebyscore(
+        this.keys.pendingRequests,
+        '-inf',
+        cutoff.getTime(),
+        'LIMIT',
+        0,
+        batch,
+      );
+      if (ids.length === 0) return counts;
+      const emails = await this.getEmails(ids.map(Number));
+      for (const idText of ids) {
+        const id = Number(idText);
+        const outcome = await scriptCommand(this.redis, 'lpExpireRequest')(
+          this.keys.subscriberByEmail,
+          this.keys.subscriber(id),
+          this.keys.pendingRequests,
+          id,
+          normaliseEmail(emails.get(id) ?? ''),
+          cutoff.getTime(),
+        );
+        if (outcome === 'purged') counts.purged += 1;
+        else if (outcome === 'expired') counts.expired += 1;
+        else await this.redis.zrem(this.keys.pendingRequests, idText);
+      }
+    }
+  }
+
+  /**
+   * Deletes everything the store holds about an address except its suppression (a keyed hash, kept so a suppressed
+   * address stays suppressed): the record, the address index entry, active bits, an open request, soft-bounce counts.
+   * `newsletterIds`: every configured newsletter, whose active bits are cleared too.
+   */
+  async eraseRecord(email: string, newsletterIds: readonly string[]): Promise<EraseRecordResult> {
+    const address = normaliseEmail(email);
+    const softBounces = this.keys.softBounces(this.suppressionFieldOf(address));
+    for (let attempt = 0; attempt < MAX_SCRIPT_RETRIES; attempt += 1) {
+      const found = await this.redis.hget(this.keys.subscriberByEmail, address);
+      const id = found === null ? undefined : Number(found);
+      const newsletters = unique([...newsletterIds, ...(id === undefined ? [] : await this.readNewsletters(id))]);
+      const keys = [
+        this.keys.subscriberByEmail,
+        id === undefined ? this.keys.subscriber(0) : this.keys.subscriber(id),
+        this.keys.pendingRequests,
+        softBounces,
+        ...(id === undefined ? [] : newsletters.map((nl) => this.keys.newsletterActive(nl))),
+      ];
+      const removed = await scriptCommand(this.redis, 'lpEraseSubscriber')(keys.length, ...keys, address, found ?? '');
+      if (removed === -1) continue;
+      return { ...(id === undefined ? {} : { subscriberId: id }), removed: Number(removed) };
+    }
+    throw concurrentChange('erasing a subscriber');
+  }
+
+  /** The highest subscriber id handed out so far (ids run from 1 to it, with gaps where records were erased). */
+  async highestId(): Promise<number> {
+    return Number((await this.redis.get(this.keys.subscriberNextId)) ?? 0);
+  }
+
+  /**
+   * Every record in id order, read in pipelined pages of `pageSize` ids: the basis of export, list and count. Records
+   * added while it runs are included when their id is not yet passed.
+   */
+  async *scan(options: { pageSize?: number } = {}): AsyncGenerator<Subscriber[]> {
+    const pageSize = options.pageSize ?? 1000;
+    for (let from = 1; from <= (await this.highestId()); from += pageSize) {
+      const pipeline = this.redis.pipeline();
+      const to = from + pageSize - 1;
+      for (let id = from; id <= to; id += 1) pipeline.hmget(this.keys.subscriber(id), ...RECORD_FIELDS);
+      const results = (await pipeline.exec()) ?? [];
+      const page: Subscriber[] = [];
+      results.forEach(([error, values], index) => {
+        if (error) throw error;
+        const fields = Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, (values as (string | null)[])[i]]));
+        const record = parseRecord(from + index, fields);
+        if (record) page.push(record);
+      });
+      yield page;
+    }
   }
 
   private async readNewsletters(id: number): Promise<string[]> {
@@ -281,7 +603,7 @@ export class RedisSubscriberStore {
     return [
       3 + newsletters.length,
       this.keys.subscriberByEmail,
-      this.keys.suppressed,
+      this.keys.suppressions,
       this.keys.subscriber(plan.id),
       ...newsletters.map((nl) => this.keys.newsletterActive(nl)),
       normaliseEmail(input.email),
@@ -293,6 +615,8 @@ export class RedisSubscriberStore {
       plan.id,
       plan.isFresh ? '1' : '',
       newsletters.join(','),
+      input.name ?? '',
+      this.suppressionFieldOf(input.email),
     ];
   }
 }
@@ -330,14 +654,34 @@ function parseAddReply(reply: unknown): AddSubscriberResult {
   return result;
 }
 
-function parseRecord(id: number, fields: Record<string, string | undefined>): Subscriber | undefined {
-  if (fields.email === undefined) return undefined;
+/** The hash fields a record is read from, in the order `parseRecord` and the scanners expect them. */
+export const RECORD_FIELDS = [
+  'email',
+  'name',
+  'status',
+  'newsletters',
+  'left',
+  'leftAt',
+  'requested',
+  'requestedAt',
+  'createdAt',
+  'updatedAt',
+] as const;
+
+/** A record from its hash fields (undefined when it has no address, i.e. does not exist). */
+export function parseRecord(id: number, fields: Record<string, string | null | undefined>): Subscriber | undefined {
+  if (fields.email === undefined || fields.email === null) return undefined;
   return SubscriberSchema.parse({
     id,
     email: fields.email,
+    name: fields.name || undefined,
     status: fields.status,
-    newsletters: fields.newsletters ? fields.newsletters.split(',') : [],
+    newsletters: splitList(fields.newsletters),
+    left: splitList(fields.left),
+    leftAt: fields.leftAt || undefined,
+    requested: splitList(fields.requested),
+    requestedAt: fields.requestedAt || undefined,
     createdAt: fields.createdAt,
-    updatedAt: fields.updatedAt,
+    updatedAt: fields.updatedAt ?? fields.createdAt,
   });
 }

@@ -93,6 +93,14 @@ export function normaliseEmail(email: string): string {
   return (checked.ok ? checked.ascii : trimmed).toLowerCase();
 }
 
+/** A reader's name as given on import or by hand: one line, no control characters. */
+export const SubscriberNameSchema = z
+  .string()
+  .trim()
+  .max(200, 'must be at most 200 characters')
+  // eslint-disable-next-line no-control-regex -- control characters (CR, LF, NUL, ...) are what is refused here
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must be one line without control characters');
+
 /** A stored subscriber. `id` is a positive integer handed out in order, so ids page and index bitmaps. */
 export const SubscriberSchema = z.object({
   id: z.number().int().positive(),
@@ -101,8 +109,19 @@ export const SubscriberSchema = z.object({
    * lenient version stored (a local part over 64 octets) can still be read and removed; its own message fails alone.
    */
   email: z.string().min(1),
+  /** The reader's name, when an import or an editor gave one. */
+  name: z.string().optional(),
   status: z.enum(['pending', 'active', 'unsubscribed', 'suppressed']),
+  /** Newsletters the reader takes (while pending: the ones they asked for). */
   newsletters: z.array(z.string()),
+  /** Newsletters the reader left; only a confirmed opt-in takes them back. */
+  left: z.array(z.string()).default([]),
+  /** When the reader left their last newsletter (status `unsubscribed`). */
+  leftAt: z.string().datetime({ offset: true }).optional(),
+  /** Newsletters an active or unsubscribed reader asked for and has not confirmed yet. */
+  requested: z.array(z.string()).default([]),
+  /** When the sign-up awaiting confirmation was asked for (its link expires from then). */
+  requestedAt: z.string().datetime({ offset: true }).optional(),
   createdAt: z.string().datetime({ offset: true }),
   updatedAt: z.string().datetime({ offset: true }),
 });

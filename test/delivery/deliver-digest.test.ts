@@ -12,7 +12,7 @@ import { cancelDigest, resumeDigest } from '../../src/delivery/control-digest.js
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
 import { createRawSmtpMailer } from '../../src/smtp/raw-smtp-mailer.js';
 import type { Mailer } from '../../src/smtp/mailer.js';
-import { createSubscriberToken } from '../../src/subscribers/tokens.js';
+import { createToken } from '../../src/subscribers/tokens.js';
 import { startSmtpSink, smtpReply } from '../helpers/smtp-sink.js';
 import { startFaultySmtp } from '../helpers/faulty-smtp.js';
 import { ordinaryReply, startScriptedSmtp } from '../helpers/scripted-smtp.js';
@@ -75,7 +75,11 @@ describe('sending a digest', () => {
       const to = message.envelopeTo[0] ?? '';
       const id = idByEmail.get(to);
       expect(id).toBeDefined();
-      const token = createSubscriberToken(config.secret, { subscriberId: id ?? 0, newsletterId: 'daily' });
+      const token = createToken(config.secret, {
+        purpose: 'unsubscribe',
+        subscriberId: id ?? 0,
+        newsletterId: 'daily',
+      });
       const headers = readHeaders(message.raw);
       expect(headers.get('list-unsubscribe')).toEqual([`<${config.site.baseUrl}/unsubscribe/${token}>`]);
       expect(headers.get('list-unsubscribe-post')).toEqual(['List-Unsubscribe=One-Click']);

@@ -35,7 +35,7 @@ export interface DeliveryBench {
   addReaders(count: number, domain?: string): Promise<{ id: number; email: string }[]>;
   /** Creates a ready digest of the given article titles. */
   createDigest(titles: string[]): Promise<Digest>;
-  /** Waits until both queues hold no waiting, active or delayed job. */
+  /** Waits until the fan-out and deliver queues hold no waiting, active or delayed job. */
   waitForQueuesIdle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -120,13 +120,14 @@ export async function startDeliveryBench(options: DeliveryBenchOptions): Promise
           lastSentAt: async () => undefined,
           clock: () => new Date(),
         },
-        { newsletter, site: app.config.site },
+        // Chosen on purpose: each test's digest may carry the same articles as an earlier one.
+        { newsletter, site: app.config.site, articles },
       );
     },
     async waitForQueuesIdle() {
       for (;;) {
         const counts = await Promise.all(
-          Object.values(app.queues.queues).map((queue) =>
+          [app.queues.queues.fanout, app.queues.queues.deliver].map((queue) =>
             queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
           ),
         );

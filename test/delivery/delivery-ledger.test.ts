@@ -23,7 +23,9 @@ describe('delivery ledger', () => {
     keys = redisKeys(opened.prefix);
     ledger = new RedisDeliveryLedger(redis, keys);
     digests = new RedisDigestStore(redis, keys);
-    const subscribers = new RedisSubscriberStore(redis, keys);
+    const subscribers = new RedisSubscriberStore(redis, keys, {
+      suppressionKey: 'test-suppression-key-0123456789abcdef',
+    });
     await subscribers.addMany(
       Array.from({ length: 4 }, (_, i) => ({
         email: `r${i}@example.org`,

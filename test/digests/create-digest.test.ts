@@ -75,7 +75,10 @@ describe('creating a digest', () => {
 
   it('the articles are stored in the order the digest shows them, grouped by section', async () => {
     const source = articleSource(sampleArticles());
-    const digest = await createDigest(deps(source), { newsletter: sampleNewsletter(), site: sampleSite() });
+    const digest = await createDigest(deps(source), {
+      newsletter: sampleNewsletter({ id: 'order' }),
+      site: sampleSite(),
+    });
     const byId = new Map(sampleArticles().map((a) => [a.id, a]));
     expect(digest.articleIds.map((id) => byId.get(id)?.section.toLowerCase())).toEqual([
       'news',
@@ -132,7 +135,7 @@ describe('creating a digest', () => {
     const source = articleSource(sampleArticles());
     const since = new Date('2025-11-27T07:00:00Z');
     const digest = await createDigest(deps(source, new Date('2020-01-01T00:00:00Z')), {
-      newsletter: sampleNewsletter(),
+      newsletter: sampleNewsletter({ id: 'explicit' }),
       site: sampleSite(),
       since,
     });
@@ -174,7 +177,7 @@ describe('creating a digest', () => {
   it('the stored body renders for a reader with their links in both parts', async () => {
     const source = articleSource(sampleArticles());
     const digest = await createDigest(deps(source), {
-      newsletter: sampleNewsletter({ maxArticles: 2 }),
+      newsletter: sampleNewsletter({ id: 'body', maxArticles: 2 }),
       site: sampleSite(),
     });
     const body = await digests.getBody(digest.id);
@@ -185,13 +188,13 @@ describe('creating a digest', () => {
 
   it('two digests drawing the same id both exist afterwards: the second gets a new id instead of overwriting', async () => {
     const source = articleSource(sampleArticles());
-    const newsletter = sampleNewsletter({ maxArticles: 2 });
+    const newsletter = sampleNewsletter({ id: 'collide', maxArticles: 2 });
     const drawn = ['daily-20251127-060005-same', 'daily-20251127-060005-same', 'daily-20251127-060005-next'];
     const makeId = () => drawn.shift() ?? 'daily-20251127-060005-none';
     const first = await createDigest({ ...deps(source), makeId }, { newsletter, site: sampleSite() });
     const second = await createDigest(
       { ...deps(source), makeId },
-      { newsletter: sampleNewsletter({ maxArticles: 3 }), site: sampleSite() },
+      { newsletter: sampleNewsletter({ id: 'collide', maxArticles: 3 }), site: sampleSite() },
     );
 
     expect(first.id).toBe('daily-20251127-060005-same');

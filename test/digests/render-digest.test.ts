@@ -197,7 +197,7 @@ describe('a rendered digest', () => {
   });
 
   it('is accessible: language, document title and a heading outline', () => {
-    expect(html).toMatch(/<html lang="en"/);
+    expect(html).toMatch(/<html lang="en-GB"/); // the site's locale
     expect(html.match(/<h1[\s>]/g)).toHaveLength(1);
     expect(html.match(/<h3[\s>]/g)).toHaveLength(articles.length);
   });

@@ -5,7 +5,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
-import { createSubscriberToken } from '../../src/subscribers/tokens.js';
+import { createToken } from '../../src/subscribers/tokens.js';
 import { HAS_CHROMIUM, launchBrowser, saveScreenshot, watchContext } from '../helpers/browser.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 
@@ -39,11 +39,20 @@ describe.skipIf(!HAS_CHROMIUM)('reader pages in Chromium', () => {
       newsletterIds: ['daily'],
       status: 'active',
     });
-    const token = createSubscriberToken(app.config.secret, { subscriberId: subscriber.id, newsletterId: 'daily' });
+    const token = createToken(app.config.secret, {
+      purpose: 'unsubscribe',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
+    const preferencesToken = createToken(app.config.secret, {
+      purpose: 'preferences',
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    });
     const watched = await watchContext(browser);
     const page = await watched.newPage();
 
-    await page.goto(`${base}/preferences/${token}`);
+    await page.goto(`${base}/preferences/${preferencesToken}`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Your newsletters');
     await saveScreenshot(page, 'reader-preferences');
 

@@ -12,7 +12,7 @@ import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { signWebhookBody } from '../../src/http/webhooks/signed-request.js';
 import { silentLogger } from '../../src/logger.js';
 import { findFreePort, startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
-import { createSubscriberToken } from '../../src/subscribers/tokens.js';
+import { createToken } from '../../src/subscribers/tokens.js';
 import { HAS_CHROMIUM, launchBrowser, saveScreenshot, watchContext } from '../helpers/browser.js';
 import { spawnLetterpress } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
@@ -32,6 +32,7 @@ describe('serve while Redis is away', () => {
   let server: HttpServer;
   let base: string;
   let token: string;
+  let preferencesToken: string;
   let subscriberId: number;
 
   beforeAll(async () => {
@@ -50,7 +51,8 @@ describe('serve while Redis is away', () => {
       status: 'active',
     });
     subscriberId = subscriber.id;
-    token = createSubscriberToken(app.config.secret, { subscriberId, newsletterId: 'daily' });
+    token = createToken(app.config.secret, { purpose: 'unsubscribe', subscriberId, newsletterId: 'daily' });
+    preferencesToken = createToken(app.config.secret, { purpose: 'preferences', subscriberId, newsletterId: 'daily' });
   });
   afterAll(async () => {
     await server?.close();
@@ -66,7 +68,7 @@ describe('serve while Redis is away', () => {
       const health = await request(`${base}/healthz`);
       expect(health.status).toBe(503);
       expect(await health.json()).toEqual({ ok: false, redis: 'down' });
-      const page = await request(`${base}/preferences/${token}`);
+      const page = await request(`${base}/preferences/${preferencesToken}`);
       expect(page.status).toBe(503);
       expect(page.headers.get('retry-after')).toBe('30');
       expect(await page.text()).toContain('Back in a few minutes');
@@ -82,7 +84,7 @@ describe('serve while Redis is away', () => {
       const health = await request(`${base}/healthz`);
       expect(health.status).toBe(503);
 
-      const preferences = await request(`${base}/preferences/${token}`);
+      const preferences = await request(`${base}/preferences/${preferencesToken}`);
       expect(preferences.status).toBe(503);
       expect(preferences.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
       expect(preferences.headers.get('set-cookie')).toBeNull();
@@ -113,7 +115,7 @@ describe('serve while Redis is away', () => {
       // The page behind the footer link needs no records: it still shows its button.
       expect((await request(`${base}/unsubscribe/${token}`)).status).toBe(200);
 
-      if (HAS_CHROMIUM) await lookAtTheOutagePage(`${base}/preferences/${token}`);
+      if (HAS_CHROMIUM) await lookAtTheOutagePage(`${base}/preferences/${preferencesToken}`);
     } finally {
       await redis.start();
     }
@@ -142,7 +144,7 @@ describe('serve while Redis is away', () => {
     try {
       const health = await waitUntil('serve to listen', () => request(`${serveBase}/healthz`).catch(() => undefined));
       expect(health.status).toBe(503);
-      const page = await request(`${serveBase}/preferences/${token}`);
+      const page = await request(`${serveBase}/preferences/${preferencesToken}`);
       expect(page.status).toBe(503);
       expect(await page.text()).toContain('Back in a few minutes');
 

@@ -22,7 +22,7 @@ import { renderDigestPreview } from '../../src/mail/preview-digest.js';
 import { renderDigest } from '../../src/digests/render-digest.js';
 import { flattenSections, selectArticles } from '../../src/digests/select-articles.js';
 import { isAppError } from '../../src/errors.js';
-import { createSubscriberToken, subscriberLinks, verifySubscriberToken } from '../../src/subscribers/tokens.js';
+import { createToken, subscriberLinks, verifyToken } from '../../src/subscribers/tokens.js';
 import {
   anchor,
   makeArticle,
@@ -324,7 +324,10 @@ describe('the pre-built message over SMTP', () => {
         expect(headerBlock(received.raw)).toContain(`\r\nTo: ${expectedAddress}\r\n`);
         expect(parsed.to).toMatchObject({ value: [{ address: reader.email }] });
         const token = linksOf(reader.id).unsubscribeUrl.split('/').pop()!;
-        expect(verifySubscriberToken(TEST_SECRET, token)).toEqual({ subscriberId: reader.id, newsletterId: 'daily' });
+        expect(verifyToken({ secret: TEST_SECRET }, token, 'unsubscribe', NOW)).toEqual({
+          status: 'valid',
+          claim: { purpose: 'unsubscribe', subscriberId: reader.id, newsletterId: 'daily' },
+        });
         expect(parsed.text).toContain(token);
         expect(parsed.html).toContain(token);
       }
@@ -436,7 +439,7 @@ describe('headers from unusual configuration', () => {
       NOW,
     );
     expect(message.raw.every((byte) => byte < 128)).toBe(true);
-    const token = createSubscriberToken(TEST_SECRET, { subscriberId: 8, newsletterId: 'daily' });
+    const token = createToken(TEST_SECRET, { purpose: 'unsubscribe', subscriberId: 8, newsletterId: 'daily' });
     const expected = `https://zeitung.xn--bcher-kva.example/nachrichten/%C3%A4/unsubscribe/${token}`;
     const parsed = await simpleParser(message.raw);
     expect((parsed.headers.get('list') as Record<string, Record<string, string>>).unsubscribe?.url).toBe(expected);
@@ -465,7 +468,9 @@ describe('addresses and previews', () => {
     const parsed = await simpleParser(Buffer.from(eml));
     expect(parsed.to).toMatchObject({ value: [{ address: 'reader@example.org' }] });
     expect(parsed.text).toContain('/unsubscribe/preview');
-    expect(verifySubscriberToken(TEST_SECRET, 'preview')).toBeUndefined();
+    for (const purpose of ['unsubscribe', 'preferences'] as const) {
+      expect(verifyToken({ secret: TEST_SECRET }, 'preview', purpose, NOW).status).toBe('invalid');
+    }
   });
 });
 

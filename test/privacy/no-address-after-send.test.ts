@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
 import { createLogger } from '../../src/logger.js';
-import { createSubscriberToken } from '../../src/subscribers/tokens.js';
+import { createToken } from '../../src/subscribers/tokens.js';
 import { startDeliveryBench, type DeliveryBench } from '../delivery/delivery-fixture.js';
 import { smtpReply, startSmtpSink } from '../helpers/smtp-sink.js';
 
@@ -95,7 +95,11 @@ describe('after a send', () => {
     expect([...dump.keys()].some((key) => key.startsWith(`${tag}q:fanout:`))).toBe(true);
 
     for (const reader of readers) {
-      const token = createSubscriberToken(bench.app.config.secret, { subscriberId: reader.id, newsletterId: 'daily' });
+      const token = createToken(bench.app.config.secret, {
+        purpose: 'unsubscribe',
+        subscriberId: reader.id,
+        newsletterId: 'daily',
+      });
       const holders = [...dump.entries()].filter(([, content]) => content.toLowerCase().includes(reader.email));
       expect(
         holders.map(([key]) => key).filter((key) => !isSubscriberRecord(key)),
@@ -113,7 +117,11 @@ describe('after a send', () => {
   it('wrote no address or token in any log line, at trace level', () => {
     const log = logLines.join('');
     for (const reader of readers) {
-      const token = createSubscriberToken(bench.app.config.secret, { subscriberId: reader.id, newsletterId: 'daily' });
+      const token = createToken(bench.app.config.secret, {
+        purpose: 'unsubscribe',
+        subscriberId: reader.id,
+        newsletterId: 'daily',
+      });
       expect(log.toLowerCase()).not.toContain(reader.email);
       expect(log).not.toContain(token);
     }

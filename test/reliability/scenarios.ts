@@ -237,7 +237,7 @@ async function untilQueuesDrained(rig: SendRig, timeoutMs: number): Promise<bool
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const counts = await Promise.all(
-      Object.values(rig.app.queues.queues).map((queue) =>
+      [rig.app.queues.queues.fanout, rig.app.queues.queues.deliver].map((queue) =>
         queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized'),
       ),
     );

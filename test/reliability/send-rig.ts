@@ -211,12 +211,12 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
         app.redis.getBuffer(app.keys.digestSent(digest.id)),
         app.redis.getBuffer(app.keys.digestFailed(digest.id)),
         app.redis.getBuffer(app.keys.digestSkipped(digest.id)),
-        app.redis.hkeys(app.keys.suppressed),
+        app.subscribers.suppressedAmong(recipients.map((r) => r.email)),
         app.digests.get(digest.id),
       ]);
       return {
         ledger: { sent: bitmapIds(sent), failed: bitmapIds(failed), skipped: bitmapIds(skipped) },
-        suppressed: new Set(suppressed),
+        suppressed,
         digest: stored,
       };
     };

@@ -16,7 +16,7 @@ describe('subscriber store', () => {
     redis = opened.redis;
     cleanup = opened.cleanup;
     keys = redisKeys(opened.prefix);
-    store = new RedisSubscriberStore(redis, keys);
+    store = new RedisSubscriberStore(redis, keys, { suppressionKey: 'test-suppression-key-0123456789abcdef' });
   });
   afterEach(async () => cleanup());
 

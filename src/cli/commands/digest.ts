@@ -1,9 +1,10 @@
 /** `letterpress digest ...`: build, preview, send, watch and steer a digest. */
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { findNewsletter } from '../../config.js';
 import { DigestSchema } from '../../digests/digest.js';
+import { ArticleIdSchema } from '../../digests/update-draft.js';
 import { AppError } from '../../errors.js';
 import { FINDING_KIND_LIST } from '../../privacy/finding.js';
 import {
@@ -17,6 +18,27 @@ import {
   withApp,
   type CommandSink,
 } from '../command-kit.js';
+import { registerDigestEditingCommands } from './digest-editing.js';
+
+/** Collects a repeatable flag's values in order. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Reads a text file a flag names; a missing or unreadable file is a usage error naming the flag. */
+async function readTextFlag(flag: string, path: string): Promise<string> {
+  try {
+    const text = await readFile(path, 'utf8');
+    if (text.length > 100_000) throw new AppError('input_invalid', `--${flag}: ${path} is over 100,000 characters`);
+    return text;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError(
+      'input_invalid',
+      `--${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
 
 /** Parses the digest id operand. */
 export function parseDigestId(args: string[]): string {
@@ -30,6 +52,23 @@ export function parseDigestId(args: string[]): string {
 const CreateFlagsSchema = z.object({
   newsletter: newsletterIdFlag().default('daily'),
   since: dateTimeFlag('since').optional(),
+  subject: z
+    .string()
+    .trim()
+    .min(1, { error: '--subject needs text' })
+    .max(200, { error: '--subject is over 200 characters' })
+    .optional(),
+  preheader: z
+    .string()
+    .trim()
+    .min(1, { error: '--preheader needs text' })
+    .max(200, { error: '--preheader is over 200 characters' })
+    .optional(),
+  note: z.string().min(1, { error: '--note needs a file name' }).optional(),
+  article: z.array(ArticleIdSchema).max(100, { error: '--article: at most 100 articles' }).default([]),
+  letter: z.string().min(1, { error: '--letter needs a file name' }).optional(),
+  title: z.string().trim().min(1, { error: '--title needs text' }).max(200).optional(),
+  signedBy: z.string().trim().min(1, { error: '--signed-by needs a name' }).max(120).optional(),
 });
 const PreviewFlagsSchema = z.object({
   format: z.enum(['html', 'text', 'eml'], { error: '--format must be html, text or eml' }).default('html'),
@@ -50,36 +89,59 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
 
   const create = digest
     .command('create')
-    .description('build and freeze a digest of the newsletter’s new articles; prints its id')
+    .description('start a draft of the newsletter’s new articles (or the chosen ones, or a letter); prints its id')
     .option('--newsletter <id>', 'the newsletter', 'daily')
-    .option('--since <iso>', 'take articles published after this time (ISO 8601)');
+    .option('--since <iso>', 'take articles published after this time (ISO 8601)')
+    .option('--article <id>', 'an article to carry, in order (repeatable); replaces the suggestions', collect, [])
+    .option('--subject <text>', 'the subject line instead of the composed one')
+    .option('--preheader <text>', 'the preheader instead of the composed one')
+    .option('--note <file>', 'the editor’s note, a Markdown file')
+    .option('--letter <file>', 'make a letter: its body, a Markdown file')
+    .option('--title <text>', 'the letter’s title')
+    .option('--signed-by <name>', 'who signs the letter', 'the newsroom');
   defineAction(create, sink, async (_args, values) => {
     const flags = parseFlags(CreateFlagsSchema, values);
+    const note = flags.note ? await readTextFlag('note', flags.note) : undefined;
+    const letterBody = flags.letter ? await readTextFlag('letter', flags.letter) : undefined;
+    if (flags.title && letterBody === undefined)
+      throw new AppError('input_invalid', '--title is for a letter: add --letter FILE');
     return withApp(async (app, config) => {
       const newsletter = findNewsletter(config, flags.newsletter);
-      const { createDigest } = await import('../../digests/create-digest.js');
-      const created = await createDigest(
-        {
-          articles: app.articles,
-          digests: app.digests,
-          lastSentAt: (id) => app.lastSentAt(id),
-          clock: () => new Date(),
-          freezeImages: (input) => app.freezeImages(input),
+      const { createDraft } = await import('../../digests/create-draft.js');
+      const { loadArticlesInOrder } = await import('../../digests/update-draft.js');
+      const chosen = flags.article.length > 0 ? await loadArticlesInOrder(app, [...new Set(flags.article)]) : undefined;
+      const isLetter = letterBody !== undefined;
+      const { digest: created } = await createDraft(app, {
+        newsletter,
+        kind: isLetter ? 'letter' : 'digest',
+        articles: chosen,
+        since: flags.since ? new Date(flags.since) : undefined,
+        createdBy: 'cli',
+        composition: {
+          note,
+          subject: flags.subject,
+          preheader: flags.preheader,
+          ...(isLetter
+            ? {
+                letter: {
+                  title: flags.title ?? 'A letter from the newsroom',
+                  body: letterBody,
+                  author: flags.signedBy ?? 'the newsroom',
+                },
+              }
+            : {}),
         },
-        { newsletter, site: config.site, since: flags.since ? new Date(flags.since) : undefined },
-      );
-      const images = (await app.digests.getBody(created.id))?.images;
-      const omitted = images?.omitted ?? [];
+      });
       return {
         result: {
           id: created.id,
           newsletterId: created.newsletterId,
+          kind: created.kind,
+          status: created.status,
           subject: created.subject,
           articles: created.articleIds.length,
-          images: { policy: images?.policy ?? 'remote', embedded: images?.inline.length ?? 0, omitted },
         },
-        // The id alone on the first line, so scripts can take it; a left-out image is worth a warning below it.
-        text: [created.id, ...omitted.map((o) => `warning: image left out (${o.reason}): ${o.sourceUrl}`)].join('\n'),
+        text: created.id,
       };
     });
   });
@@ -95,9 +157,10 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
     const flags = parseFlags(PreviewFlagsSchema, values);
     return withApp(async (app, config) => {
       const found = await app.digests.get(digestId);
-      const body = await app.digests.getBody(digestId);
-      if (!found || !body) throw new AppError('digest_not_found', `no digest "${digestId}"`);
+      if (!found) throw new AppError('digest_not_found', `no digest "${digestId}"`);
       const newsletter = findNewsletter(config, found.newsletterId);
+      const { loadIssue } = await import('../../digests/load-issue.js');
+      const { body } = await loadIssue(app, { digestId, newsletter, site: config.site });
       const { renderDigestPreview } = await import('../../mail/preview-digest.js');
       const { readInlineImageBytes } = await import('../../digests/image-store.js');
       const content = renderDigestPreview({
@@ -122,7 +185,7 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
 
   const send = digest
     .command('send')
-    .description('send a digest (once per reader, however often it is run)')
+    .description('send a digest (a draft is frozen first; once per reader, however often it is run)')
     .argument('<id>')
     .option('--wait', 'return when every recipient is settled')
     .option('--timeout <seconds>', 'longest wait with --wait', '3600')
@@ -135,10 +198,25 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
   defineAction(send, sink, async (args, values) => {
     const digestId = parseDigestId(args);
     const flags = parseFlags(SendFlagsSchema, values);
-    return withApp(async (app) => {
-      const { sendDigest } = await import('../../delivery/send-digest.js');
+    return withApp(async (app, config) => {
+      const { sendNow } = await import('../../delivery/send-now.js');
       const { waitForDigestSettled } = await import('../../delivery/wait-for-digest.js');
-      const started = await sendDigest(app, { digestId, allowFindings: flags.allowFinding });
+      const found = await app.digests.get(digestId);
+      if (!found) throw new AppError('digest_not_found', `no digest "${digestId}"`);
+      const newsletter = findNewsletter(config, found.newsletterId);
+      const started = await sendNow(app, {
+        digestId,
+        newsletter,
+        site: config.site,
+        by: 'cli',
+        allowFindings: flags.allowFinding,
+      });
+      // Images are fetched when the digest is frozen: one that could not be embedded is worth a warning.
+      const omittedImages = (await app.digests.getBody(digestId))?.images?.omitted ?? [];
+      const imageWarnings = omittedImages
+        .map((o) => `\nwarning: image left out (${o.reason}): ${o.sourceUrl}`)
+        .join('');
+      const imagesLeftOut = omittedImages.length > 0 ? { imagesLeftOut: omittedImages } : {};
       if (!flags.wait) {
         const hints: Record<string, string> = {
           sending: 'workers deliver it: run `letterpress worker` if none is running',
@@ -147,8 +225,8 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
           cancelled: 'it was cancelled',
         };
         return {
-          result: { digestId, status: started.status },
-          text: `digest ${digestId}: ${started.status} (${hints[started.status] ?? 'see digest status'})`,
+          result: { digestId, status: started.status, ...imagesLeftOut },
+          text: `digest ${digestId}: ${started.status} (${hints[started.status] ?? 'see digest status'})${imageWarnings}`,
         };
       }
       const settled = await waitForDigestSettled(app, digestId, { timeoutMs: flags.timeout * 1000 });
@@ -161,8 +239,9 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
           delivered: counts.delivered,
           failed: counts.failed,
           skipped: counts.skipped,
+          ...imagesLeftOut,
         },
-        text: `digest ${digestId}: ${settled.status}; recipients ${counts.recipients}, delivered ${counts.delivered}, failed ${counts.failed}, skipped ${counts.skipped}`,
+        text: `digest ${digestId}: ${settled.status}; recipients ${counts.recipients}, delivered ${counts.delivered}, failed ${counts.failed}, skipped ${counts.skipped}${imageWarnings}`,
         exitCode: settled.status === 'sent' ? 0 : 1,
       };
     });
@@ -219,12 +298,14 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
     });
   });
 
+  registerDigestEditingCommands(digest, sink);
+
   const cancel = digest.command('cancel').description('withdraw a digest; nobody else receives it').argument('<id>');
   defineAction(cancel, sink, async (args) => {
     const digestId = parseDigestId(args);
     return withApp(async (app) => {
       const { cancelDigest } = await import('../../delivery/control-digest.js');
-      const cancelled = await cancelDigest(app, { digestId });
+      const cancelled = await cancelDigest(app, { digestId, by: 'cli' });
       return { result: { digestId, status: cancelled.status }, text: `digest ${digestId}: ${cancelled.status}` };
     });
   });

@@ -85,18 +85,22 @@ export function requireToken(options: RequireTokenOptions): MiddlewareHandler<Ht
 /**
  * Refuses a state-changing request (anything but GET, HEAD, OPTIONS) whose `Origin` (or, without it, `Referer`) is
  * not one of ours: with Basic auth a browser would otherwise send the credentials along with a forged cross-site
- * form. A request with neither header (curl, the API with a Bearer token) passes.
+ * form. A request with neither header (curl, the API with a Bearer token) passes. `refuse` writes the answer (a
+ * public page answers with a page); by default a line of text.
  */
-export function checkOrigin(allowedOrigins: () => readonly string[]): MiddlewareHandler<HttpEnv> {
+export function checkOrigin(
+  allowedOrigins: () => readonly string[],
+  refuse: (c: Context, reason: string) => Response | Promise<Response> = (c, reason) => c.text(reason, 403),
+): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const method = c.req.method.toUpperCase();
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
     const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
     const own = new URL(c.req.url).origin;
     if (origin && origin !== 'null' && origin !== own && !allowedOrigins().includes(origin)) {
-      return c.text('This request came from another site and was refused.', 403);
+      return refuse(c, 'This request came from another site and was refused.');
     }
-    if (origin === 'null') return c.text('This request came from an opaque origin and was refused.', 403);
+    if (origin === 'null') return refuse(c, 'This request came from an opaque origin and was refused.');
     await next();
   };
 }

@@ -51,7 +51,7 @@ export interface PageFrame {
   nonce?: string;
 }
 
-/** Renders a view inside a layout. Throws when either template does not exist (a wiring mistake). */
+/** Renders a view inside a layout, as a complete HTML document. Throws when either template does not exist (a wiring mistake). */
 export function renderPage(
   view: string,
   frame: PageFrame,
@@ -64,5 +64,6 @@ export function renderPage(
   if (!body) throw new Error(`no view "${view}"`);
   if (!frameTemplate) throw new Error(`no layout "${layout}"`);
   const context = { lang: 'en', ...frame, ...data };
-  return frameTemplate({ ...context, body: new Handlebars.SafeString(body(context)) });
+  // The doctype is written here, not in the layouts: Prettier's Handlebars printer drops it from a template.
+  return `<!doctype html>\n${frameTemplate({ ...context, body: new Handlebars.SafeString(body(context)) })}`;
 }

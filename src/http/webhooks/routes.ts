@@ -1,16 +1,19 @@
-/** The signed webhooks: closed unless WEBHOOK_SECRET is set; each request verified once (no replays). */
+/** The webhooks: the signed CMS push (closed unless WEBHOOK_SECRET is set; no replays) and the bounce reports. */
 import { bodyLimit } from 'hono/body-limit';
-import type { App } from '../../app.js';
+import { useCaseDeps, type App } from '../../app.js';
 import { ingestWebhookPayload } from '../../articles/webhook-payload.js';
+import { unpublishArticles } from '../../digests/unpublish-articles.js';
 import { httpStatusFor, isAppError } from '../../errors.js';
 import type { HttpApp } from '../http-env.js';
+import { registerBounceRoutes, type BounceRoutesOptions } from './bounce-routes.js';
 import { createReplayGuard, verifySignedRequest } from './signed-request.js';
 
 /** Largest webhook body read, in bytes; larger ones are refused while arriving. */
 export const WEBHOOK_MAX_BYTES = 5 * 1024 * 1024;
 
-/** Registers `POST /webhooks/articles`. */
-export function registerWebhookRoutes(http: HttpApp, app: App): void {
+/** Registers `POST /webhooks/articles` (articles in, and `unpublished` ids out of every unsent issue) and the bounce webhooks. */
+export function registerWebhookRoutes(http: HttpApp, app: App, options: BounceRoutesOptions = {}): void {
+  registerBounceRoutes(http, app, options);
   const replay = createReplayGuard(app.redis, app.keys);
   http.post(
     '/webhooks/articles',
@@ -30,11 +33,13 @@ export function registerWebhookRoutes(http: HttpApp, app: App): void {
       try {
         const body = Buffer.from(await c.req.arrayBuffer());
         await verifySignedRequest({ secret, replay, clock: app.clock }, body, c.req.header('x-letterpress-signature'));
-        const report = await ingestWebhookPayload(
+        const { unpublished, ...report } = await ingestWebhookPayload(
           { store: app.articles, logger: app.logger, maxBytes: WEBHOOK_MAX_BYTES, clock: app.clock },
           body,
         );
-        return c.json(report);
+        if (unpublished.length === 0) return c.json(report);
+        const taken = await unpublishArticles({ ...useCaseDeps(app), config: app.config }, unpublished);
+        return c.json({ ...report, unpublished: taken });
       } catch (error) {
         if (!isAppError(error)) throw error;
         return c.json({ error: { code: error.code, message: error.message } }, httpStatusFor(error.code) as 400);

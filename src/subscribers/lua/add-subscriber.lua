@@ -4,7 +4,9 @@
 -- ARGV[1] lower-cased email, ARGV[2] email as given, ARGV[3] requested status (pending|active),
 -- ARGV[4] requested newsletter ids comma-joined, ARGV[5] now (ISO), ARGV[6] '1' for a resubscription,
 -- ARGV[7] subscriber id, ARGV[8] '1' when that id is fresh (taken by the caller with INCR) for a new address,
--- ARGV[9] newsletter ids of KEYS[4..] (the requested ones and every one the record took when the caller read it)
+-- ARGV[9] newsletter ids of KEYS[4..] (the requested ones and every one the record took when the caller read it),
+-- ARGV[10] the reader's name ('' keeps the stored one), ARGV[11] the address's field in the suppression hash (a keyed
+-- hash of the address; the address itself is never stored there)
 -- Returns {'retry'} when the address is now indexed under another id or the record takes a newsletter not in ARGV[9]
 -- (nothing written), else {id, created (0|1), email, status, newsletters, createdAt, updatedAt, refusal ('' or why)}.
 -- Rules: a suppressed address stays suppressed (an existing record is returned unchanged). A pending request never
@@ -41,8 +43,10 @@ local function save(status, newsletters, left)
   redis.call('HSET', KEYS[3], 'email', email, 'status', status, 'newsletters', newsletters,
     'createdAt', createdAt, 'updatedAt', updatedAt)
   if left == '' then redis.call('HDEL', KEYS[3], 'left') else redis.call('HSET', KEYS[3], 'left', left) end
+  if status ~= 'unsubscribed' then redis.call('HDEL', KEYS[3], 'leftAt') end
 end
-local isSuppressed = redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1
+if ARGV[10] ~= '' and (current[1] or created == 1) then redis.call('HSET', KEYS[3], 'name', ARGV[10]) end
+local isSuppressed = redis.call('HEXISTS', KEYS[2], ARGV[11]) == 1
 if oldStatus == 'suppressed' or (isSuppressed and oldStatus) then
   return reply(oldStatus, oldNewsletters, 'suppressed')
 end

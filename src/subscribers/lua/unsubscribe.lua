@@ -5,7 +5,7 @@
 -- Returns 0 when the subscriber does not exist, -1 (retry, nothing written) when the record takes a newsletter not
 -- in ARGV[4], else 1. Clears the active bit(s) first: from this instant no delivery sends to them. The newsletters
 -- left are remembered (the hash's 'left' list), so only a resubscription takes them back. Removing the last
--- newsletter makes the status `unsubscribed`; a suppressed record keeps its status.
+-- newsletter makes the status `unsubscribed` (stamping 'leftAt' with the time); a suppressed record keeps its status.
 --- @include "includes/list-helpers.lua"
 local bitmaps = bitmapKeys(ARGV[4], 2)
 local id = tonumber(ARGV[1])
@@ -25,7 +25,10 @@ for _, nl in ipairs(splitList(current[2])) do
 end
 if ARGV[2] ~= '' then leave(ARGV[2]) end
 local status = current[1]
-if #remaining == 0 and status ~= 'suppressed' then status = 'unsubscribed' end
+if #remaining == 0 and status ~= 'suppressed' then
+  if status ~= 'unsubscribed' then redis.call('HSET', KEYS[1], 'leftAt', ARGV[3]) end
+  status = 'unsubscribed'
+end
 redis.call('HSET', KEYS[1], 'status', status, 'newsletters', table.concat(remaining, ','), 'updatedAt', ARGV[3],
   'left', table.concat(leftList, ','))
 return 1
