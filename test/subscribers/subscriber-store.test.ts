@@ -211,7 +211,8 @@ describe('subscriber store', () => {
       status: 'active' as const,
     }));
     const result = await store.addMany(inputs, { chunkSize: 100 });
-    expect(result).toEqual({ created: 249, existing: 1, resubscribeRefused: 0 });
+    expect(result).toMatchObject({ created: 249, existing: 1, resubscribeRefused: 0 });
+    expect(result.results).toHaveLength(250);
     expect(await store.countActive('daily')).toBe(250);
     const emails = await store.getEmails([1, 2, 250, 251, 9_999]);
     expect(emails.get(1)).toBe('reader-3@example.org');

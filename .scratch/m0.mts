@@ -1,0 +1,1 @@
+console.log(Math.round(process.memoryUsage().rss/1e6))

@@ -1,0 +1,16 @@
+import { createReadStream } from 'node:fs';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { silentLogger } from '../src/logger.ts';
+import { deletePrefix } from '../src/redis.ts';
+import { importSubscribers } from '../src/subscribers/import-subscribers.ts';
+const prefix = `mem-${Date.now()}`;
+const app = await createApp(loadConfig({ LETTERPRESS_PREFIX: prefix }), { logger: silentLogger });
+let peak = { rss: 0 } as NodeJS.MemoryUsage;
+const timer = setInterval(() => { const m = process.memoryUsage(); if (m.rss > peak.rss) peak = m; }, 50);
+console.log('before', process.memoryUsage());
+const result = await importSubscribers({ subscribers: app.subscribers, newsletters: app.config.newsletters, enqueueConfirmations: async () => {} }, createReadStream('/tmp/b300k.csv'), { isConfirmed: true, onReject: () => {} });
+clearInterval(timer);
+console.log(result, 'peak', peak);
+await deletePrefix(app.redis, prefix);
+await app.close();
