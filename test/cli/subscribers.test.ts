@@ -128,19 +128,10 @@ describe('subscribers import', () => {
     const missing = await run(['subscribers', 'import', join(dir, 'nowhere.csv')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read .*nowhere\.csv/);
-    const unknown = await run([
-      'subscribers',
-      'import',
-      file('x.csv', 'email\nx@example.org\n'),
-      '--newsletter',
-      'weekly',
-    ]);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/newsletter "weekly" is not configured/);
     const allBad = await run(['subscribers', 'import', file('bad.csv', 'email\nnope\n"broken,\n'), '--confirmed']);
     expect(allBad.code).toBe(1);
     expect(allBad.stdout).toContain('imported 0');
-    expect(await app.subscribers.getByEmail('x@example.org')).toBeUndefined();
+    expect(await app.subscribers.getByEmail('nope')).toBeUndefined();
   });
 });
 
@@ -236,6 +227,5 @@ describe('subscribers export, list and count', () => {
     expect(lifted.stdout).toMatch(
       /lifted the suppression of .* \(by hand: complained by letter\); the reader is now unsubscribed/,
     );
-    expect((await run(['subscribers', 'unsuppress', 'complainer@example.com'])).stdout).toContain('was not suppressed');
   });
 });
