@@ -1,0 +1,11 @@
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { silentLogger } from '../src/logger.ts';
+import { startHttpServer } from '../src/http/server.ts';
+const app = await createApp(loadConfig({ LETTERPRESS_PREFIX: 'origin-x' }), { logger: silentLogger });
+const server = await startHttpServer(app, { port: 0, hostname: '127.0.0.1' });
+const base = `http://127.0.0.1:${server.port}`;
+const r = await fetch(`${base}/subscribe`, { method: 'POST', headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=a@example.org&newsletters=daily' });
+console.log(r.status, (await r.text()).match(/<h1>.*<\/h1>/)?.[0]);
+const r2 = await fetch(`${base}/subscribe`, { method: 'POST', headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=a@example.org&newsletters=daily' });
+await server.close(); await app.close();
