@@ -15,8 +15,8 @@ const wrapped = {
   addNewMany: async (r: any, s: any) => { const t = performance.now(); const x = await store.addNewMany(r, s); tAdd += performance.now() - t; return x; },
 };
 const t = performance.now();
-const result = await importSubscribers({ subscribers: wrapped as any, newsletters: app.config.newsletters, enqueueConfirmations: async () => {} }, createReadStream('/tmp/b100k.csv'), { isConfirmed: true, onReject: () => {} });
+const result = await importSubscribers({ subscribers: wrapped as any, newsletters: app.config.newsletters, enqueueConfirmations: async () => {} }, createReadStream('/tmp/b300k.csv'), { isConfirmed: true, onReject: () => {} });
 const total = performance.now() - t;
-console.log(result, { total: Math.round(total), states: Math.round(tStates), add: Math.round(tAdd), rowsPerSecond: Math.round(100000 / total * 1000), rss: Math.round(process.memoryUsage().rss / 1e6) });
+console.log(result, { total: Math.round(total), states: Math.round(tStates), add: Math.round(tAdd), rowsPerSecond: Math.round(300000 / total * 1000), rss: Math.round(process.memoryUsage().rss / 1e6) });
 await deletePrefix(app.redis, prefix);
 await app.close();

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { DigestStatus } from '../digests/digest.js';
 import { readLuaScript, scriptCommand, type ScriptCall } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
+import type { DigestReceived } from '../subscribers/export-personal-data.js';
 
 /** The outcome recorded for one recipient. */
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped';
@@ -72,17 +73,6 @@ const RELEASE_LEASE_LUA = readLuaScript(import.meta.url, 'lua/release-lease.lua'
 const SNAPSHOT_LUA = readLuaScript(import.meta.url, 'lua/snapshot.lua');
 const MARK_FANNED_OUT_LUA = readLuaScript(import.meta.url, 'lua/mark-fanned-out.lua');
 const TRANSITION_LUA = readLuaScript(import.meta.url, 'lua/transition.lua');
-
-/** One digest in a subscriber's history. */
-export interface SubscriberDigestHistory {
-  digestId: string;
-  newsletterId: string;
-  subject: string;
-  createdAt: string;
-  outcome: 'delivered' | 'failed' | 'skipped' | 'pending';
-  /** Why it failed (no address in it). */
-  reason?: string;
-}
 
 /** A requested status change, applied only from the allowed statuses. */
 export interface DigestTransition {
@@ -291,9 +281,9 @@ export class RedisDeliveryLedger {
    * Every digest that counted this subscriber among its recipients, oldest first, with what happened to their copy
    * (`pending` while the digest is still sending) and the failure reason when there is one.
    */
-  async historyOf(subscriberId: number): Promise<SubscriberDigestHistory[]> {
+  async historyOf(subscriberId: number): Promise<DigestReceived[]> {
     const digestIds = await this.redis.zrange(this.keys.digestsByCreated, '0', '-1');
-    const history: SubscriberDigestHistory[] = [];
+    const history: DigestReceived[] = [];
     for (let start = 0; start < digestIds.length; start += 200) {
       const page = digestIds.slice(start, start + 200);
       const pipeline = this.redis.pipeline();

@@ -98,37 +98,61 @@ export async function importSubscribers(
     rejections.push({ line, reason });
   };
 
-  const parser = source.pipe(
-    parse({
-      bom: true,
-      columns: (header: string[]) => readHeader(header),
-      skip_empty_lines: true,
-      max_record_size: MAX_RECORD_CHARACTERS,
-      skip_records_with_error: true,
-      // The record's (last) line, read from the parser's context: cheaper than `info: true`, which copies it per row.
-      on_record: (record: Record<string, string>, context: { lines: number }) => ({ line: context.lines, record }),
-      on_skip: (error: CsvError | undefined) => {
-        const line = (error as { lines?: number } | undefined)?.lines ?? 0;
-        rejections.push({ line, reason: `malformed CSV: ${error?.message ?? 'unreadable row'}` });
-        return undefined;
-      },
-    }),
-  );
+  // Rows csv-parse skipped as malformed, with their raw text and how many rows it had passed on before them.
+  const skipped: { afterRecords: number; raw: string; reason: string }[] = [];
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_RECORD_CHARACTERS,
+    skip_records_with_error: true,
+    // Each row's raw text gives its line numbers; `info: true` or `on_record` would copy the parser's state per row,
+    // which tripled the cost of parsing.
+    raw: true,
+    on_skip: (error: CsvError | undefined, raw: string | undefined) => {
+      const reason = `malformed CSV: ${(error?.message ?? 'unreadable row').replace(/ (on|at) line \d+/, '')}`;
+      skipped.push({ afterRecords: parser.info.records, raw: raw ?? '', reason });
+      return undefined;
+    },
+  });
+  source.pipe(parser);
   source.on('error', (error) => parser.destroy(error));
 
   let chunk: GoodRow[] = [];
-  const flush = async () => {
-    if (chunk.length > 0) await importChunk(deps, chunk, options, result, reject);
-    chunk = [];
+  // One chunk is written while the next is read and checked, so Redis and this process work at the same time. The
+  // rejections gathered until the previous chunk is written all come before the next one's, and go out sorted.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async (isLast = false) => {
+    await writing;
     for (const bad of rejections.splice(0).sort((a, b) => a.line - b.line)) {
       result.rejected += 1;
       await options.onReject(bad.line, bad.reason);
     }
-    const info = (parser as unknown as { info: { bytes: number; records: number } }).info;
-    options.onProgress?.(info.bytes, info.records);
+    options.onProgress?.(parser.info.bytes, parser.info.records);
+    const rows = chunk;
+    chunk = [];
+    writing = rows.length > 0 ? importChunk(deps, rows, options, result, reject) : Promise.resolve();
+    // Its failure surfaces at the next flush; until then it must not count as unhandled.
+    writing.catch(() => undefined);
+    if (isLast) await flush();
   };
-  for await (const { line, record } of parser as AsyncIterable<{ line: number; record: Record<string, string> }>) {
-    const checked = checkRow(record, line, known, defaults);
+  const lines = createLineCounter();
+  let columns: ColumnIndexes | undefined;
+  let consumed = 0;
+  const takeSkipped = (upTo: number) => {
+    while (skipped.length > 0 && (skipped[0]?.afterRecords ?? 0) <= upTo) {
+      const skip = skipped.shift() as { raw: string; reason: string };
+      rejections.push({ line: lines.next(skip.raw), reason: skip.reason });
+    }
+  };
+  for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+    takeSkipped(consumed);
+    consumed += 1;
+    const line = lines.next(raw);
+    if (!columns) {
+      columns = readHeader(record);
+      continue;
+    }
+    const checked = checkRow(record, columns, line, known, defaults);
     if (typeof checked === 'string') {
       await reject(line, checked);
     } else if (!seen.add(checked.address)) {
@@ -138,12 +162,21 @@ export async function importSubscribers(
       if (chunk.length >= (options.chunkSize ?? 1000)) await flush();
     }
   }
-  await flush();
+  takeSkipped(Number.POSITIVE_INFINITY);
+  if (!columns) throw new AppError('input_invalid', 'the CSV file is empty: it needs a header with an email column');
+  await flush(true);
   return result;
 }
 
-/** The header's column names, lower-cased; it must hold `email`. */
-function readHeader(header: string[]): string[] {
+/** Where the columns we read are in each row. */
+interface ColumnIndexes {
+  email: number;
+  name: number;
+  newsletters: number;
+}
+
+/** The header's columns (names trimmed, any case); it must hold `email`. */
+function readHeader(header: string[]): ColumnIndexes {
   const names = header.map((name) => name.trim().toLowerCase());
   if (!names.includes('email')) {
     throw new AppError(
@@ -151,21 +184,55 @@ function readHeader(header: string[]): string[] {
       `the CSV header must hold an email column (found: ${names.join(', ') || 'nothing'})`,
     );
   }
-  return names;
+  return { email: names.indexOf('email'), name: names.indexOf('name'), newsletters: names.indexOf('newsletters') };
+}
+
+/**
+ * Line numbers from the rows' raw text (kept rows and skipped ones alike, in file order): a row starts on the line
+ * after the previous one ended, plus any blank lines before it. csv-parse keeps a row's own delimiter in its raw text
+ * as `\n` or, for CRLF files, `\r`; a line break inside a quoted cell stays as written.
+ */
+function createLineCounter() {
+  let ended = 0;
+  return {
+    next(raw: string): number {
+      let leading = 0;
+      while (leading < raw.length && (raw[leading] === '\r' || raw[leading] === '\n')) leading += 1;
+      const start = ended + 1 + countLineBreaks(raw.slice(0, leading));
+      ended += countLineBreaks(raw);
+      return start;
+    },
+  };
+}
+
+/** Line breaks in a text: CRLF, LF or a lone CR each count once. */
+function countLineBreaks(text: string): number {
+  let count = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 10) count += 1;
+    else if (code === 13) {
+      count += 1;
+      if (text.charCodeAt(index + 1) === 10) index += 1;
+    }
+  }
+  return count;
 }
 
 /** A valid row, or the reason it is not one. */
 function checkRow(
-  record: Record<string, string>,
+  record: string[],
+  columns: ColumnIndexes,
   line: number,
   known: Set<string>,
   defaults: string[],
 ): GoodRow | string {
-  const email = EmailSchema.safeParse(record.email ?? '');
+  const email = EmailSchema.safeParse(record[columns.email] ?? '');
   if (!email.success) return `bad address: ${email.error.issues[0]?.message ?? 'invalid'}`;
-  const name = SubscriberNameSchema.safeParse(record.name ?? '');
+  // A spreadsheet cell may hold line breaks; a name is one line.
+  const name = SubscriberNameSchema.safeParse((record[columns.name] ?? '').replace(/[\t\r\n]+/g, ' '));
   if (!name.success) return `bad name: ${name.error.issues[0]?.message ?? 'invalid'}`;
-  const listed = (record.newsletters ?? '')
+  const listed = (record[columns.newsletters] ?? '')
     .split(';')
     .map((id) => id.trim())
     .filter(Boolean);
