@@ -658,11 +658,9 @@ export class RedisSubscriberStore {
     const pageSize = options.pageSize ?? 1000;
     for (let from = 1; from <= (await this.highestId()); from += pageSize) {
       const keys = Array.from({ length: pageSize }, (_, index) => this.keys.subscriber(from + index));
-      const values = (await scriptCommand(this.redis, 'lpReadRecords')(
-        keys.length,
-        ...keys,
-        ...RECORD_FIELDS,
-      )) as (string | null)[][];
+      const values = (await scriptCommand(this.redis, 'lpReadRecords')(keys.length, ...keys, ...RECORD_FIELDS)) as (
+        string | null
+      )[][];
       const page: Subscriber[] = [];
       values.forEach((fields, index) => {
         const record = recordFromFields(from + index, fields);
