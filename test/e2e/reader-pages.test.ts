@@ -2,7 +2,8 @@
  * A reader's whole life in Debian's Chromium, as a person lives it: sign up on the form, open the confirmation email
  * from the capture folder and confirm, receive a digest, leave with the one-click POST its List-Unsubscribe header
  * names, undo, leave everything from the preferences page, and get nothing from the next digest. No response sets a
- * cookie, no request leaves 127.0.0.1, and every page is saved as a screenshot to look at.
+ * cookie, no request leaves 127.0.0.1, every page is saved as a screenshot to look at, and each kind of page (the
+ * form, a notice with its button and link, the preferences) passes axe-core's WCAG 2.1 AA rules.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,13 @@ import { silentLogger } from '../../src/logger.js';
 import { findFreePort } from '../../src/private-redis.js';
 import { createToken } from '../../src/subscribers/tokens.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run-workers.js';
-import { HAS_CHROMIUM, launchBrowser, saveScreenshot, watchContext } from '../helpers/browser.js';
+import {
+  findAccessibilityProblems,
+  HAS_CHROMIUM,
+  launchBrowser,
+  saveScreenshot,
+  watchContext,
+} from '../helpers/browser.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { QUICK_JOB_OPTIONS, QUICK_WORKER_OPTIONS } from '../delivery/delivery-fixture.js';
@@ -109,6 +116,13 @@ describe.skipIf(!HAS_CHROMIUM)('a reader in Chromium', () => {
   }
 
   const heading = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
+  /** Saves the page's screenshot and collects what axe-core finds wrong with it. */
+  const problems: string[] = [];
+  async function look(page: Page, name: string) {
+    await saveScreenshot(page, name);
+    for (const problem of await findAccessibilityProblems(browser, await page.content()))
+      problems.push(`${name}: ${problem}`);
+  }
 
   it('signs up, confirms, receives, leaves in one click, undoes, leaves everything, and then gets nothing', async () => {
     await app.subscribers.add({ email: 'neighbour@example.org', newsletterIds: ['daily'], status: 'active' });
@@ -120,14 +134,14 @@ describe.skipIf(!HAS_CHROMIUM)('a reader in Chromium', () => {
     expect(await heading(page)).toBe('Subscribe');
     await page.getByLabel('Your email address').fill(READER);
     await page.getByLabel(/The Daily Digest/).check();
-    await saveScreenshot(page, 'reader-1-subscribe-form');
+    await look(page, 'reader-1-subscribe-form', { isCheckedByAxe: true });
     await page.setViewportSize({ width: 390, height: 844 });
-    await saveScreenshot(page, 'reader-1-subscribe-form-phone');
+    await look(page, 'reader-1-subscribe-form-phone');
     await page.setViewportSize({ width: 1200, height: 900 });
     await page.getByRole('button', { name: 'Subscribe' }).click();
     await page.waitForLoadState();
     expect(await heading(page)).toBe('Check your inbox');
-    await saveScreenshot(page, 'reader-2-check-your-inbox');
+    await look(page, 'reader-2-check-your-inbox');
 
     // The confirmation email, from the capture folder.
     const [confirmation] = await waitUntil('the confirmation email', async () => {
@@ -139,12 +153,12 @@ describe.skipIf(!HAS_CHROMIUM)('a reader in Chromium', () => {
     const confirmUrl = /(http:\/\/127\.0\.0\.1:\d+\/confirm\/\S+)/.exec(confirmation?.text ?? '')?.[1] ?? '';
     await page.goto(confirmUrl);
     expect(await heading(page)).toBe('Confirm your subscription');
-    await saveScreenshot(page, 'reader-3-confirm');
+    await look(page, 'reader-3-confirm');
     expect((await app.subscribers.getByEmail(READER))?.status).toBe('pending');
     await page.getByRole('button', { name: 'Confirm my subscription' }).click();
     await page.waitForLoadState();
     expect(await heading(page)).toBe('You are subscribed');
-    await saveScreenshot(page, 'reader-4-subscribed');
+    await look(page, 'reader-4-subscribed');
     const welcome = await waitUntil('the welcome email', async () =>
       (await mailFor(READER)).find((m) => m.subject === 'Welcome to The Daily Digest'),
     );
@@ -172,25 +186,25 @@ describe.skipIf(!HAS_CHROMIUM)('a reader in Chromium', () => {
     expect(await heading(page)).toBe('You are unsubscribed');
     const id = (await app.subscribers.getByEmail(READER))?.id ?? 0;
     expect(await app.subscribers.isActive(id, 'daily')).toBe(false);
-    await saveScreenshot(page, 'reader-5-unsubscribed-with-undo');
+    await look(page, 'reader-5-unsubscribed-with-undo', { isCheckedByAxe: true });
 
     // Undo, then the preferences page: the address, every newsletter, leave everything.
     await page.getByRole('button', { name: 'Undo: keep receiving The Daily Digest' }).click();
     await page.waitForLoadState();
     expect(await heading(page)).toBe('Welcome back');
     expect(await app.subscribers.isActive(id, 'daily')).toBe(true);
-    await saveScreenshot(page, 'reader-6-welcome-back');
+    await look(page, 'reader-6-welcome-back');
     await page.getByRole('link', { name: 'See all your newsletters' }).click();
     await page.waitForLoadState();
     expect(await heading(page)).toBe('Your newsletters');
     expect(await page.getByText(READER).count()).toBe(1);
     expect(await page.getByLabel(/The Daily Digest/).isChecked()).toBe(true);
     expect(await page.getByLabel(/Culture Weekly/).isChecked()).toBe(false);
-    await saveScreenshot(page, 'reader-7-preferences');
+    await look(page, 'reader-7-preferences');
     await page.getByRole('button', { name: 'Leave every newsletter' }).click();
     await page.waitForLoadState();
     expect(await page.getByRole('status').textContent()).toContain('You have left every newsletter');
-    await saveScreenshot(page, 'reader-8-left-everything');
+    await look(page, 'reader-8-left-everything', { isCheckedByAxe: true });
 
     // The next digest reaches the neighbour and not the reader.
     const before = (await mailFor(READER)).length;
@@ -202,7 +216,7 @@ describe.skipIf(!HAS_CHROMIUM)('a reader in Chromium', () => {
     // Calm pages for links that do not work.
     expect((await page.goto(`${base}/confirm/c1.-.zzzzzz.AAAAAAAAAAAAAAAAAAAAAA`))?.status()).toBe(400);
     expect(await heading(page)).toBe('This link is not valid');
-    await saveScreenshot(page, 'reader-9-invalid-link');
+    await look(page, 'reader-9-invalid-link');
     const expired = createToken(app.config.secret, {
       purpose: 'confirm',
       subscriberId: id,
@@ -210,8 +224,9 @@ describe.skipIf(!HAS_CHROMIUM)('a reader in Chromium', () => {
     });
     expect((await page.goto(`${base}/confirm/${expired}`))?.status()).toBe(410);
     expect(await heading(page)).toBe('This link has expired');
-    await saveScreenshot(page, 'reader-10-expired-link');
+    await look(page, 'reader-10-expired-link');
 
+    expect(problems).toEqual([]);
     expect(await watched.context.cookies()).toEqual([]);
     expect(watched.setCookieHeaders).toEqual([]);
     expect(watched.foreignRequests()).toEqual([]);
