@@ -1,1 +1,0 @@
-console.log(Math.round(process.memoryUsage().rss/1e6))

@@ -1,1 +1,0 @@
-import '../src/app.ts'; console.log(Math.round(process.memoryUsage().rss/1e6))

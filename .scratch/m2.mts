@@ -1,1 +1,0 @@
-import '../src/cli/main.ts'; console.log(Math.round(process.memoryUsage().rss/1e6))
