@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
-import { stringify } from 'csv-stringify';
+import { stringify } from 'csv-stringify/sync';
 import type { Suppression } from './subscriber-store.js';
 import type { Subscriber, SubscriberStatus } from './subscriber.js';
 
@@ -67,29 +67,31 @@ export async function exportSubscribers(
   out: Writable,
   onProgress: (recordsRead: number) => void = () => {},
 ): Promise<number> {
-  const csv = stringify({ header: true, columns: [...EXPORT_COLUMNS] });
-  csv.pipe(out, { end: false });
+  // A page at a time through csv-stringify's synchronous API: one call per page, not a stream write per row.
+  let text = stringify([[...EXPORT_COLUMNS]]);
   let rows = 0;
   let read = 0;
   for await (const page of deps.subscribers.scan({ pageSize: 2000 })) {
     read += page.length;
     onProgress(read);
+    const lines: string[][] = [];
     for (const subscriber of page) {
       if (!matchesFilter(subscriber, filter)) continue;
-      const row = [
+      lines.push([
         String(subscriber.id),
         neutraliseCell(subscriber.email),
         neutraliseCell(subscriber.name ?? ''),
         subscriber.status,
         subscriber.newsletters.join(';'),
         subscriber.createdAt,
-      ];
-      rows += 1;
-      if (!csv.write(row)) await once(csv, 'drain');
+      ]);
     }
+    rows += lines.length;
+    if (lines.length > 0) text += stringify(lines);
+    if (!out.write(text)) await once(out, 'drain');
+    text = '';
   }
-  csv.end();
-  await once(csv, 'end');
+  if (text !== '' && !out.write(text)) await once(out, 'drain');
   return rows;
 }
 

@@ -656,15 +656,20 @@ export class RedisSubscriberStore {
    */
   async *scan(options: { pageSize?: number } = {}): AsyncGenerator<Subscriber[]> {
     const pageSize = options.pageSize ?? 1000;
-    for (let from = 1; from <= (await this.highestId()); from += pageSize) {
+    const readPage = (from: number) => {
       const keys = Array.from({ length: pageSize }, (_, index) => this.keys.subscriber(from + index));
-      const values = (await scriptCommand(this.redis, 'lpReadRecords')(keys.length, ...keys, ...RECORD_FIELDS)) as (
-        string | null
-      )[][];
+      return scriptCommand(this.redis, 'lpReadRecords')(keys.length, ...keys, ...RECORD_FIELDS) as Promise<string>;
+    };
+    const highest = await this.highestId();
+    // The next page is asked for before this one is handed out, so Redis reads while the caller works.
+    let next = highest >= 1 ? readPage(1) : undefined;
+    for (let from = 1; next; from += pageSize) {
+      const text = await next;
+      next = from + pageSize <= Math.max(highest, await this.highestId()) ? readPage(from + pageSize) : undefined;
       const page: Subscriber[] = [];
-      values.forEach((fields, index) => {
-        const record = recordFromFields(from + index, fields);
-        if (record) page.push(record);
+      text.split('\x1e').forEach((record, index) => {
+        const found = recordFromFields(from + index, record.split('\x1f'));
+        if (found) page.push(found);
       });
       yield page;
     }
@@ -791,7 +796,7 @@ export const RECORD_FIELDS = [
  * A record from the values of `RECORD_FIELDS`, without re-validating what the store's own scripts wrote: the fast
  * path of scans over millions of records (export, list, count).
  */
-function recordFromFields(id: number, values: (string | null)[]): Subscriber | undefined {
+function recordFromFields(id: number, values: (string | null | undefined)[]): Subscriber | undefined {
   const [email, name, status, newsletters, left, leftAt, requested, requestedAt, createdAt, updatedAt] = values;
   if (!email || !status || !createdAt) return undefined;
   const record: Subscriber = {
