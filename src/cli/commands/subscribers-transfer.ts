@@ -16,7 +16,7 @@ import type { CommandOutput } from '../command-kit.js';
 import { createHeapRelief } from '../heap-relief.js';
 
 /** Rows between full garbage collections in the bulk commands (see heap-relief.ts). */
-const HEAP_RELIEF_ROWS = 10_000;
+const HEAP_RELIEF_ROWS = 25_000;
 
 /** Opens the import file, with a clear error for a missing or unreadable one. */
 function openInput(file: string): { stream: Readable; bytes: number | undefined } {
