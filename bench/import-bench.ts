@@ -93,9 +93,12 @@ async function measureCommand(
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  let last = { cpuMs: 0, peakRss: 0 };
+  const last = { cpuMs: 0, peakRss: 0 };
   const timer = setInterval(() => {
-    last = (child.pid !== undefined && readProcess(child.pid)) || last;
+    const sample = child.pid === undefined ? undefined : readProcess(child.pid);
+    // A process that has exited but is not yet reaped has no VmHWM line: keep the highest reading seen.
+    if (sample && sample.cpuMs >= last.cpuMs) last.cpuMs = sample.cpuMs;
+    if (sample && sample.peakRss > last.peakRss) last.peakRss = sample.peakRss;
   }, 50);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearInterval(timer);
