@@ -34,6 +34,8 @@ export const BenchOptionsSchema = z.object({
    * --max-old-space-size=96` to bound their memory. Unset: Node's defaults.
    */
   workerNodeOptions: z.string().min(1).optional(),
+  /** Run the import/export benchmark with this many CSV rows instead of the delivery benchmark. Unset: delivery. */
+  import: count(1, 10_000_000).optional(),
 });
 export type BenchOptions = z.infer<typeof BenchOptionsSchema> & { tutorialMessages: number };
 
@@ -52,7 +54,8 @@ export const benchUsage = `usage: npm run bench -- [flags]
   --cpu-prof DIR         write V8 CPU profiles of the workers into DIR
   --worker-node-options="FLAGS"
                          Node/V8 flags for the worker processes only (note the =), e.g.
-                         --worker-node-options="--max-semi-space-size=2 --max-old-space-size=96"`;
+                         --worker-node-options="--max-semi-space-size=2 --max-old-space-size=96"
+  --import N             instead: import N CSV rows and export them (subscribers import/export), with baselines`;
 
 /** Parses argv (without node and the script) or throws `input_invalid` naming the flag and the reason. */
 export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
@@ -75,6 +78,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
         out: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'worker-node-options': { type: 'string' },
+        import: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -95,6 +99,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     out: values.out,
     cpuProf: values['cpu-prof'],
     workerNodeOptions: values['worker-node-options'],
+    import: values.import,
   });
   if (!parsed.success)
     throw new AppError(

@@ -20,6 +20,14 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
+    if (options.import !== undefined) {
+      const { formatImportReport, runImportBench, writeImportResults } = await import('./import-bench.js');
+      const report = await runImportBench({ rows: options.import });
+      const written = await writeImportResults(report, resolve(repoRoot, options.out));
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${formatImportReport(report)}\nwritten: ${written.join(', ')}\n`);
+      return 0;
+    }
     const { runBench, writeResults } = await import('./run-bench-session.js');
     const { formatReportMarkdown } = await import('./bench-report.js');
     const report = await runBench(options);

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { DIGEST_STATUSES, type DigestStatus } from '../digests/digest.js';
 import { readLuaScript, scriptCommand, type ScriptCall } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
+import type { DigestReceived } from '../subscribers/export-personal-data.js';
 
 /** The outcome recorded for one recipient. */
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped';
@@ -278,6 +279,88 @@ export class RedisDeliveryLedger {
       }
     } while (cursor !== '0' && failures.length < limit);
     return failures.sort((a, b) => a.subscriberId - b.subscriberId);
+  }
+
+  /**
+   * Every digest that counted this subscriber among its recipients, oldest first, with what happened to their copy
+   * (`pending` while the digest is still sending) and the failure reason when there is one.
+   */
+  async historyOf(subscriberId: number): Promise<DigestReceived[]> {
+    const digestIds = await this.redis.zrange(this.keys.digestsByCreated, '0', '-1');
+    const history: DigestReceived[] = [];
+    for (let start = 0; start < digestIds.length; start += 200) {
+      const page = digestIds.slice(start, start + 200);
+      const pipeline = this.redis.pipeline();
+      for (const id of page) {
+        pipeline.hmget(this.keys.digest(id), 'newsletterId', 'subject', 'createdAt', 'status');
+        pipeline.getbit(this.keys.digestRecipients(id), subscriberId);
+        pipeline.getbit(this.keys.digestSent(id), subscriberId);
+        pipeline.getbit(this.keys.digestFailed(id), subscriberId);
+        pipeline.getbit(this.keys.digestSkipped(id), subscriberId);
+        pipeline.hget(this.keys.digestFailures(id), String(subscriberId));
+      }
+      const values = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      });
+      page.forEach((digestId, index) => {
+        const [fields, recipient, sent, failed, skipped, reason] = values.slice(index * 6, index * 6 + 6) as [
+          (string | null)[],
+          number,
+          number,
+          number,
+          number,
+          string | null,
+        ];
+        if (recipient !== 1) return;
+        const [newsletterId, subject, createdAt] = fields;
+        const outcome = sent === 1 ? 'delivered' : failed === 1 ? 'failed' : skipped === 1 ? 'skipped' : 'pending';
+        history.push({
+          digestId,
+          newsletterId: newsletterId ?? '',
+          subject: subject ?? '',
+          createdAt: createdAt ?? '',
+          outcome,
+          ...(reason ? { reason } : {}),
+        });
+      });
+    }
+    return history;
+  }
+
+  /**
+   * Removes a subscriber from every ledger (erasure): their failure reasons everywhere, and their bits in the
+   * bitmaps of digests that are finished (sent or cancelled). A digest still sending keeps the bit of an id whose
+   * record is gone (it is skipped and recorded as such, naming no one), so its counts still add up. Returns how many
+   * ledgers changed.
+   */
+  async forgetSubscriber(subscriberId: number): Promise<number> {
+    const digestIds = await this.redis.zrange(this.keys.digestsByCreated, '0', '-1');
+    let changed = 0;
+    for (let start = 0; start < digestIds.length; start += 200) {
+      const page = digestIds.slice(start, start + 200);
+      const statuses = await Promise.all(page.map((id) => this.getStatus(id)));
+      const pipeline = this.redis.pipeline();
+      page.forEach((id, index) => {
+        pipeline.hdel(this.keys.digestFailures(id), String(subscriberId));
+        const status = statuses[index];
+        if (status !== 'sent' && status !== 'cancelled') return;
+        for (const key of [
+          this.keys.digestRecipients(id),
+          this.keys.digestSent(id),
+          this.keys.digestFailed(id),
+          this.keys.digestSkipped(id),
+        ]) {
+          pipeline.setbit(key, subscriberId, 0);
+        }
+      });
+      const results = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return Number(value);
+      });
+      changed += results.filter((value) => value > 0).length;
+    }
+    return changed;
   }
 
   /** The time up to which the newsletter's articles went out in a finished digest, or undefined. */

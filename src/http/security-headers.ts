@@ -1,6 +1,6 @@
 /**
  * Headers on every response. Public pages get the strictest policy: nothing remote may load, no script at all,
- * nothing is remembered, no referrer leaks. A page that needs its own script (the editor's live progress) sets its
+ * nothing is remembered, no referrer leaks to another site. A page that needs its own script (the editor's live progress) sets its
  * own Content-Security-Policy with a nonce; the middleware leaves a policy a route set alone.
  */
 import type { MiddlewareHandler } from 'hono';
@@ -26,11 +26,11 @@ export function cspWithScriptNonce(nonce: string, extra: { frameSrc?: string } =
 }
 
 /**
- * The referrer policy of every page that sets none of its own: nothing leaves with a link or a request. The editor's
- * pages choose `same-origin` instead, because under `no-referrer` a browser sends `Origin: null` with a form's POST,
- * and a change must carry our own origin to be accepted (see `checkOrigin`); other sites still learn nothing.
+ * The referrer policy of every page that sets none of its own: `same-origin`, so nothing leaves with a link or a
+ * request to another site. Not `no-referrer`: under it a browser sends `Origin: null` with our own forms' POSTs, which
+ * the Origin check (`checkOrigin`) cannot tell from a forged request.
  */
-export const DEFAULT_REFERRER_POLICY = 'no-referrer';
+export const DEFAULT_REFERRER_POLICY = 'same-origin';
 
 const FIXED_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',

@@ -2,7 +2,7 @@
  * The BullMQ edge of delivery: one Queue per queue name under `keys.bullPrefix`, type-safe enqueueing from the job
  * registry, and "revive", which makes sure a job exists and will run soon (used when a digest resumes).
  */
-import { Queue, type Job, type JobsOptions } from 'bullmq';
+import { Queue, type Job, type JobsOptions, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   jobDefinitions,
@@ -76,6 +76,16 @@ export interface DeliveryQueues {
   countJobStates(name: JobName, jobIds: string[]): Promise<JobStateCounts>;
   /** The effective default options of a job (registry defaults plus overrides). */
   optionsFor(name: JobName): JobsOptions;
+  /**
+   * Jobs (waiting, delayed, failed, completed, ...) whose payload names the subscriber or whose payload, failure or
+   * result mentions the address, in every queue; with `remove`, those jobs (except running ones) and the queue events
+   * that mention the address are deleted. Returns how many jobs were found (and removed).
+   */
+  findJobsMentioning(
+    subscriberId: number | undefined,
+    email: string,
+    options: { remove: boolean },
+  ): Promise<{ jobs: number; removed: number; events: number }>;
   /** Makes a job repeat every `everyMs` (one scheduler per job name, shared by every process). */
   repeat<N extends JobName>(name: N, payload: JobPayload<N>, everyMs: number): Promise<void>;
   close(): Promise<void>;
@@ -92,6 +102,23 @@ export interface JobStateCounts {
 }
 
 const ADD_BULK_CHUNK = 500;
+/** Job states searched when looking for a person's traces (everything but `active`, which cannot be removed). */
+const SEARCHED_STATES: JobType[] = ['waiting', 'delayed', 'prioritized', 'failed', 'completed', 'waiting-children'];
+
+/** Whether a job names the subscriber (`subscriberId` in its payload) or mentions the address anywhere. */
+function mentions(job: Job, subscriberId: number | undefined, address: string): boolean {
+  const data = job.data as { subscriberId?: unknown } | undefined;
+  if (subscriberId !== undefined && data?.subscriberId === subscriberId) return true;
+  const text = [
+    JSON.stringify(job.data),
+    job.failedReason,
+    JSON.stringify(job.stacktrace),
+    JSON.stringify(job.returnvalue),
+  ]
+    .join('\n')
+    .toLowerCase();
+  return text.includes(address);
+}
 
 /** Creates one queue per name of the registry (`QueueName`). */
 export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQueues {
@@ -193,6 +220,35 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
       }
       return counts;
     },
+    async findJobsMentioning(subscriberId, email, { remove }) {
+      const address = email.trim().toLowerCase();
+      const counts = { jobs: 0, removed: 0, events: 0 };
+      for (const queue of Object.values(queues)) {
+        const found: Job[] = [];
+        for (let start = 0; ; start += 1000) {
+          const page = await queue.getJobs(SEARCHED_STATES, start, start + 999, true);
+          found.push(...page.filter((job) => job && mentions(job, subscriberId, address)));
+          if (page.length < 1000) break;
+        }
+        counts.jobs += found.length;
+        if (!remove) continue;
+        for (const job of found) {
+          if (
+            await job.remove().then(
+              () => true,
+              () => false,
+            )
+          )
+            counts.removed += 1;
+        }
+        counts.events += await removeEventsMentioning(
+          options.connection,
+          `${options.prefix}:${queue.name}:events`,
+          address,
+        );
+      }
+      return counts;
+    },
     async close() {
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
     },
@@ -201,3 +257,18 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
 
 /** The id a job gets (re-exported for callers that only need the id). */
 export { jobIdFor };
+
+/** Deletes the entries of a queue's event stream that mention the address (a failure reason quoting it). */
+async function removeEventsMentioning(redis: Redis, stream: string, address: string): Promise<number> {
+  let removed = 0;
+  let from = '-';
+  for (;;) {
+    const entries = await redis.xrange(stream, from, '+', 'COUNT', 1000);
+    const matching = entries
+      .filter(([, fields]) => fields.join('\n').toLowerCase().includes(address))
+      .map(([id]) => id);
+    if (matching.length > 0) removed += await redis.xdel(stream, ...matching);
+    if (entries.length < 1000) return removed;
+    from = `(${entries[entries.length - 1]?.[0] ?? '+'}`;
+  }
+}

@@ -69,6 +69,26 @@ const EXPIRE_REQUEST_LUA = readLuaScript(import.meta.url, 'lua/expire-request.lu
 const ERASE_SUBSCRIBER_LUA = readLuaScript(import.meta.url, 'lua/erase-subscriber.lua');
 const UNSUPPRESS_LUA = readLuaScript(import.meta.url, 'lua/unsuppress.lua');
 const RECORD_SOFT_BOUNCE_LUA = readLuaScript(import.meta.url, 'lua/record-soft-bounce.lua');
+const IMPORT_NEW_LUA = readLuaScript(import.meta.url, 'lua/import-new.lua');
+const READ_RECORDS_LUA = readLuaScript(import.meta.url, 'lua/read-records.lua');
+
+/** A new reader for `addNewMany`. */
+export interface NewReader {
+  email: string;
+  name?: string;
+  newsletterIds: string[];
+  /** The address's suppression field when the caller has it already (see `readStates`). */
+  suppressionField?: string;
+}
+
+/** What `addNewMany` did with one reader. */
+export type NewReaderOutcome =
+  /** Stored, with this id. */
+  | { kind: 'added'; id: number }
+  /** The address was stored meanwhile: add it with `add` instead. */
+  | { kind: 'exists' }
+  /** The address is suppressed: nothing was stored. */
+  | { kind: 'suppressed' };
 
 /** What a sign-up request did. */
 export interface SubscriptionRequest {
@@ -142,6 +162,8 @@ export class RedisSubscriberStore {
     redis.defineCommand('lpEraseSubscriber', { lua: ERASE_SUBSCRIBER_LUA });
     redis.defineCommand('lpUnsuppress', { lua: UNSUPPRESS_LUA });
     redis.defineCommand('lpRecordSoftBounce', { numberOfKeys: 1, lua: RECORD_SOFT_BOUNCE_LUA });
+    redis.defineCommand('lpImportNew', { lua: IMPORT_NEW_LUA });
+    redis.defineCommand('lpReadRecords', { lua: READ_RECORDS_LUA });
   }
 
   /** The address's field in the suppression hash: its keyed hash, never the address. */
@@ -166,17 +188,20 @@ export class RedisSubscriberStore {
 
   /**
    * Adds many subscribers in pipelined chunks (bulk import and benchmark seeding); same rules as `add`. New
-   * addresses get ids in the order given. Invalid rows are refused before anything is written.
+   * addresses get ids in the order given. Invalid rows are refused before anything is written. `results` holds each
+   * input's outcome, in order.
    */
   async addMany(
     inputs: AddSubscriberInput[],
     options: { chunkSize?: number } = {},
-  ): Promise<{ created: number; existing: number; resubscribeRefused: number }> {
+  ): Promise<{ created: number; existing: number; resubscribeRefused: number; results: AddSubscriberResult[] }> {
     const parsed = inputs.map((input, index) => parseInput(AddSubscriberInputSchema, input, `subscriber[${index}]`));
     const chunkSize = options.chunkSize ?? 1000;
     let created = 0;
     let resubscribeRefused = 0;
+    const results: AddSubscriberResult[] = [];
     const count = (result: AddSubscriberResult) => {
+      results.push(result);
       if (result.created) created += 1;
       if (result.isResubscribeRefused) resubscribeRefused += 1;
     };
@@ -195,7 +220,52 @@ export class RedisSubscriberStore {
         count(isRetryReply(reply) ? await this.add(chunk[index] as AddSubscriberInput) : parseAddReply(reply));
       }
     }
-    return { created, existing: parsed.length - created, resubscribeRefused };
+    return { created, existing: parsed.length - created, resubscribeRefused, results };
+  }
+
+  /**
+   * Stores readers believed new in one script call per `chunkSize` (the bulk path of an import): each gets a fresh id
+   * and, `active`, its newsletters' active bits, or, `pending`, a sign-up awaiting confirmation. An address stored
+   * meanwhile, or suppressed, is left alone and reported so. Rows must be valid and distinct (the caller checked).
+   */
+  async addNewMany(
+    readers: NewReader[],
+    status: 'active' | 'pending',
+    options: { chunkSize?: number } = {},
+  ): Promise<{ outcomes: NewReaderOutcome[]; requestedAt: string }> {
+    const now = this.clock();
+    const outcomes: NewReaderOutcome[] = [];
+    const chunkSize = options.chunkSize ?? 500;
+    for (let start = 0; start < readers.length; start += chunkSize) {
+      const chunk = readers.slice(start, start + chunkSize);
+      const last = await this.redis.incrby(this.keys.subscriberNextId, chunk.length);
+      const ids = chunk.map((_, index) => last - chunk.length + 1 + index);
+      const newsletters = unique(chunk.flatMap((reader) => reader.newsletterIds));
+      const keys = [
+        this.keys.subscriberByEmail,
+        this.keys.suppressions,
+        this.keys.pendingRequests,
+        ...newsletters.map((nl) => this.keys.newsletterActive(nl)),
+        ...ids.map((id) => this.keys.subscriber(id)),
+      ];
+      const args: (string | number)[] = [status, now.toISOString(), now.getTime(), newsletters.join(',')];
+      chunk.forEach((reader, index) => {
+        const address = normaliseEmail(reader.email);
+        args.push(address, reader.email, reader.name ?? '', reader.newsletterIds.join(','), ids[index] as number);
+        args.push(reader.suppressionField ?? this.suppressionFieldOf(address));
+      });
+      const results = (await scriptCommand(this.redis, 'lpImportNew')(keys.length, ...keys, ...args)) as number[];
+      results.forEach((result, index) => {
+        outcomes.push(
+          result === 1
+            ? { kind: 'added', id: ids[index] as number }
+            : result === 2
+              ? { kind: 'suppressed' }
+              : { kind: 'exists' },
+        );
+      });
+    }
+    return { outcomes, requestedAt: now.toISOString() };
   }
 
   /** The subscriber with this id, or undefined. */
@@ -276,15 +346,15 @@ export class RedisSubscriberStore {
     return value === null ? undefined : SuppressionSchema.parse(JSON.parse(value));
   }
 
-  /** Which of these addresses are suppressed (lower-cased), in one round trip. */
-  async suppressedAmong(emails: string[]): Promise<Set<string>> {
+  /** Which of these addresses are suppressed (lower-cased), in one round trip per thousand. */
+  async suppressedAmong(emails: string[], fields?: Map<string, string>): Promise<Set<string>> {
     const addresses = emails.map(normaliseEmail);
     const found = new Set<string>();
     for (let start = 0; start < addresses.length; start += 1000) {
       const chunk = addresses.slice(start, start + 1000);
       const values = await this.redis.hmget(
         this.keys.suppressions,
-        ...chunk.map((address) => this.suppressionFieldOf(address)),
+        ...chunk.map((address) => fields?.get(address) ?? this.suppressionFieldOf(address)),
       );
       chunk.forEach((address, index) => {
         if (values[index] !== null) found.add(address);
@@ -395,8 +465,11 @@ export class RedisSubscriberStore {
     email: string;
     newsletterIds: string[];
     isConfirmationSent: boolean;
+    /** The reader's name, when known (an import). */
+    name?: string;
   }): Promise<SubscriptionRequest> {
     const email = parseInput(EmailSchema, input.email, 'email');
+    const name = input.name === undefined ? '' : parseInput(SubscriberNameSchema, input.name, 'name');
     const newsletterIds = parseInput(
       z.array(NewsletterSchema.shape.id).min(1, 'must name at least one newsletter'),
       input.newsletterIds,
@@ -421,6 +494,7 @@ export class RedisSubscriberStore {
         id,
         found === null ? '1' : '',
         input.isConfirmationSent ? '1' : '',
+        name,
       )) as string[];
       if (isRetryReply(reply)) continue;
       const [outcome, replyId, requestedAt] = reply;
@@ -529,6 +603,48 @@ export class RedisSubscriberStore {
     throw concurrentChange('erasing a subscriber');
   }
 
+  /**
+   * What the store holds for these addresses, in three round trips: each known address (lower-cased) mapped to its
+   * id, status and the newsletters it takes and left; suppressed addresses in `suppressed`, with or without a record;
+   * and each address's suppression field.
+   */
+  async readStates(emails: string[]): Promise<{
+    records: Map<string, Pick<Subscriber, 'id' | 'status' | 'newsletters' | 'left'>>;
+    suppressed: Set<string>;
+    /** Each address's suppression field, for `addNewMany`. */
+    suppressionFields: Map<string, string>;
+  }> {
+    const addresses = emails.map(normaliseEmail);
+    const records = new Map<string, Pick<Subscriber, 'id' | 'status' | 'newsletters' | 'left'>>();
+    const suppressionFields = new Map(addresses.map((address) => [address, this.suppressionFieldOf(address)]));
+    if (addresses.length === 0) return { records, suppressed: new Set(), suppressionFields };
+    const [ids, suppressed] = await Promise.all([
+      this.redis.hmget(this.keys.subscriberByEmail, ...addresses),
+      this.suppressedAmong(addresses, suppressionFields),
+    ]);
+    const pipeline = this.redis.pipeline();
+    const known: { address: string; id: number }[] = [];
+    ids.forEach((id, index) => {
+      if (id === null) return;
+      known.push({ address: addresses[index] as string, id: Number(id) });
+      pipeline.hmget(this.keys.subscriber(Number(id)), 'status', 'newsletters', 'left');
+    });
+    const results = known.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    results.forEach(([error, values], index) => {
+      if (error) throw error;
+      const [status, newsletters, left] = values as (string | null)[];
+      const entry = known[index];
+      if (!entry || !status) return;
+      records.set(entry.address, {
+        id: entry.id,
+        status: SubscriberSchema.shape.status.parse(status),
+        newsletters: splitList(newsletters),
+        left: splitList(left),
+      });
+    });
+    return { records, suppressed, suppressionFields };
+  }
+
   /** The highest subscriber id handed out so far (ids run from 1 to it, with gaps where records were erased). */
   async highestId(): Promise<number> {
     return Number((await this.redis.get(this.keys.subscriberNextId)) ?? 0);
@@ -540,17 +656,20 @@ export class RedisSubscriberStore {
    */
   async *scan(options: { pageSize?: number } = {}): AsyncGenerator<Subscriber[]> {
     const pageSize = options.pageSize ?? 1000;
-    for (let from = 1; from <= (await this.highestId()); from += pageSize) {
-      const pipeline = this.redis.pipeline();
-      const to = from + pageSize - 1;
-      for (let id = from; id <= to; id += 1) pipeline.hmget(this.keys.subscriber(id), ...RECORD_FIELDS);
-      const results = (await pipeline.exec()) ?? [];
+    const readPage = (from: number) => {
+      const keys = Array.from({ length: pageSize }, (_, index) => this.keys.subscriber(from + index));
+      return scriptCommand(this.redis, 'lpReadRecords')(keys.length, ...keys, ...RECORD_FIELDS) as Promise<string>;
+    };
+    const highest = await this.highestId();
+    // The next page is asked for before this one is handed out, so Redis reads while the caller works.
+    let next = highest >= 1 ? readPage(1) : undefined;
+    for (let from = 1; next; from += pageSize) {
+      const text = await next;
+      next = from + pageSize <= Math.max(highest, await this.highestId()) ? readPage(from + pageSize) : undefined;
       const page: Subscriber[] = [];
-      results.forEach(([error, values], index) => {
-        if (error) throw error;
-        const fields = Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, (values as (string | null)[])[i]]));
-        const record = parseRecord(from + index, fields);
-        if (record) page.push(record);
+      text.split('\x1e').forEach((record, index) => {
+        const found = recordFromFields(from + index, record.split('\x1f'));
+        if (found) page.push(found);
       });
       yield page;
     }
@@ -667,6 +786,29 @@ export const RECORD_FIELDS = [
   'createdAt',
   'updatedAt',
 ] as const;
+
+/**
+ * A record from the values of `RECORD_FIELDS`, without re-validating what the store's own scripts wrote: the fast
+ * path of scans over millions of records (export, list, count).
+ */
+function recordFromFields(id: number, values: (string | null | undefined)[]): Subscriber | undefined {
+  const [email, name, status, newsletters, left, leftAt, requested, requestedAt, createdAt, updatedAt] = values;
+  if (!email || !status || !createdAt) return undefined;
+  const record: Subscriber = {
+    id,
+    email,
+    status: status as Subscriber['status'],
+    newsletters: splitList(newsletters),
+    left: splitList(left),
+    requested: splitList(requested),
+    createdAt,
+    updatedAt: updatedAt ?? createdAt,
+  };
+  if (name) record.name = name;
+  if (leftAt) record.leftAt = leftAt;
+  if (requestedAt) record.requestedAt = requestedAt;
+  return record;
+}
 
 /** A record from its hash fields (undefined when it has no address, i.e. does not exist). */
 export function parseRecord(id: number, fields: Record<string, string | null | undefined>): Subscriber | undefined {

@@ -106,3 +106,35 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/** Where axe-core's browser bundle is. */
+const AXE_SCRIPT = join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js');
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules) over a page's HTML in a page of its own (so the page's strict CSP, which
+ * forbids any script, does not have to be lifted where it is tested) and returns the violations as
+ * `rule: what (n elements)` lines; an accessible page gives none.
+ */
+export async function findAccessibilityProblems(browser: Browser, html: string): Promise<string[]> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await context.route('**/*', (route) => route.abort());
+    await page.setContent(html);
+    await page.addScriptTag({ path: AXE_SCRIPT });
+    const violations = await page.evaluate(async () => {
+      const axe = (
+        globalThis as unknown as {
+          axe: { run(options: object): Promise<{ violations: { id: string; help: string; nodes: unknown[] }[] }> };
+        }
+      ).axe;
+      const result = await axe.run({
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      });
+      return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length} elements)`);
+    });
+    return violations;
+  } finally {
+    await context.close();
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, createSign, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,28 +32,35 @@ let snsKey: string;
 const sendGrid = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 beforeAll(async () => {
-  // A real self-signed certificate stands in for Amazon's (BOUNCES_SES_TEST_CERTIFICATE, tests only).
+  // A real self-signed certificate stands in for Amazon's (BOUNCES_SES_TEST_CERTIFICATE, tests only); where the
+  // openssl command is missing, the public key alone, which the setting also takes.
   const dir = mkdtempSync(join(tmpdir(), 'lp-sns-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=sns.amazonaws.com',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  snsKey = readFileSync(join(dir, 'key.pem'), 'utf8');
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=sns.amazonaws.com',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    snsKey = readFileSync(join(dir, 'key.pem'), 'utf8');
+  } catch {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    snsKey = pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    writeFileSync(join(dir, 'cert.pem'), pair.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+  }
   const redis = await openTestRedis('bounces');
   cleanup = redis.cleanup;
   app = await createApp(

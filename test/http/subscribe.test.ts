@@ -92,6 +92,14 @@ describe('the sign-up form', () => {
     expect(html).not.toMatch(/<script/i);
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(response.headers.get('set-cookie')).toBeNull();
+
+    // A newsletter's own page links to the form with its box ticked; unknown names are ignored.
+    const linked = await (await http.request('/subscribe?newsletter=culture&newsletter=weekly<x>')).text();
+    expect(linked).toMatch(
+      /<input type="checkbox" id="newsletter-culture" name="newsletters" value="culture" checked \/>/,
+    );
+    expect(linked).toMatch(/<input type="checkbox" id="newsletter-daily" name="newsletters" value="daily" \/>/);
+    expect(linked).not.toContain('weekly');
   });
 
   it('answers a new, a pending, an active and a suppressed address with byte-identical pages (Date aside)', async () => {

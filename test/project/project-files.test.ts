@@ -111,7 +111,7 @@ describe('docker-compose.yml, with the README’s own steps', () => {
     }
   });
 
-  it('a copied .env.example refuses to start until the operator fills in the secret and the relay, then is a valid production setup', () => {
+  it('a copied .env.example refuses to start until the operator fills in the secrets and the relay, then is a valid production setup', () => {
     const configPath = fileURLToPath(new URL('letterpress.example.json', root));
     for (const name of apps) {
       const effective = (dotEnv: Record<string, string>) => ({
@@ -123,11 +123,12 @@ describe('docker-compose.yml, with the README’s own steps', () => {
       const copied = readDotEnv(read('.env.example'));
       expect(copied.NODE_ENV).toBe('production');
       expect(() => loadConfig(effective(copied))).toThrowError(
-        /LETTERPRESS_SECRET: required when NODE_ENV=production.*SMTP_URL: required when NODE_ENV=production/,
+        /LETTERPRESS_SECRET: required when NODE_ENV=production.*SMTP_URL: required when NODE_ENV=production.*LETTERPRESS_SUPPRESSION_KEY: required when NODE_ENV=production/,
       );
       const filledIn = {
         ...copied,
         LETTERPRESS_SECRET: 'Yq8nV2rT5wX0zB3cE6fH9jK1mP4sU7vA',
+        LETTERPRESS_SUPPRESSION_KEY: 'Mv5bN8cX1zL4kJ7hG0fD3sA6qW9eR2tY',
         SMTP_URL: 'smtps://news:relay-password@smtp.harbourgazette.example:465',
       };
       const config = loadConfig(effective(filledIn));

@@ -5,7 +5,6 @@
  * without script). Reading routes are here; the forms' actions are in `actions.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { App } from '../../app.js';
 import { findNewsletter, newsletterTimeZone } from '../../config.js';
@@ -17,7 +16,7 @@ import { renderPreview } from '../../mail/compose-message.js';
 import { describeDigest } from '../../newsroom/describe-digest.js';
 import { describeNewsletter } from '../../newsroom/describe-newsletter.js';
 import { checkOrigin } from '../access/require-token.js';
-import type { HttpApp, HttpEnv } from '../http-env.js';
+import type { HttpApp } from '../http-env.js';
 import { cspWithScriptNonce } from '../security-headers.js';
 import { registerEditorActions } from './actions.js';
 import { withoutRemoteImages } from './preview-frame.js';
@@ -55,13 +54,8 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
     maxSize: EDITOR_FORM_MAX_BYTES,
     onError: (c) => c.text(`The form is larger than ${EDITOR_FORM_MAX_BYTES / 1024} KB.`, 413),
   });
-  // Same-origin referrers, so the pages' own forms carry their origin (see DEFAULT_REFERRER_POLICY).
-  const sameOriginReferrer: MiddlewareHandler<HttpEnv> = async (c, next) => {
-    await next();
-    c.header('Referrer-Policy', 'same-origin');
-  };
-  http.use('/editor', sameOriginReferrer, guard, sameOrigin);
-  http.use('/editor/*', sameOriginReferrer, guard, sameOrigin, limit);
+  http.use('/editor', guard, sameOrigin);
+  http.use('/editor/*', guard, sameOrigin, limit);
   const site = app.config.site;
 
   http.get('/editor', async (c) => {

@@ -5,8 +5,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Site } from '../../config.js';
+import { checkOrigin } from '../access/require-token.js';
 import type { HttpEnv } from '../http-env.js';
-import { noticePage, type Page } from './pages.js';
+import { noticePage, sendPage, type Page } from './pages.js';
 
 /** Largest form body read, in bytes; a reader's form is a few hundred. */
 export const FORM_MAX_BYTES = 16 * 1024;
@@ -58,4 +59,20 @@ export function isPage(value: FormFields | Page): value is Page {
 export function listField(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Refuses a post from any page but ours (the site's `baseUrl` origin, or the request's own) with a calm 403 page: the
+ * buttons behind readers' links are only ever pressed on our pages.
+ */
+export function fromOurPagesOnly(site: Pick<Site, 'name' | 'baseUrl'>): MiddlewareHandler<HttpEnv> {
+  const page = noticePage(
+    site,
+    { title: 'Not from our page', message: 'This was sent from a page that is not ours, so nothing was changed.' },
+    403,
+  );
+  return checkOrigin(
+    () => [new URL(site.baseUrl).origin],
+    (c) => sendPage(c, page),
+  );
 }

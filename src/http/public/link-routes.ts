@@ -13,29 +13,15 @@ import {
 import { resubscribeByToken } from '../../subscribers/resubscribe-by-token.js';
 import { verifyToken } from '../../subscribers/tokens.js';
 import { unsubscribeByToken } from '../../subscribers/unsubscribe-by-token.js';
-import { checkOrigin } from '../access/require-token.js';
 import type { HttpApp } from '../http-env.js';
+import { fromOurPagesOnly } from './form-body.js';
 import { linkFailurePage, noticePage, sendPage, type Page } from './pages.js';
 import type { ReaderDeps } from './reader-deps.js';
 
 /** Registers the link routes. */
 export function registerLinkRoutes(http: HttpApp, app: App, deps: ReaderDeps): void {
   const { site } = app.config;
-  const ownOrigin = checkOrigin(
-    () => [new URL(site.baseUrl).origin],
-    (c) =>
-      sendPage(
-        c,
-        noticePage(
-          site,
-          {
-            title: 'Not from our page',
-            message: 'This button was pressed on a page that is not ours, so nothing was changed.',
-          },
-          403,
-        ),
-      ),
-  );
+  const ownOrigin = fromOurPagesOnly(site);
 
   http.get('/confirm/:token', async (c) =>
     sendPage(c, confirmationPage(site, await readConfirmation(deps, c.req.param('token')), c.req.path)),

@@ -7,9 +7,8 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import { readPreferences, updatePreferences, type PreferencesView } from '../../subscribers/manage-preferences.js';
 import type { LinkFailure } from '../../subscribers/confirm-subscription.js';
-import { checkOrigin } from '../access/require-token.js';
 import type { HttpApp } from '../http-env.js';
-import { isPage, limitFormBody, listField, readForm } from './form-body.js';
+import { fromOurPagesOnly, isPage, limitFormBody, listField, readForm } from './form-body.js';
 import { linkFailurePage, noticePage, preferencesPage, sendPage, type Page } from './pages.js';
 import type { ReaderDeps } from './reader-deps.js';
 
@@ -24,21 +23,7 @@ export function registerPreferencesRoutes(http: HttpApp, app: App, deps: ReaderD
   const { site } = app.config;
   const pageFor = (view: LinkFailure | PreferencesView, path: string): Page =>
     view.kind === 'preferences' ? preferencesPage(site, view, path) : linkFailurePage(site, view.kind, 'preferences');
-  const ownOrigin = checkOrigin(
-    () => [new URL(site.baseUrl).origin],
-    (c) =>
-      sendPage(
-        c,
-        noticePage(
-          site,
-          {
-            title: 'Not from our page',
-            message: 'These choices were sent from a page that is not ours, so nothing was changed.',
-          },
-          403,
-        ),
-      ),
-  );
+  const ownOrigin = fromOurPagesOnly(site);
 
   http.get('/preferences/:token', async (c) =>
     sendPage(c, pageFor(await readPreferences(deps, c.req.param('token')), c.req.path)),

@@ -39,7 +39,11 @@ export function registerSubscribeRoutes(http: HttpApp, app: App, deps: ReaderDep
   );
   const refuseCrossSite = checkOrigin(ownOrigins, (c) => sendPage(c, crossSitePage));
 
-  http.get('/subscribe', (c) => sendPage(c, subscribePage(site, newsletters)));
+  // `/subscribe?newsletter=culture` (repeatable) ticks those boxes: a newsletter's own page can link to its sign-up.
+  http.get('/subscribe', (c) => {
+    const asked = (c.req.queries('newsletter') ?? []).filter((id) => known.has(id));
+    return sendPage(c, subscribePage(site, newsletters, asked.length > 0 ? { chosen: asked } : {}));
+  });
 
   http.post('/subscribe', refuseCrossSite, limitFormBody(site), async (c) => {
     const overIp = await limits.subscribePerIp.consume(clientAddress(c, app.config.http.trustedProxies));

@@ -4,7 +4,8 @@
 -- ARGV[1] lower-cased email, ARGV[2] email as given, ARGV[3] the address's field in the suppression hash,
 -- ARGV[4] requested newsletter ids comma-joined, ARGV[5] now (ISO), ARGV[6] now (ms), ARGV[7] subscriber id,
 -- ARGV[8] '1' when that id is fresh (taken by the caller with INCR) for a new address, ARGV[9] '1' when a
--- confirmation will be sent for this request (the request time moves to now, so its link lives from now on)
+-- confirmation will be sent for this request (the request time moves to now, so its link lives from now on),
+-- ARGV[10] the reader's name ('' keeps the stored one)
 -- Returns {'retry'} when the address is now indexed under another id (nothing written), else
 -- {outcome, id, requestedAt}: 'suppressed' (nothing written, no record is created), 'subscribed' (the reader already
 -- takes every requested newsletter: nothing to confirm), or 'requested'.
@@ -30,6 +31,7 @@ local function union(first, second)
   return table.concat(merged, ',')
 end
 
+if ARGV[10] ~= '' and status ~= nil then redis.call('HSET', KEYS[3], 'name', ARGV[10]) end
 local requestedAt = current[4]
 if ARGV[9] == '1' or not requestedAt then requestedAt = ARGV[5] end
 local function stamp()
@@ -40,6 +42,7 @@ end
 if not status then
   redis.call('HSET', KEYS[1], ARGV[1], id)
   redis.call('HSET', KEYS[3], 'email', ARGV[2], 'status', 'pending', 'newsletters', ARGV[4], 'createdAt', ARGV[5])
+  if ARGV[10] ~= '' then redis.call('HSET', KEYS[3], 'name', ARGV[10]) end
   stamp()
   return {'requested', id, requestedAt}
 end
