@@ -17,6 +17,11 @@ import { RedisDigestStore } from './digests/digest-store.js';
 import { createLogger, type Logger } from './logger.js';
 import { assertRedisReachable, checkRedisConfiguration, createRedis, redisKeys, type RedisKeys } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
+import { RELAY_UNAVAILABLE_STREAK } from './delivery/deliver-batch.js';
+import { RedisMetricsStore } from './ops/metrics-store.js';
+import { createMeasuredMailer, createSendTelemetry, type SendTelemetry } from './ops/send-telemetry.js';
+import { relayLabel } from './smtp/relay-label.js';
+import { RedisWorkerHeartbeats } from './ops/worker-heartbeats.js';
 
 /** Everything a process needs, built once. */
 export interface App {
@@ -30,11 +35,17 @@ export interface App {
   subscribers: RedisSubscriberStore;
   digests: RedisDigestStore;
   ledger: RedisDeliveryLedger;
+  /** Counters shared by every process through Redis (delivery totals, send latency, feeds): what /metrics reads. */
+  metrics: RedisMetricsStore;
+  /** Worker heartbeats. */
+  heartbeats: RedisWorkerHeartbeats;
+  /** What this process observed of its own sends since its last heartbeat (the mailer feeds it). */
+  sendTelemetry: SendTelemetry;
   /** The BullMQ queues on their own connection. */
   queues: DeliveryQueues;
   /** Prepared digest messages, one per digest per process. */
   templates: MessageTemplateCache;
-  /** The SMTP mailer, created on first use (only worker processes send). */
+  /** The SMTP mailer, created on first use (only worker processes send); every send is measured. */
   readonly mailer: Mailer;
   /** The cut-off of the newsletter's last finished digest: the next digest takes articles published after it. */
   lastSentAt(newsletterId: string): Promise<Date | undefined>;
@@ -82,6 +93,8 @@ function initStores(redis: Redis, keys: RedisKeys, clock: () => Date) {
     subscribers: new RedisSubscriberStore(redis, keys, clock),
     digests: new RedisDigestStore(redis, keys),
     ledger: new RedisDeliveryLedger(redis, keys),
+    metrics: new RedisMetricsStore(redis, keys),
+    heartbeats: new RedisWorkerHeartbeats(redis, keys),
   };
 }
 
@@ -112,8 +125,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const stores = initStores(redis, keys, clock);
   const queues = initQueues(queueRedis, keys, options);
   const templates = initTemplates(config, stores.digests);
+  const sendTelemetry = createSendTelemetry({ setAsideAfter: RELAY_UNAVAILABLE_STREAK, clock });
 
   let ownMailer: ClosableMailer | undefined;
+  let measuredMailer: Mailer | undefined;
   let closing: Promise<void> | undefined;
 
   return {
@@ -125,10 +140,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     ...stores,
     queues,
     templates,
+    sendTelemetry,
     get mailer(): Mailer {
-      if (options.mailer) return options.mailer;
-      ownMailer ??= createMailerFromConfig(config);
-      return ownMailer;
+      if (!measuredMailer) {
+        const mailer = options.mailer ?? (ownMailer = createMailerFromConfig(config));
+        measuredMailer = createMeasuredMailer(mailer, sendTelemetry, relayLabel(config.smtp.url));
+      }
+      return measuredMailer;
     },
     lastSentAt: (newsletterId) => stores.ledger.lastSentAt(newsletterId),
     close() {

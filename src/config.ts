@@ -144,6 +144,8 @@ export const EnvSchema = z.object({
     .union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)])
     .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : value))
     .default(0),
+  /** How often each worker writes its heartbeat to Redis, in ms; it counts as stale after 3 missed beats. @defaultValue 5000 */
+  WORKER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
@@ -186,6 +188,8 @@ export interface Config {
     trustedProxies: number;
   };
   logLevel: Env['LOG_LEVEL'];
+  /** Operations: how often workers beat. */
+  ops: { heartbeatMs: number };
   requireRedisPersistence: boolean;
   feed: { maxBytes: number; fetchTimeoutMs: number };
   site: Site & { mailDomain: string };
@@ -261,6 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustedProxies: e.TRUST_PROXY,
     },
     logLevel: e.LOG_LEVEL,
+    ops: { heartbeatMs: e.WORKER_HEARTBEAT_MS },
     requireRedisPersistence: e.REQUIRE_REDIS_PERSISTENCE,
     feed: { maxBytes: e.FEED_MAX_BYTES, fetchTimeoutMs: e.FEED_FETCH_TIMEOUT_MS },
     site: { ...file.site, mailDomain: file.site.mailDomain ?? new URL(file.site.baseUrl).hostname },

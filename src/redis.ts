@@ -48,6 +48,18 @@ export function redisKeys(prefix: string) {
     digestsByCreated: `${tag}:digests`,
     /** A signed webhook request already accepted (SHA-256 of its signature), kept until it could no longer be replayed. */
     seenSignature: (digest: string) => `${tag}:webhook:seen:${digest}`,
+    /** Hash: `<outcome>|<reply class>` → deliveries recorded by every ledger (counted in the ledger's own step). */
+    deliveryTotals: `${tag}:metrics:deliveries`,
+    /** Hash: the send latency histogram of every worker (bucket counts, sum, count), flushed with each heartbeat. */
+    sendLatency: `${tag}:metrics:send-latency`,
+    /** Hash: `<result>|<feed>` → articles or fetches counted by ingest, per feed. */
+    feedTotals: `${tag}:metrics:feeds`,
+    /** Hash: feed → epoch ms of its last successful fetch. */
+    feedLastSuccess: `${tag}:metrics:feed-last-success`,
+    /** Hash: feed → epoch ms of the first failure of its current run of failures (absent while it succeeds). */
+    feedFailingSince: `${tag}:metrics:feed-failing-since`,
+    /** Hash: worker id → JSON heartbeat (host, pid, when it last beat, relay health). */
+    workerHeartbeats: `${tag}:workers`,
     /** Prefix of a rate limiter's counters (rate-limiter-flexible appends `:<key>`). */
     rateLimit: (name: string) => `${tag}:rate:${name}`,
     /** Everything under the prefix (for tests and `reset`). */

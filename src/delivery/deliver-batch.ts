@@ -149,7 +149,7 @@ export function createSendSlots(count: number): SendSlots {
 }
 
 /** Transient failures of the connection itself in a row after which the batch stops taking recipients. */
-const RELAY_UNAVAILABLE_STREAK = 3;
+export const RELAY_UNAVAILABLE_STREAK = 3;
 
 type StopReason = 'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'shutting-down' | 'lease-lost';
 
@@ -203,7 +203,7 @@ async function deliverRange(
   const record = async (
     subscriberId: number,
     outcome: DeliveryOutcome,
-    extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {},
+    extra: Partial<Pick<RecordOutcomeInput, 'reason' | 'countsTowardsPause' | 'replyClass'>> = {},
   ) => {
     const result = await deps.ledger.recordOutcome({
       digestId: digest.id,
@@ -298,14 +298,18 @@ async function deliverRange(
       case 'ok':
         successes += 1;
         unavailableStreak = 0;
-        await record(id, 'delivered');
+        await record(id, 'delivered', { replyClass: reply.kind });
         return;
       case 'permanent-mailbox':
-        await record(id, 'failed', { reason: reply.message });
+        await record(id, 'failed', { reason: reply.message, replyClass: reply.kind });
         await deps.subscribers.suppress(email, reply.message);
         return;
       case 'permanent-other': {
-        const result = await record(id, 'failed', { reason: reply.message, countsTowardsPause: true });
+        const result = await record(id, 'failed', {
+          reason: reply.message,
+          countsTowardsPause: true,
+          replyClass: reply.kind,
+        });
         if (result.status === 'paused') stop ??= 'paused';
         return;
       }
@@ -373,7 +377,10 @@ async function deliverRange(
 
   if (options.isFinalAttempt) {
     for (const [id, reply] of transient) {
-      await record(id, 'failed', { reason: `still refused after the last attempt: ${reply.message}` });
+      await record(id, 'failed', {
+        reason: `still refused after the last attempt: ${reply.message}`,
+        replyClass: reply.kind,
+      });
     }
     logger.warn({ ...counts, gaveUp: transient.size, last }, 'delivery batch gave up on transient refusals');
     return { kind: 'done', counts };

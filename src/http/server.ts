@@ -1,6 +1,6 @@
 /**
  * The HTTP server (`letterpress serve`). Each area registers its own routes: the reader's pages (`public/`), the
- * signed webhooks (`webhooks/`), health and operations (`ops/`). Routes are thin: parse, call one use case, render.
+ * signed webhooks (`webhooks/`), health, metrics and the queue dashboard (`ops/`). Routes are thin: parse, call one use case, render.
  * No cookies and no remote resources anywhere: every response carries the security headers (`security-headers.ts`).
  */
 import { serve, type ServerType } from '@hono/node-server';
@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
 import type { HttpEnv } from './http-env.js';
 import { registerHealthRoutes } from './ops/health.js';
+import { registerOpsRoutes } from './ops/routes.js';
 import { renderNoticePage } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { securityHeaders } from './security-headers.js';
@@ -25,6 +26,7 @@ export function createHttpApp(app: App): Hono<HttpEnv> {
   const http = new Hono<HttpEnv>();
   http.use('*', securityHeaders());
   registerHealthRoutes(http, app);
+  registerOpsRoutes(http, app);
   registerPublicRoutes(http, app);
   registerWebhookRoutes(http, app);
   http.notFound((c) =>

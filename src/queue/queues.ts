@@ -13,6 +13,7 @@ import {
   type JobPayload,
 } from './job-definitions.js';
 import type { z } from 'zod';
+import { createQueueAdmin, type QueueAdmin } from './queue-admin.js';
 
 /** Options for the queues. */
 export interface DeliveryQueuesOptions {
@@ -26,8 +27,10 @@ export interface DeliveryQueuesOptions {
 
 /** The queues and the operations the use cases need from them. */
 export interface DeliveryQueues {
-  /** Every queue by name (workers attach to these names). */
-  queues: Record<'fanout' | 'deliver', Queue>;
+  /** Every queue of the registry by name (workers attach to these names; ops and the dashboard list them all). */
+  queues: Record<QueueName, Queue>;
+  /** Counts, failed jobs, retry, pause and resume, for ops. */
+  admin: QueueAdmin;
   /** The connection the queues share; workers duplicate it. */
   connection: Redis;
   prefix: string;
@@ -65,18 +68,20 @@ export interface JobStateCounts {
 
 const ADD_BULK_CHUNK = 500;
 
-/** Creates the fan-out and deliver queues. */
+/** Creates one queue per name of the registry (`QueueName`). */
 export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQueues {
   const optionsFor = (name: JobName): JobsOptions => ({
     ...jobDefinitions[name].defaultJobOptions,
     ...options.jobOptions?.[name],
   });
-  const queues = {
-    fanout: new Queue(QueueName.fanout, { connection: options.connection, prefix: options.prefix }),
-    deliver: new Queue(QueueName.deliver, { connection: options.connection, prefix: options.prefix }),
-  };
+  const queues = Object.fromEntries(
+    Object.values(QueueName).map((name) => [
+      name,
+      new Queue(name, { connection: options.connection, prefix: options.prefix }),
+    ]),
+  ) as Record<QueueName, Queue>;
   for (const queue of Object.values(queues)) queue.on('error', () => {});
-  const queueFor = (name: JobName): Queue => queues[jobDefinitions[name].queue as 'fanout' | 'deliver'];
+  const queueFor = (name: JobName): Queue => queues[jobDefinitions[name].queue];
   const bulkEntry = <N extends JobName>(name: N, payload: JobPayload<N>) => {
     const definition = jobDefinitions[name] as JobDefinition<z.ZodType>;
     const data = definition.schema.parse(payload) as Record<string, unknown>;
@@ -85,6 +90,7 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
 
   return {
     queues,
+    admin: createQueueAdmin(queues),
     connection: options.connection,
     prefix: options.prefix,
     optionsFor,

@@ -177,8 +177,17 @@ function refusal(reply: Reply, code: string, what: string): SmtpSendError {
   return new SmtpSendError(`${what}: ${reply.text}`, code, reply.code, reply.text);
 }
 
+/** What a session learned while opening: the relay probe (`probe-relay.ts`) reports it. */
+export interface SessionFacts {
+  greeting: string;
+  /** EHLO keywords after TLS, e.g. `PIPELINING`, `AUTH PLAIN LOGIN`. */
+  extensions: string[];
+  tls: 'implicit' | 'starttls' | 'none';
+  isAuthenticated: boolean;
+}
+
 /** One SMTP session, used by one message at a time. */
-class SmtpSession {
+export class SmtpSession {
   private socket: Socket | TLSSocket | undefined;
   private readonly received = { text: '' };
   private readonly waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void }[] = [];
@@ -186,6 +195,8 @@ class SmtpSession {
   private supportsPipelining = false;
   /** True once the server said goodbye, the socket closed or a protocol step failed: never reuse. */
   isBroken = false;
+  /** Filled in by `open()`, step by step (a failed open leaves what it got so far). */
+  readonly facts: SessionFacts = { greeting: '', extensions: [], tls: 'none', isAuthenticated: false };
 
   constructor(
     private readonly target: URL,
@@ -205,7 +216,9 @@ class SmtpSession {
     this.attach(socket);
     await this.waitForConnect(socket, secure ? 'secureConnect' : 'connect');
 
+    if (secure) this.facts.tls = 'implicit';
     const greeting = await this.readReply();
+    this.facts.greeting = greeting.text;
     if (greeting.code !== 220) throw refusal(greeting, 'EPROTOCOL', 'the relay refused the connection');
     let capabilities = await this.hello();
 
@@ -221,6 +234,7 @@ class SmtpSession {
       const tls = connectTls({ socket: plain, servername, rejectUnauthorized });
       this.attach(tls);
       await this.waitForConnect(tls, 'secureConnect');
+      this.facts.tls = 'starttls';
       capabilities = await this.hello();
     }
 
@@ -239,6 +253,7 @@ class SmtpSession {
         if (reply.code === 334) reply = await this.command(Buffer.from(password, 'utf8').toString('base64'));
       }
       if (reply.code !== 235) throw refusal(reply, 'EAUTH', 'authentication failed');
+      this.facts.isAuthenticated = true;
     }
   }
 
@@ -323,6 +338,7 @@ class SmtpSession {
       capabilities.set(keyword.toUpperCase(), rest.join(' '));
     }
     this.supportsPipelining = capabilities.has('PIPELINING');
+    this.facts.extensions = [...capabilities].map(([keyword, value]) => (value ? `${keyword} ${value}` : keyword));
     return capabilities;
   }
 

@@ -1,0 +1,79 @@
+/**
+ * The operators' routes: `/readyz` (open, says nothing private), and behind `OPS_TOKENS` (Bearer for Prometheus,
+ * Basic for a browser; 404 when no token is configured) `/metrics` and the queue dashboard `/ops/queues`.
+ */
+import type { App } from '../../app.js';
+import { cacheProbe, checkReadiness } from '../../ops/check-readiness.js';
+import { createPrometheusMetrics } from '../../ops/prometheus-metrics.js';
+import { readOpsSnapshot } from '../../ops/read-ops-snapshot.js';
+import { checkRedisConfiguration } from '../../redis.js';
+import { silentLogger } from '../../logger.js';
+import { probeSmtpRelay } from '../../smtp/probe-relay.js';
+import { checkOrigin, requireToken } from '../access/require-token.js';
+import { clientAddress } from '../client-address.js';
+import type { HttpApp } from '../http-env.js';
+import { createRateLimiter } from '../rate-limit.js';
+import { createQueueDashboard, keepDashboardOnOurOrigin, QUEUE_DASHBOARD_PATH } from './queue-dashboard.js';
+
+/** How long one relay probe answers for (readiness probes and scrapes come every few seconds). */
+const RELAY_PROBE_TTL_MS = 30_000;
+
+/** Registers `/readyz`, `/metrics` and `/ops/queues`. */
+export function registerOpsRoutes(http: HttpApp, app: App): void {
+  const relayUrl = app.config.smtp.url;
+  const probeRelay = relayUrl
+    ? cacheProbe(
+        () => probeSmtpRelay(relayUrl, { timeoutMs: Math.min(5_000, app.config.smtp.timeoutMs) }),
+        RELAY_PROBE_TTL_MS,
+      )
+    : undefined;
+
+  http.get('/readyz', async (c) => {
+    const readiness = await checkReadiness({
+      ping: () => app.redis.ping(),
+      checkRedisConfiguration: () =>
+        checkRedisConfiguration(app.redis, {
+          requirePersistence: app.config.requireRedisPersistence,
+          logger: silentLogger,
+        }),
+      probeRelay,
+    });
+    return c.json({ ok: readiness.isReady, checks: readiness.checks }, readiness.isReady ? 200 : 503);
+  });
+
+  const guard = requireToken({
+    tokens: app.config.http.opsTokens,
+    realm: 'Letterpress operations',
+    failures: createRateLimiter(app.redis, app.keys, {
+      name: 'ops-auth',
+      points: 10,
+      durationSeconds: 900,
+      blockSeconds: 900,
+    }),
+    clientAddress: (c) => clientAddress(c, app.config.http.trustedProxies),
+  });
+  const sameOrigin = checkOrigin(() => [new URL(app.config.site.baseUrl).origin]);
+
+  const metrics = createPrometheusMetrics();
+  http.get('/metrics', guard, async (c) => {
+    const snapshot = await readOpsSnapshot({
+      ping: () => app.redis.ping(),
+      queues: app.queues.admin,
+      metrics: app.metrics,
+      heartbeats: app.heartbeats,
+      digests: app.digests,
+      probeRelay: probeRelay
+        ? async () => {
+            const probe = await probeRelay();
+            return { relay: probe.relay, isUp: probe.isReachable };
+          }
+        : undefined,
+      clock: app.clock,
+    });
+    return c.body(await metrics.render(snapshot), 200, { 'Content-Type': metrics.contentType });
+  });
+
+  http.use(`${QUEUE_DASHBOARD_PATH}/*`, guard, sameOrigin, keepDashboardOnOurOrigin());
+  http.use(QUEUE_DASHBOARD_PATH, guard, sameOrigin, keepDashboardOnOurOrigin());
+  http.route(QUEUE_DASHBOARD_PATH, createQueueDashboard(Object.values(app.queues.queues)));
+}
