@@ -120,6 +120,37 @@ export async function checkRedisConfiguration(
   }
 }
 
+/** What `letterpress doctor` reads about a Redis: version, eviction policy, persistence and its health. */
+export async function readRedisFacts(redis: Redis): Promise<{
+  version: string;
+  maxmemoryPolicy?: string;
+  appendonly?: string;
+  save?: string;
+  aofLastWriteStatus?: string;
+  rdbLastBgsaveStatus?: string;
+}> {
+  const [server, persistence, maxmemoryPolicy, appendonly, save] = await Promise.all([
+    redis.info('server'),
+    redis.info('persistence'),
+    readConfig(redis, 'maxmemory-policy'),
+    readConfig(redis, 'appendonly'),
+    readConfig(redis, 'save'),
+  ]);
+  const field = (text: string, name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1];
+  return {
+    version: field(server, 'redis_version') ?? 'unknown',
+    ...(maxmemoryPolicy !== undefined ? { maxmemoryPolicy } : {}),
+    ...(appendonly !== undefined ? { appendonly } : {}),
+    ...(save !== undefined ? { save } : {}),
+    ...(field(persistence, 'aof_last_write_status')
+      ? { aofLastWriteStatus: field(persistence, 'aof_last_write_status') }
+      : {}),
+    ...(field(persistence, 'rdb_last_bgsave_status')
+      ? { rdbLastBgsaveStatus: field(persistence, 'rdb_last_bgsave_status') }
+      : {}),
+  };
+}
+
 async function readConfig(redis: Redis, name: string): Promise<string | undefined> {
   try {
     const reply = (await redis.config('GET', name)) as string[];

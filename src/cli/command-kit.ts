@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import type { Redis } from 'ioredis';
 import type { App } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
@@ -124,6 +125,28 @@ export async function withApp<T>(run: (app: App, config: Config) => Promise<T>):
     return await run(app, config);
   } finally {
     await app.close();
+  }
+}
+
+/**
+ * Opens a bare Redis connection without the start-up checks, for commands that report on a Redis that may be
+ * misconfigured or down (`health`, `doctor`): each command fails fast instead of waiting for Redis to come back.
+ */
+export async function withRedis<T>(run: (redis: Redis, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: true,
+  });
+  redis.on('error', () => {});
+  try {
+    return await run(redis, config);
+  } finally {
+    redis.disconnect();
   }
 }
 

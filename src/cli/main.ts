@@ -13,6 +13,8 @@ import { registerArticleCommands } from './commands/articles.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDigestCommands } from './commands/digest.js';
 import { registerProcessCommands } from './commands/processes.js';
+import { registerOpsCommands } from './commands/ops.js';
+import { registerQueueCommands } from './commands/queue.js';
 import { registerSubscriberCommands } from './commands/subscribers.js';
 
 export { ExitCode };
@@ -56,6 +58,8 @@ export function buildProgram(sink: CommandSink): Command {
   registerArticleCommands(program, sink);
   registerSubscriberCommands(program, sink);
   registerDigestCommands(program, sink);
+  registerQueueCommands(program, sink);
+  registerOpsCommands(program, sink);
   registerProcessCommands(program, sink);
   return program;
 }

@@ -122,6 +122,8 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
               await job.promote().catch(() => undefined); // it may have just become active: then it runs anyway
               counts.promoted += 1;
             } else if (state === 'failed' || state === 'completed') {
+              // The payload as this version writes it: a job that failed on a payload left by an older version runs.
+              await job.updateData(entry.data);
               await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
               counts.retried += 1;
             } else {
