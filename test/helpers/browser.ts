@@ -53,12 +53,19 @@ export interface WatchedContext {
 /** Opens a context on the browser that records requests and Set-Cookie headers; requests to other hosts are aborted. */
 export async function watchContext(
   browser: Browser,
-  options: { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark'; offline?: boolean } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    colorScheme?: 'light' | 'dark';
+    offline?: boolean;
+    /** HTTP Basic credentials the browser answers a login prompt with (the editor and ops areas). */
+    httpCredentials?: { username: string; password: string };
+  } = {},
 ): Promise<WatchedContext> {
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 1200, height: 900 },
     colorScheme: options.colorScheme ?? 'light',
     offline: options.offline ?? false,
+    ...(options.httpCredentials ? { httpCredentials: options.httpCredentials } : {}),
   });
   const requests: string[] = [];
   const setCookieHeaders: string[] = [];
