@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { App } from '../app.js';
@@ -150,14 +151,22 @@ export async function withRedis<T>(run: (redis: Redis, config: Config) => Promis
   }
 }
 
-/** Resolves on the first SIGTERM or SIGINT; `signal` is aborted then too. */
+/**
+ * Resolves on the first SIGTERM or SIGINT; `signal` is aborted then too. In a worker thread (where `letterpress
+ * worker` runs, see bin/worker-thread.js) the signals arrive as `{ stop }` messages from the process's main thread.
+ */
 export function untilStopSignal(): { stopped: Promise<void>; signal: AbortSignal } {
   const controller = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
+      parentPort?.off('message', onMessage);
       controller.abort();
       resolve();
     };
+    const onMessage = (message: unknown) => {
+      if (typeof message === 'object' && message !== null && 'stop' in message) stop();
+    };
+    if (!isMainThread) parentPort?.on('message', onMessage);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
