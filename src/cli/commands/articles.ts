@@ -25,6 +25,15 @@ export function registerArticleCommands(program: Command, sink: CommandSink): vo
         },
         sources,
       );
+      await app.metrics.recordIngest(
+        report.sources.map((source) =>
+          source.status === 'ok'
+            ? { feed: source.source, ok: true as const, articles: source.articles }
+            : { feed: source.source, ok: false as const },
+        ),
+        report,
+        new Date(),
+      );
       const lines = [
         `ingested ${report.ingested}, updated ${report.updated}, unchanged ${report.unchanged}, rejected sources ${report.rejected.length}`,
         ...report.rejected.map((r) => `  rejected ${r.source}: ${r.reason}`),
