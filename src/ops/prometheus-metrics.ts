@@ -69,23 +69,19 @@ class StoredHistogram {
   }
 }
 
-/** Creates the registry with every series and the default Node metrics. */
-export function createPrometheusMetrics(): PrometheusMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** Declares every series on the registry; `reset` empties ours before each snapshot is set. */
+function declareSeries(registry: Registry) {
   const registers = [registry];
   // Ours are set from each snapshot (reset first, so a digest or worker that went away leaves no series behind).
   const ours: { reset(): void }[] = [];
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => {
-    const created = new Gauge<L>({ name, help, labelNames, registers });
-    ours.push(created);
-    return created;
+  const track = <M extends { reset(): void }>(metric: M): M => {
+    ours.push(metric);
+    return metric;
   };
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => {
-    const created = new Counter<L>({ name, help, labelNames, registers });
-    ours.push(created);
-    return created;
-  };
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    track(new Gauge<L>({ name, help, labelNames, registers }));
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    track(new Counter<L>({ name, help, labelNames, registers }));
 
   const redisUp = gauge('letterpress_redis_up', 'Whether Redis answered the scrape (1) or not (0).');
   const queueJobs = gauge('letterpress_queue_jobs', 'Jobs in each queue by state.', ['queue', 'state']);
@@ -104,8 +100,7 @@ export function createPrometheusMetrics(): PrometheusMetrics {
     'letterpress_send_duration_seconds',
     'Time from handing a message to the relay to its answer, every worker.',
   );
-  registry.registerMetric(latency as unknown as Metric);
-  ours.push(latency);
+  registry.registerMetric(track(latency) as unknown as Metric);
   const digestRecipients = gauge('letterpress_digest_recipients', 'Recipients of a digest that is sending or paused.', [
     'digest',
     'newsletter',
@@ -158,62 +153,116 @@ export function createPrometheusMetrics(): PrometheusMetrics {
     'Seconds since a scheduled send fell due without starting (0 when none is overdue).',
     ['newsletter'],
   );
-
-  const update = (snapshot: OpsSnapshot): void => {
-    for (const metric of ours) metric.reset();
-    redisUp.set(snapshot.redisUp ? 1 : 0);
-    for (const queue of snapshot.queues) {
-      for (const [state, count] of Object.entries(queue.counts)) queueJobs.set({ queue: queue.name, state }, count);
-      queuePaused.set({ queue: queue.name }, queue.isPaused ? 1 : 0);
-      if (queue.workers !== undefined) queueWorkers.set({ queue: queue.name }, queue.workers);
-      jobs.inc({ queue: queue.name, result: 'completed' }, queue.completedTotal);
-      jobs.inc({ queue: queue.name, result: 'failed' }, queue.failedTotal);
-    }
-    for (const total of snapshot.deliveries) {
-      deliveries.inc({ outcome: total.outcome, reply_class: total.replyClass }, total.count);
-    }
-    latency.value = snapshot.latency;
-    for (const digest of snapshot.digests) {
-      const labels = { digest: digest.id, newsletter: digest.newsletterId };
-      digestRecipients.set(labels, digest.recipients);
-      for (const outcome of ['delivered', 'failed', 'skipped'] as const) {
-        digestSettled.set({ ...labels, outcome }, digest[outcome]);
-      }
-      digestPaused.set(labels, digest.status === 'paused' ? 1 : 0);
-    }
-    for (const feed of snapshot.feeds) {
-      feedFetches.inc({ feed: feed.feed, result: 'ok' }, feed.fetchesOk);
-      feedFetches.inc({ feed: feed.feed, result: 'rejected' }, feed.fetchesRejected);
-      feedArticles.inc({ feed: feed.feed }, feed.articles);
-      feedLastSuccess.set({ feed: feed.feed }, (feed.lastSuccessAt ?? 0) / 1000);
-      feedFailingSince.set({ feed: feed.feed }, (feed.failingSince ?? 0) / 1000);
-    }
-    if (snapshot.ingestTotals) {
-      for (const [result, count] of Object.entries(snapshot.ingestTotals)) articles.inc({ result }, count);
-    }
-    workers.set({ state: 'alive' }, snapshot.workers.filter((worker) => !worker.isStale).length);
-    workers.set({ state: 'stale' }, snapshot.workers.filter((worker) => worker.isStale).length);
-    for (const worker of snapshot.workers) {
-      const labels = { worker: worker.id, host: worker.host };
-      workerAge.set(labels, worker.ageMs / 1000);
-      workerRss.set(labels, worker.rssBytes);
-    }
-    for (const relay of snapshot.relays) {
-      if (relay.isUp !== undefined) relayUp.set({ relay: relay.relay }, relay.isUp ? 1 : 0);
-      relaySetAside.set({ relay: relay.relay }, relay.isSetAside ? 1 : 0);
-    }
-    for (const send of snapshot.overdueSends) {
-      overdue.set({ newsletter: send.newsletterId }, Math.max(0, (Date.now() - send.dueAt.getTime()) / 1000));
-    }
+  return {
+    redisUp,
+    queueJobs,
+    queuePaused,
+    queueWorkers,
+    jobs,
+    deliveries,
+    latency,
+    digestRecipients,
+    digestSettled,
+    digestPaused,
+    feedFetches,
+    feedArticles,
+    feedLastSuccess,
+    feedFailingSince,
+    articles,
+    workers,
+    workerAge,
+    workerRss,
+    relayUp,
+    relaySetAside,
+    overdue,
+    reset: () => ours.forEach((metric) => metric.reset()),
   };
+}
 
+/** Sets every series from one snapshot (a digest or worker that went away leaves no series behind). */
+function setFromSnapshot(series: ReturnType<typeof declareSeries>, snapshot: OpsSnapshot): void {
+  const {
+    redisUp,
+    queueJobs,
+    queuePaused,
+    queueWorkers,
+    jobs,
+    deliveries,
+    latency,
+    digestRecipients,
+    digestSettled,
+    digestPaused,
+    feedFetches,
+    feedArticles,
+    feedLastSuccess,
+    feedFailingSince,
+    articles,
+    workers,
+    workerAge,
+    workerRss,
+    relayUp,
+    relaySetAside,
+    overdue,
+  } = series;
+  series.reset();
+  redisUp.set(snapshot.redisUp ? 1 : 0);
+  for (const queue of snapshot.queues) {
+    for (const [state, count] of Object.entries(queue.counts)) queueJobs.set({ queue: queue.name, state }, count);
+    queuePaused.set({ queue: queue.name }, queue.isPaused ? 1 : 0);
+    if (queue.workers !== undefined) queueWorkers.set({ queue: queue.name }, queue.workers);
+    jobs.inc({ queue: queue.name, result: 'completed' }, queue.completedTotal);
+    jobs.inc({ queue: queue.name, result: 'failed' }, queue.failedTotal);
+  }
+  for (const total of snapshot.deliveries) {
+    deliveries.inc({ outcome: total.outcome, reply_class: total.replyClass }, total.count);
+  }
+  latency.value = snapshot.latency;
+  for (const digest of snapshot.digests) {
+    const labels = { digest: digest.id, newsletter: digest.newsletterId };
+    digestRecipients.set(labels, digest.recipients);
+    for (const outcome of ['delivered', 'failed', 'skipped'] as const) {
+      digestSettled.set({ ...labels, outcome }, digest[outcome]);
+    }
+    digestPaused.set(labels, digest.status === 'paused' ? 1 : 0);
+  }
+  for (const feed of snapshot.feeds) {
+    feedFetches.inc({ feed: feed.feed, result: 'ok' }, feed.fetchesOk);
+    feedFetches.inc({ feed: feed.feed, result: 'rejected' }, feed.fetchesRejected);
+    feedArticles.inc({ feed: feed.feed }, feed.articles);
+    feedLastSuccess.set({ feed: feed.feed }, (feed.lastSuccessAt ?? 0) / 1000);
+    feedFailingSince.set({ feed: feed.feed }, (feed.failingSince ?? 0) / 1000);
+  }
+  if (snapshot.ingestTotals) {
+    for (const [result, count] of Object.entries(snapshot.ingestTotals)) articles.inc({ result }, count);
+  }
+  workers.set({ state: 'alive' }, snapshot.workers.filter((worker) => !worker.isStale).length);
+  workers.set({ state: 'stale' }, snapshot.workers.filter((worker) => worker.isStale).length);
+  for (const worker of snapshot.workers) {
+    const labels = { worker: worker.id, host: worker.host };
+    workerAge.set(labels, worker.ageMs / 1000);
+    workerRss.set(labels, worker.rssBytes);
+  }
+  for (const relay of snapshot.relays) {
+    if (relay.isUp !== undefined) relayUp.set({ relay: relay.relay }, relay.isUp ? 1 : 0);
+    relaySetAside.set({ relay: relay.relay }, relay.isSetAside ? 1 : 0);
+  }
+  for (const send of snapshot.overdueSends) {
+    overdue.set({ newsletter: send.newsletterId }, Math.max(0, (Date.now() - send.dueAt.getTime()) / 1000));
+  }
+}
+
+/** Creates the registry with every series and the default Node metrics. */
+export function createPrometheusMetrics(): PrometheusMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const series = declareSeries(registry);
   let queue: Promise<unknown> = Promise.resolve();
   return {
     registry,
     contentType: registry.contentType,
     render(snapshot) {
       const rendered = queue.then(async () => {
-        update(snapshot);
+        setFromSnapshot(series, snapshot);
         return registry.metrics();
       });
       queue = rendered.catch(() => undefined);

@@ -69,14 +69,10 @@ export interface ReadOpsSnapshotDeps {
   clock: () => Date;
 }
 
-/** Digests looked at for progress: the newest this many (a paused digest older than that is not shown). */
-const RECENT_DIGESTS = 50;
-
-/** Reads one snapshot. When Redis does not answer, says so and shows nothing else. */
-export async function readOpsSnapshot(deps: ReadOpsSnapshotDeps): Promise<OpsSnapshot> {
-  const now = deps.clock();
-  const empty: OpsSnapshot = {
-    redisUp: false,
+/** A snapshot with nothing in it: what a scrape shows when Redis does not answer. */
+export function emptyOpsSnapshot(redisUp: boolean): OpsSnapshot {
+  return {
+    redisUp,
     queues: [],
     deliveries: [],
     latency: undefined,
@@ -87,10 +83,18 @@ export async function readOpsSnapshot(deps: ReadOpsSnapshotDeps): Promise<OpsSna
     relays: [],
     overdueSends: [],
   };
+}
+
+/** Digests looked at for progress: the newest this many (a paused digest older than that is not shown). */
+const RECENT_DIGESTS = 50;
+
+/** Reads one snapshot. When Redis does not answer, says so and shows nothing else. */
+export async function readOpsSnapshot(deps: ReadOpsSnapshotDeps): Promise<OpsSnapshot> {
+  const now = deps.clock();
   try {
     await deps.ping();
   } catch {
-    return empty;
+    return emptyOpsSnapshot(false);
   }
   const [queues, deliveries, latency, feeds, workers, recent, probed, overdueSends] = await Promise.all([
     Promise.all(deps.queues.names.map((name) => deps.queues.describe(name))),

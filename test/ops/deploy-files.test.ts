@@ -7,22 +7,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPrometheusMetrics } from '../../src/ops/prometheus-metrics.js';
-import type { OpsSnapshot } from '../../src/ops/read-ops-snapshot.js';
+import { emptyOpsSnapshot } from '../../src/ops/read-ops-snapshot.js';
 import { repoRoot } from '../helpers/cli.js';
 import { declaredMetricNames } from './prometheus-text.js';
-
-const EMPTY: OpsSnapshot = {
-  redisUp: true,
-  queues: [],
-  deliveries: [],
-  latency: undefined,
-  digests: [],
-  feeds: [],
-  ingestTotals: undefined,
-  workers: [],
-  relays: [],
-  overdueSends: [],
-};
 
 /** The series a PromQL expression names (histogram suffixes mapped to the histogram). */
 function seriesIn(expression: string): string[] {
@@ -40,7 +27,7 @@ interface AlertRule {
 
 describe('deploy/: the Grafana dashboard and the Prometheus alert rules', () => {
   it('reference only series that /metrics publishes, and use each of the ones an operator needs', async () => {
-    const published = declaredMetricNames(await createPrometheusMetrics().render(EMPTY));
+    const published = declaredMetricNames(await createPrometheusMetrics().render(emptyOpsSnapshot(true)));
     const dashboard = JSON.parse(
       await readFile(path.join(repoRoot, 'deploy/grafana/letterpress-dashboard.json'), 'utf8'),
     ) as {

@@ -2,16 +2,17 @@
  * The operators' routes: `/readyz` (open, says nothing private), and behind `OPS_TOKENS` (Bearer for Prometheus,
  * Basic for a browser; 404 when no token is configured) `/metrics` and the queue dashboard `/ops/queues`.
  */
+import type { MiddlewareHandler } from 'hono';
 import type { App } from '../../app.js';
 import { cacheProbe, checkReadiness } from '../../ops/check-readiness.js';
 import { createPrometheusMetrics } from '../../ops/prometheus-metrics.js';
 import { readOpsSnapshot } from '../../ops/read-ops-snapshot.js';
 import { checkRedisConfiguration } from '../../redis.js';
 import { silentLogger } from '../../logger.js';
-import { probeSmtpRelay } from '../../smtp/probe-relay.js';
+import { probeSmtpRelay, type RelayProbe } from '../../smtp/probe-relay.js';
 import { checkOrigin, requireToken } from '../access/require-token.js';
 import { clientAddress } from '../client-address.js';
-import type { HttpApp } from '../http-env.js';
+import type { HttpApp, HttpEnv } from '../http-env.js';
 import { createRateLimiter } from '../rate-limit.js';
 import { createQueueDashboard, keepDashboardOnOurOrigin, QUEUE_DASHBOARD_PATH } from './queue-dashboard.js';
 
@@ -21,12 +22,11 @@ const RELAY_PROBE_TTL_MS = 30_000;
 /** Registers `/readyz`, `/metrics` and `/ops/queues`. */
 export function registerOpsRoutes(http: HttpApp, app: App): void {
   const relayUrl = app.config.smtp.url;
+  const timeoutMs = Math.min(5_000, app.config.smtp.timeoutMs);
   const probeRelay = relayUrl
-    ? cacheProbe(
-        () => probeSmtpRelay(relayUrl, { timeoutMs: Math.min(5_000, app.config.smtp.timeoutMs) }),
-        RELAY_PROBE_TTL_MS,
-      )
+    ? cacheProbe(() => probeSmtpRelay(relayUrl, { timeoutMs }), RELAY_PROBE_TTL_MS)
     : undefined;
+  const guard = operatorsOnly(app);
 
   http.get('/readyz', async (c) => {
     const readiness = await checkReadiness({
@@ -41,7 +41,25 @@ export function registerOpsRoutes(http: HttpApp, app: App): void {
     return c.json({ ok: readiness.isReady, checks: readiness.checks }, readiness.isReady ? 200 : 503);
   });
 
-  const guard = requireToken({
+  const metrics = createPrometheusMetrics();
+  http.get('/metrics', guard, async (c) => {
+    const snapshot = await readOpsSnapshot(snapshotDeps(app, probeRelay));
+    return c.body(await metrics.render(snapshot), 200, { 'Content-Type': metrics.contentType });
+  });
+
+  const dashboardGuards = [
+    guard,
+    checkOrigin(() => [new URL(app.config.site.baseUrl).origin]),
+    keepDashboardOnOurOrigin(),
+  ];
+  http.use(`${QUEUE_DASHBOARD_PATH}/*`, ...dashboardGuards);
+  http.use(QUEUE_DASHBOARD_PATH, ...dashboardGuards);
+  http.route(QUEUE_DASHBOARD_PATH, createQueueDashboard(Object.values(app.queues.queues)));
+}
+
+/** The operators' token check: wrong tokens counted per client, ten in fifteen minutes block it. */
+function operatorsOnly(app: App): MiddlewareHandler<HttpEnv> {
+  return requireToken({
     tokens: app.config.http.opsTokens,
     realm: 'Letterpress operations',
     failures: createRateLimiter(app.redis, app.keys, {
@@ -52,28 +70,22 @@ export function registerOpsRoutes(http: HttpApp, app: App): void {
     }),
     clientAddress: (c) => clientAddress(c, app.config.http.trustedProxies),
   });
-  const sameOrigin = checkOrigin(() => [new URL(app.config.site.baseUrl).origin]);
+}
 
-  const metrics = createPrometheusMetrics();
-  http.get('/metrics', guard, async (c) => {
-    const snapshot = await readOpsSnapshot({
-      ping: () => app.redis.ping(),
-      queues: app.queues.admin,
-      metrics: app.metrics,
-      heartbeats: app.heartbeats,
-      digests: app.digests,
-      probeRelay: probeRelay
-        ? async () => {
-            const probe = await probeRelay();
-            return { relay: probe.relay, isUp: probe.isReachable };
-          }
-        : undefined,
-      clock: app.clock,
-    });
-    return c.body(await metrics.render(snapshot), 200, { 'Content-Type': metrics.contentType });
-  });
-
-  http.use(`${QUEUE_DASHBOARD_PATH}/*`, guard, sameOrigin, keepDashboardOnOurOrigin());
-  http.use(QUEUE_DASHBOARD_PATH, guard, sameOrigin, keepDashboardOnOurOrigin());
-  http.route(QUEUE_DASHBOARD_PATH, createQueueDashboard(Object.values(app.queues.queues)));
+/** What a scrape reads, from the app. */
+function snapshotDeps(app: App, probeRelay: (() => Promise<RelayProbe>) | undefined) {
+  return {
+    ping: () => app.redis.ping(),
+    queues: app.queues.admin,
+    metrics: app.metrics,
+    heartbeats: app.heartbeats,
+    digests: app.digests,
+    probeRelay: probeRelay
+      ? async () => {
+          const probe = await probeRelay();
+          return { relay: probe.relay, isUp: probe.isReachable };
+        }
+      : undefined,
+    clock: app.clock,
+  };
 }
