@@ -160,6 +160,9 @@ describe('queue and digest commands for the person on call', () => {
     } finally {
       await editorApp.close();
     }
+    // Sent while no worker runs: the editor is told so.
+    const queued = await runLetterpress(['digest', 'send', digestId], both);
+    expect(queued.stdout).toContain('no worker is running: start `letterpress worker` to deliver it');
     workers = await runWorkers(app, { handleSignals: false });
 
     const waited = await runLetterpress(['digest', 'send', digestId, '--wait', '--timeout', '60', '--json'], both);
