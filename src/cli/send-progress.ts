@@ -10,6 +10,8 @@ export interface SendProgressOptions {
   stream: NodeJS.WriteStream;
   /** A bar on a terminal, lines otherwise. @defaultValue stream.isTTY */
   isTerminal?: boolean;
+  /** Show nothing (`--json` read by a script). @defaultValue false */
+  isQuiet?: boolean;
   /** Milliseconds between two plain lines (a line is also written when the digest comes to rest). @defaultValue 5000 */
   lineEveryMs?: number;
   clock?: () => number;
@@ -51,6 +53,7 @@ export async function createSendProgress(options: SendProgressOptions): Promise<
   const rate = new RateWindow();
   let workersSaid: boolean | undefined;
   const say = (line: string) => options.stream.write(`${line}\n`);
+  if (options.isQuiet) return { update: () => undefined, noteWorkers: () => undefined, stop: () => undefined };
 
   if (options.isTerminal ?? options.stream.isTTY) {
     const { SingleBar } = (await import('cli-progress')).default;

@@ -74,11 +74,12 @@ async function waitWithProgress(
   app: App,
   digestId: string,
   timeoutMs: number,
+  options: { isQuiet: boolean },
 ): Promise<{ digest: Digest; stalledHint?: string }> {
   const { waitForDigestSettled } = await import('../../delivery/wait-for-digest.js');
   const { findStalledDigestWork } = await import('../../delivery/find-stalled-digest-work.js');
   const { createSendProgress } = await import('../send-progress.js');
-  const progress = await createSendProgress({ stream: process.stderr });
+  const progress = await createSendProgress({ stream: process.stderr, isQuiet: options.isQuiet });
   const stalled = new AbortController();
   let stalledHint: string | undefined;
   let checkedAt = Number.NEGATIVE_INFINITY;
@@ -182,7 +183,7 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
     .argument('<id>')
     .option('--wait', 'return when every recipient is settled')
     .option('--timeout <seconds>', 'longest wait with --wait', '3600');
-  defineAction(send, sink, async (args, values) => {
+  defineAction(send, sink, async (args, values, globals) => {
     const digestId = parseDigestId(args);
     const flags = parseFlags(SendFlagsSchema, values);
     return withApp(async (app) => {
@@ -204,7 +205,10 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
           text: `digest ${digestId}: ${started.status} (${hints[started.status] ?? 'see digest status'})`,
         };
       }
-      const { digest: settled, stalledHint } = await waitWithProgress(app, digestId, flags.timeout * 1000);
+      const { digest: settled, stalledHint } = await waitWithProgress(app, digestId, flags.timeout * 1000, {
+        // A script reading --json gets a clean stderr; a person at a terminal still sees the bar.
+        isQuiet: globals.json && !process.stderr.isTTY,
+      });
       const counts = settled.counts;
       return {
         result: {
