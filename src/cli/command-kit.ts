@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { App } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 
 /** What a command hands back to the CLI. */
 export interface CommandOutput {
@@ -119,6 +119,7 @@ export function oneOperand(args: string[], what: string): string {
 export async function withApp<T>(run: (app: App, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const { createApp } = await import('../app.js');
+  const { createLogger } = await import('../logger.js');
   const app = await createApp(config, {
     logger: createLogger(config.logLevel === 'info' || config.logLevel === 'warn' ? 'error' : config.logLevel),
   });
