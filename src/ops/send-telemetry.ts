@@ -44,22 +44,37 @@ export interface SendTelemetry {
   drain(): TelemetryDrain;
 }
 
+/** A relay's health as kept between drains: times as epoch ms (no Date per message on the send path). */
+interface RelayState {
+  relay: string;
+  consecutiveUnavailable: number;
+  lastOkAt: number;
+  lastUnavailableAt: number;
+}
+
 /** Creates an empty accumulator. `setAsideAfter`: transport failures in a row after which batches stop. */
 export function createSendTelemetry(options: { setAsideAfter: number; clock?: () => Date }): SendTelemetry {
-  const clock = options.clock ?? (() => new Date());
+  const now = options.clock ? () => options.clock!().getTime() : Date.now;
   let buckets = new Array<number>(SEND_LATENCY_BUCKETS.length + 1).fill(0);
   let sumSeconds = 0;
   let count = 0;
   let retried = 0;
-  const relays = new Map<string, RelayHealth>();
-  const relayFor = (relay: string): RelayHealth => {
+  const relays = new Map<string, RelayState>();
+  const relayFor = (relay: string): RelayState => {
     let health = relays.get(relay);
     if (!health) {
-      health = { relay, consecutiveUnavailable: 0, isSetAside: false };
+      health = { relay, consecutiveUnavailable: 0, lastOkAt: 0, lastUnavailableAt: 0 };
       relays.set(relay, health);
     }
     return health;
   };
+  const report = (state: RelayState): RelayHealth => ({
+    relay: state.relay,
+    consecutiveUnavailable: state.consecutiveUnavailable,
+    isSetAside: state.consecutiveUnavailable >= options.setAsideAfter,
+    ...(state.lastOkAt > 0 ? { lastOkAt: new Date(state.lastOkAt).toISOString() } : {}),
+    ...(state.lastUnavailableAt > 0 ? { lastUnavailableAt: new Date(state.lastUnavailableAt).toISOString() } : {}),
+  });
   return {
     observe(relay, seconds, result) {
       let index = SEND_LATENCY_BUCKETS.findIndex((upper) => seconds <= upper);
@@ -72,19 +87,18 @@ export function createSendTelemetry(options: { setAsideAfter: number; clock?: ()
       if (reply?.kind === 'transient') retried += 1;
       if (reply?.isRelayUnavailable) {
         health.consecutiveUnavailable += 1;
-        health.lastUnavailableAt = clock().toISOString();
+        health.lastUnavailableAt = now();
       } else {
         // The relay answered (accepted, or refused one reader): it is there.
         health.consecutiveUnavailable = 0;
-        health.lastOkAt = clock().toISOString();
+        health.lastOkAt = now();
       }
-      health.isSetAside = health.consecutiveUnavailable >= options.setAsideAfter;
     },
     drain() {
       const drained: TelemetryDrain = {
         latency: { buckets, sumSeconds, count },
         retried,
-        relays: [...relays.values()].map((health) => ({ ...health })),
+        relays: [...relays.values()].map(report),
       };
       buckets = new Array<number>(SEND_LATENCY_BUCKETS.length + 1).fill(0);
       sumSeconds = 0;
