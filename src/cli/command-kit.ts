@@ -143,6 +143,8 @@ export async function withRedis<T>(run: (redis: Redis, config: Config) => Promis
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: true,
+    // One-shot reports: no INFO round trip before the first command.
+    enableReadyCheck: false,
   });
   redis.on('error', () => {});
   try {
