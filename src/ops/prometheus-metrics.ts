@@ -181,73 +181,51 @@ function declareSeries(registry: Registry) {
 
 /** Sets every series from one snapshot (a digest or worker that went away leaves no series behind). */
 function setFromSnapshot(series: ReturnType<typeof declareSeries>, snapshot: OpsSnapshot): void {
-  const {
-    redisUp,
-    queueJobs,
-    queuePaused,
-    queueWorkers,
-    jobs,
-    deliveries,
-    latency,
-    digestRecipients,
-    digestSettled,
-    digestPaused,
-    feedFetches,
-    feedArticles,
-    feedLastSuccess,
-    feedFailingSince,
-    articles,
-    workers,
-    workerAge,
-    workerRss,
-    relayUp,
-    relaySetAside,
-    overdue,
-  } = series;
   series.reset();
-  redisUp.set(snapshot.redisUp ? 1 : 0);
+  series.redisUp.set(snapshot.redisUp ? 1 : 0);
   for (const queue of snapshot.queues) {
-    for (const [state, count] of Object.entries(queue.counts)) queueJobs.set({ queue: queue.name, state }, count);
-    queuePaused.set({ queue: queue.name }, queue.isPaused ? 1 : 0);
-    if (queue.workers !== undefined) queueWorkers.set({ queue: queue.name }, queue.workers);
-    jobs.inc({ queue: queue.name, result: 'completed' }, queue.completedTotal);
-    jobs.inc({ queue: queue.name, result: 'failed' }, queue.failedTotal);
+    for (const [state, count] of Object.entries(queue.counts))
+      series.queueJobs.set({ queue: queue.name, state }, count);
+    series.queuePaused.set({ queue: queue.name }, queue.isPaused ? 1 : 0);
+    if (queue.workers !== undefined) series.queueWorkers.set({ queue: queue.name }, queue.workers);
+    series.jobs.inc({ queue: queue.name, result: 'completed' }, queue.completedTotal);
+    series.jobs.inc({ queue: queue.name, result: 'failed' }, queue.failedTotal);
   }
   for (const total of snapshot.deliveries) {
-    deliveries.inc({ outcome: total.outcome, reply_class: total.replyClass }, total.count);
+    series.deliveries.inc({ outcome: total.outcome, reply_class: total.replyClass }, total.count);
   }
-  latency.value = snapshot.latency;
+  series.latency.value = snapshot.latency;
   for (const digest of snapshot.digests) {
     const labels = { digest: digest.id, newsletter: digest.newsletterId };
-    digestRecipients.set(labels, digest.recipients);
+    series.digestRecipients.set(labels, digest.recipients);
     for (const outcome of ['delivered', 'failed', 'skipped'] as const) {
-      digestSettled.set({ ...labels, outcome }, digest[outcome]);
+      series.digestSettled.set({ ...labels, outcome }, digest[outcome]);
     }
-    digestPaused.set(labels, digest.status === 'paused' ? 1 : 0);
+    series.digestPaused.set(labels, digest.status === 'paused' ? 1 : 0);
   }
   for (const feed of snapshot.feeds) {
-    feedFetches.inc({ feed: feed.feed, result: 'ok' }, feed.fetchesOk);
-    feedFetches.inc({ feed: feed.feed, result: 'rejected' }, feed.fetchesRejected);
-    feedArticles.inc({ feed: feed.feed }, feed.articles);
-    feedLastSuccess.set({ feed: feed.feed }, (feed.lastSuccessAt ?? 0) / 1000);
-    feedFailingSince.set({ feed: feed.feed }, (feed.failingSince ?? 0) / 1000);
+    series.feedFetches.inc({ feed: feed.feed, result: 'ok' }, feed.fetchesOk);
+    series.feedFetches.inc({ feed: feed.feed, result: 'rejected' }, feed.fetchesRejected);
+    series.feedArticles.inc({ feed: feed.feed }, feed.articles);
+    series.feedLastSuccess.set({ feed: feed.feed }, (feed.lastSuccessAt ?? 0) / 1000);
+    series.feedFailingSince.set({ feed: feed.feed }, (feed.failingSince ?? 0) / 1000);
   }
   if (snapshot.ingestTotals) {
-    for (const [result, count] of Object.entries(snapshot.ingestTotals)) articles.inc({ result }, count);
+    for (const [result, count] of Object.entries(snapshot.ingestTotals)) series.articles.inc({ result }, count);
   }
-  workers.set({ state: 'alive' }, snapshot.workers.filter((worker) => !worker.isStale).length);
-  workers.set({ state: 'stale' }, snapshot.workers.filter((worker) => worker.isStale).length);
+  series.workers.set({ state: 'alive' }, snapshot.workers.filter((worker) => !worker.isStale).length);
+  series.workers.set({ state: 'stale' }, snapshot.workers.filter((worker) => worker.isStale).length);
   for (const worker of snapshot.workers) {
     const labels = { worker: worker.id, host: worker.host };
-    workerAge.set(labels, worker.ageMs / 1000);
-    workerRss.set(labels, worker.rssBytes);
+    series.workerAge.set(labels, worker.ageMs / 1000);
+    series.workerRss.set(labels, worker.rssBytes);
   }
   for (const relay of snapshot.relays) {
-    if (relay.isUp !== undefined) relayUp.set({ relay: relay.relay }, relay.isUp ? 1 : 0);
-    relaySetAside.set({ relay: relay.relay }, relay.isSetAside ? 1 : 0);
+    if (relay.isUp !== undefined) series.relayUp.set({ relay: relay.relay }, relay.isUp ? 1 : 0);
+    series.relaySetAside.set({ relay: relay.relay }, relay.isSetAside ? 1 : 0);
   }
   for (const send of snapshot.overdueSends) {
-    overdue.set({ newsletter: send.newsletterId }, Math.max(0, (Date.now() - send.dueAt.getTime()) / 1000));
+    series.overdue.set({ newsletter: send.newsletterId }, Math.max(0, (Date.now() - send.dueAt.getTime()) / 1000));
   }
 }
 
