@@ -21,6 +21,14 @@ export const BenchOptionsSchema = z.object({
   batchSize: count(1, 10_000).optional(),
   /** Delivery jobs one worker process runs at once (DELIVERY_CONCURRENCY). Unset: the app's default. */
   concurrency: count(1, 64).optional(),
+  /**
+   * Run whatever code `bin/letterpress.js` picks without building first (the sources, unless a fresh build exists).
+   * By default the benchmark runs `npm run build` when the compiled build is missing or stale, so that it measures
+   * what production runs. @defaultValue false
+   */
+  skipBuild: z.boolean().default(false),
+  /** Runs of each command when timing how fast a command starts (after one warm-up round). @defaultValue 7 */
+  cliRuns: count(1, 50).default(7),
   /** Skip both baselines. @defaultValue false */
   skipBaselines: z.boolean().default(false),
   /** Print one JSON document on stdout instead of the Markdown table. @defaultValue false */
@@ -49,6 +57,8 @@ export const benchUsage = `usage: npm run bench -- [flags]
   --batch-size B         recipients per delivery job (default: the app's DELIVERY_BATCH_SIZE)
   --concurrency J        delivery jobs per worker process (default: the app's DELIVERY_CONCURRENCY)
   --skip-baselines       measure only the real path
+  --cli-runs R           runs of each command when timing command start (default 7)
+  --skip-build           do not build first (by default a missing or stale dist/ is built: production runs it)
   --json                 print one JSON document on stdout
   --out DIR              where results go: bench-<time>.json, latest.json, latest.md (default bench/results)
   --cpu-prof DIR         write V8 CPU profiles of the workers into DIR
@@ -74,6 +84,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
         'skip-baselines': { type: 'boolean' },
+        'skip-build': { type: 'boolean' },
+        'cli-runs': { type: 'string' },
         json: { type: 'boolean' },
         out: { type: 'string' },
         'cpu-prof': { type: 'string' },
@@ -95,6 +107,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     batchSize: values['batch-size'],
     concurrency: values.concurrency,
     skipBaselines: values['skip-baselines'],
+    skipBuild: values['skip-build'],
+    cliRuns: values['cli-runs'],
     json: values.json,
     out: values.out,
     cpuProf: values['cpu-prof'],

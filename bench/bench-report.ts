@@ -2,6 +2,7 @@
  * The benchmark's result document: its shape (what `--json` prints and bench/results/*.json holds), the ratios over
  * the baselines, the target checks and the Markdown table. Pure functions over plain data.
  */
+import type { CliStartFigures } from './measure-cli-start.js';
 
 /** One measured way of sending the same digest to many readers. */
 export interface RunFigures {
@@ -90,6 +91,8 @@ export interface BenchReport {
   };
   options: Record<string, unknown>;
   ours: OursFigures;
+  /** Which code the workers and the CLI ran (`dist`: the compiled build), and how fast a command starts. */
+  startup?: CliStartFigures;
   baselines: { bareNodemailer: BaselineFigures | null; tutorialPipeline: BaselineFigures | null };
   /** Our steady throughput over each baseline's (throughput over throughput); null when that baseline was skipped. */
   ratios: {
@@ -131,7 +134,11 @@ export function computeRatios(ours: RunFigures, baselines: BenchReport['baseline
 }
 
 /** Checks the issue's targets. Million-reader figures are extrapolated linearly when the run was smaller. */
-export function checkTargets(ours: OursFigures, ratios: BenchReport['ratios']): TargetCheck[] {
+export function checkTargets(
+  ours: OursFigures,
+  ratios: BenchReport['ratios'],
+  startup?: CliStartFigures,
+): TargetCheck[] {
   const isMillion = ours.subscribers >= MILLION;
   const scale = MILLION / Math.max(1, ours.subscribers);
   // Smaller run: its own end-to-end time plus the remaining readers at the steady rate.
@@ -174,6 +181,22 @@ export function checkTargets(ours: OursFigures, ratios: BenchReport['ratios']): 
       value: `${ours.cpuPerMessageMs.toFixed(3)} ms`,
       met: ours.cpuPerMessageMs <= 0.5,
     },
+    ...(startup
+      ? [
+          {
+            name: `CLI start, \`letterpress --version\` (${startup.code})`,
+            target: '<= 300 ms',
+            value: `${Math.round(startup.versionMs)} ms (${(startup.versionMs / startup.nodeBaselineMs).toFixed(1)}x node alone)`,
+            met: startup.versionMs <= 300,
+          },
+          {
+            name: `CLI command, \`letterpress health --worker\` (${startup.code})`,
+            target: '<= 300 ms',
+            value: `${Math.round(startup.healthWorkerMs)} ms (${(startup.healthWorkerMs / startup.nodeBaselineMs).toFixed(1)}x node alone)`,
+            met: startup.healthWorkerMs <= 300,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -242,6 +265,14 @@ export function formatReportMarkdown(report: BenchReport): string {
         `| ${t.name} | ${t.target} | ${t.value}${t.projected ? ' (projected)' : ''} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`,
     ),
     '',
+    ...(report.startup
+      ? [
+          `Code run by the workers and the CLI: ${report.startup.code === 'dist' ? 'the compiled build (dist/)' : 'the TypeScript sources through tsx'}. ` +
+            `Command start, median of ${report.startup.runs} runs, wall time from spawn to exit: node alone ${Math.round(report.startup.nodeBaselineMs)} ms, ` +
+            `\`letterpress --version\` ${Math.round(report.startup.versionMs)} ms, \`letterpress health --worker\` ${Math.round(report.startup.healthWorkerMs)} ms.`,
+          '',
+        ]
+      : []),
     `Ledger: ${ours.ledger.status}; recipients ${formatInteger(ours.ledger.recipients)}, delivered ${formatInteger(ours.ledger.delivered)}, ` +
       `failed ${ours.ledger.failed}, skipped ${ours.ledger.skipped}. Seeding took ${formatMs(ours.seedMs)} (not in any figure)${ours.auditMs === undefined ? '' : `; the privacy audit before the send took ${formatMs(ours.auditMs)}, once per digest (not in any figure)`}.`,
     '',

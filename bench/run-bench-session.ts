@@ -25,7 +25,9 @@ import {
 import type { BenchOptions } from './bench-options.js';
 import { writeBenchFixture } from './bench-fixture.js';
 import { measureBareNodemailer, measureTutorialPipeline, type BaselineContext } from './measure-baselines.js';
+import { measureCliStart } from './measure-cli-start.js';
 import { measureRealPath, seedSubscribers } from './measure-real-path.js';
+import { chooseEntry } from '../bin/choose-entry.js';
 import { startPrivateRedis, type PrivateRedis } from '../src/private-redis.js';
 import { repoRoot, startSinkProcess, type SinkProcess } from './sink-process.js';
 
@@ -139,6 +141,13 @@ export async function runBench(
       seedMs,
     );
 
+    const code = chooseEntry(repoRoot).kind;
+    progress(`command start: ${code === 'dist' ? 'the compiled build' : 'the sources through tsx'}`);
+    const startup = await measureCliStart(
+      { REDIS_URL: redis.url, LETTERPRESS_PREFIX: 'bench', LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+      code,
+      options.cliRuns,
+    );
     const ratios = computeRatios(ours, baselines);
     const redisVersion = await readRedisVersion(redis.url);
     const notes = buildNotes(options, ours.subscribers, baselines, ours.messageBytes);
@@ -157,9 +166,10 @@ export async function runBench(
       },
       options: { ...options },
       ours,
+      startup,
       baselines,
       ratios,
-      targets: checkTargets(ours, ratios),
+      targets: checkTargets(ours, ratios, startup),
       notes,
     };
   } finally {

@@ -2,7 +2,9 @@
  * `npm run bench`: parses the flags, then runs one benchmark session (see run-bench-session.ts) and prints a
  * Markdown table, or one JSON document with `--json`. Flags are checked before anything heavy is loaded.
  */
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { chooseEntry } from '../bin/choose-entry.js';
 import { isAppError } from '../src/errors.js';
 import { benchUsage, parseBenchOptions, type BenchOptions } from './bench-options.js';
 import { repoRoot } from './sink-process.js';
@@ -28,6 +30,7 @@ async function main(): Promise<number> {
       else process.stdout.write(`${formatImportReport(report)}\nwritten: ${written.join(', ')}\n`);
       return 0;
     }
+    ensureBuild(options);
     const { runBench, writeResults } = await import('./run-bench-session.js');
     const { formatReportMarkdown } = await import('./bench-report.js');
     const report = await runBench(options);
@@ -45,6 +48,16 @@ async function main(): Promise<number> {
     if (options.json) process.stdout.write(`${JSON.stringify({ error: { message: (error as Error).message } })}\n`);
     return 1;
   }
+}
+
+/** Builds dist/ when it is missing or stale (unless --skip-build): the benchmark measures what production runs. */
+function ensureBuild(options: BenchOptions): void {
+  const entry = chooseEntry(repoRoot);
+  if (options.skipBuild || entry.kind === 'dist') return;
+  process.stderr.write(`building the compiled code first (${entry.reason})\n`);
+  const build = spawnSync(process.execPath, [resolve(repoRoot, 'scripts/build.js')], { stdio: ['ignore', 2, 2] });
+  if (build.status !== 0)
+    throw new Error('npm run build failed (see above); --skip-build measures the sources instead');
 }
 
 process.exitCode = await main();

@@ -38,6 +38,11 @@ import {
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
 import { subscriberLinks, type SubscriberLinks } from './subscribers/tokens.js';
 import { createRateLimiter, hashKey, type RateLimiter } from './http/rate-limit.js';
+import { RELAY_UNAVAILABLE_STREAK } from './delivery/deliver-batch.js';
+import { RedisMetricsStore } from './ops/metrics-store.js';
+import { createMeasuredMailer, createSendTelemetry, type SendTelemetry } from './ops/send-telemetry.js';
+import { relayLabel } from './smtp/relay-label.js';
+import { RedisWorkerHeartbeats } from './ops/worker-heartbeats.js';
 
 /** Everything a process needs, built once. */
 export interface App {
@@ -59,13 +64,19 @@ export interface App {
   feeds: RedisFeedStateStore;
   /** Each newsletter schedule's last run. */
   scheduleRuns: RedisScheduleRunStore;
+  /** Counters shared by every process through Redis (delivery totals, send latency, feeds): what /metrics reads. */
+  metrics: RedisMetricsStore;
+  /** Worker heartbeats. */
+  heartbeats: RedisWorkerHeartbeats;
+  /** What this process observed of its own sends since its last heartbeat (the mailer feeds it). */
+  sendTelemetry: SendTelemetry;
   /** The BullMQ queues on their own connection. */
   queues: DeliveryQueues;
   /** Prepared digest messages, one per digest per process. */
   templates: MessageTemplateCache;
   /** The rate limits of the reader's side (sign-up form, confirmation emails), shared by every process in Redis. */
   readerLimits: ReaderLimits;
-  /** The SMTP mailer, created on first use (only worker processes send). */
+  /** The SMTP mailer, created on first use (only worker processes send); every send is measured. */
   readonly mailer: Mailer;
   /** The cut-off of the newsletter's last finished digest: the next digest takes articles published after it. */
   lastSentAt(newsletterId: string): Promise<Date | undefined>;
@@ -155,6 +166,8 @@ function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => 
     audits: new RedisAuditStore(redis, keys),
     feeds: new RedisFeedStateStore(redis, keys),
     scheduleRuns: new RedisScheduleRunStore(redis, keys),
+    metrics: new RedisMetricsStore(redis, keys),
+    heartbeats: new RedisWorkerHeartbeats(redis, keys),
   };
 }
 
@@ -254,8 +267,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const linksFor = (claim: { subscriberId: number; newsletterId: string }) =>
     subscriberLinks(config.site, config.secret, claim);
   const auditDeps = { digests: stores.digests, audits: stores.audits, prepareMessage, linksFor, clock };
+  const sendTelemetry = createSendTelemetry({ setAsideAfter: RELAY_UNAVAILABLE_STREAK, clock });
 
   let ownMailer: ClosableMailer | undefined;
+  let measuredMailer: Mailer | undefined;
   let closing: Promise<void> | undefined;
 
   return {
@@ -268,10 +283,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     queues,
     templates,
     readerLimits,
+    sendTelemetry,
     get mailer(): Mailer {
-      if (options.mailer) return options.mailer;
-      ownMailer ??= createMailerFromConfig(config);
-      return ownMailer;
+      if (!measuredMailer) {
+        const mailer = options.mailer ?? (ownMailer = createMailerFromConfig(config));
+        measuredMailer = createMeasuredMailer(mailer, sendTelemetry, relayLabel(config.smtp.url));
+      }
+      return measuredMailer;
     },
     lastSentAt: (newsletterId) => stores.ledger.lastSentAt(newsletterId),
     prepareMessage,

@@ -416,6 +416,8 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}:\S{24,}$/, 'must be user:password with a password of at least 24 characters')
     .optional(),
+  /** How often each worker writes its heartbeat to Redis, in ms; it counts as stale after 3 missed beats. @defaultValue 5000 */
+  WORKER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Refuse a Redis without append-only persistence instead of warning. @defaultValue false */
@@ -512,6 +514,8 @@ export interface Config {
     trustedProxies: number;
   };
   logLevel: Env['LOG_LEVEL'];
+  /** Operations: how often workers beat. */
+  ops: { heartbeatMs: number };
   requireRedisPersistence: boolean;
   feed: {
     maxBytes: number;
@@ -792,6 +796,7 @@ function buildConfig(
       trustedProxies: e.TRUST_PROXY,
     },
     logLevel: e.LOG_LEVEL,
+    ops: { heartbeatMs: e.WORKER_HEARTBEAT_MS },
     requireRedisPersistence: e.REQUIRE_REDIS_PERSISTENCE,
     feed: {
       maxBytes: e.FEED_MAX_BYTES,

@@ -78,6 +78,18 @@ export function redisKeys(prefix: string) {
     feedState: (feedId: string) => `${tag}:feed:${feedId}`,
     /** Hash: one newsletter schedule's last run (when, outcome, digest). */
     newsletterScheduleRun: (newsletterId: string) => `${tag}:newsletter:${newsletterId}:schedule-run`,
+    /** Hash: `<outcome>|<reply class>` → deliveries recorded by every ledger (counted in the ledger's own step). */
+    deliveryTotals: `${tag}:metrics:deliveries`,
+    /** Hash: the send latency histogram of every worker (bucket counts, sum, count), flushed with each heartbeat. */
+    sendLatency: `${tag}:metrics:send-latency`,
+    /** Hash: `<result>|<feed>` → articles or fetches counted by ingest, per feed. */
+    feedTotals: `${tag}:metrics:feeds`,
+    /** Hash: feed → epoch ms of its last successful fetch. */
+    feedLastSuccess: `${tag}:metrics:feed-last-success`,
+    /** Hash: feed → epoch ms of the first failure of its current run of failures (absent while it succeeds). */
+    feedFailingSince: `${tag}:metrics:feed-failing-since`,
+    /** Hash: worker id → JSON heartbeat (host, pid, when it last beat, relay health). */
+    workerHeartbeats: `${tag}:workers`,
     /** Prefix of a rate limiter's counters (rate-limiter-flexible appends `:<key>`). */
     rateLimit: (name: string) => `${tag}:rate:${name}`,
     /** Everything under the prefix (for tests and `reset`). */
@@ -171,6 +183,37 @@ export async function checkRedisConfiguration(
     if (options.requirePersistence) throw new AppError('redis_misconfigured', message);
     options.logger.warn(message);
   }
+}
+
+/** What `letterpress doctor` reads about a Redis: version, eviction policy, persistence and its health. */
+export async function readRedisFacts(redis: Redis): Promise<{
+  version: string;
+  maxmemoryPolicy?: string;
+  appendonly?: string;
+  save?: string;
+  aofLastWriteStatus?: string;
+  rdbLastBgsaveStatus?: string;
+}> {
+  const [server, persistence, maxmemoryPolicy, appendonly, save] = await Promise.all([
+    redis.info('server'),
+    redis.info('persistence'),
+    readConfig(redis, 'maxmemory-policy'),
+    readConfig(redis, 'appendonly'),
+    readConfig(redis, 'save'),
+  ]);
+  const field = (text: string, name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1];
+  return {
+    version: field(server, 'redis_version') ?? 'unknown',
+    ...(maxmemoryPolicy !== undefined ? { maxmemoryPolicy } : {}),
+    ...(appendonly !== undefined ? { appendonly } : {}),
+    ...(save !== undefined ? { save } : {}),
+    ...(field(persistence, 'aof_last_write_status')
+      ? { aofLastWriteStatus: field(persistence, 'aof_last_write_status') }
+      : {}),
+    ...(field(persistence, 'rdb_last_bgsave_status')
+      ? { rdbLastBgsaveStatus: field(persistence, 'rdb_last_bgsave_status') }
+      : {}),
+  };
 }
 
 async function readConfig(redis: Redis, name: string): Promise<string | undefined> {

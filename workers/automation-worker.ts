@@ -31,8 +31,8 @@ function automationHandlers(app: App): Record<string, Handler> {
     'feed-poll': async (job) => {
       const payload = parsed('feed-poll', job);
       const logger = app.logger.child({ feedId: payload.feedId });
-      const ingest = (sources: string[], options: Parameters<typeof ingestSources>[2]) =>
-        ingestSources(
+      const ingest = async (sources: string[], options: Parameters<typeof ingestSources>[2]) => {
+        const report = await ingestSources(
           {
             store: app.articles,
             logger,
@@ -44,6 +44,10 @@ function automationHandlers(app: App): Record<string, Handler> {
           sources,
           options,
         );
+        // Counted where /metrics reads (a feed failing for an hour pages someone); a failed count loses no article.
+        await app.metrics.recordIngestReport(report, app.clock()).catch(() => undefined);
+        return report;
+      };
       return pollFeed({ feeds: app.feeds, ingest, clock: app.clock, logger }, payload);
     },
     'newsletter-run': async (job) => {

@@ -38,7 +38,7 @@ export function createDeliverProcessor(app: App, options: DeliverWorkerOptions =
     const parsed = parseJobPayload('deliver', job.data);
     if (!parsed.success) throw new UnrecoverableError(parsed.reason);
     const payload = parsed.data;
-    const logger = app.logger.child({ digestId: payload.digestId, jobId: job.id });
+    const logger = app.logger.child({ queue: job.queueName, digestId: payload.digestId, jobId: job.id });
     // One controller per job, fed by the job's own signal and the process's shutdown signal; the listeners go in
     // `finally`. (AbortSignal.any would do the same, but on Node 20 every derived signal stays referenced by its
     // sources for the life of the process: tens of megabytes per million jobs.)

@@ -26,7 +26,8 @@ export function createFanOutProcessor(app: App): Processor<unknown, FanOutResult
   return async (job) => {
     const parsed = parseJobPayload('fanout', job.data);
     if (!parsed.success) throw new UnrecoverableError(parsed.reason);
-    const deps = fanOutDepsFromApp(app, { logger: app.logger.child({ jobId: job.id }) });
+    const logger = app.logger.child({ queue: job.queueName, digestId: parsed.data.digestId, jobId: job.id });
+    const deps = fanOutDepsFromApp(app, { logger });
     try {
       return await fanOutDigest(deps, parsed.data);
     } catch (error) {

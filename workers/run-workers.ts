@@ -5,11 +5,13 @@
  * stops taking jobs, lets running batches hand back what they have not sent (after their messages in flight are
  * recorded), then closes the workers' connections. The app (mailer, Redis) is closed by its owner.
  */
-import { Worker } from 'bullmq';
+import { MetricsTime, Worker } from 'bullmq';
 import type { App } from '../src/app.js';
+import { startHeartbeat, type Heartbeat } from '../src/ops/run-heartbeat.js';
 import { QueueName } from '../src/queue/job-definitions.js';
 import { syncSchedulers } from '../src/queue/sync-schedulers.js';
 import { createAutomationProcessor } from './automation-worker.js';
+import { digestIdOfJob } from '../src/queue/queue-admin.js';
 import { createDeliverProcessor, type DeliverWorkerOptions } from './deliver-worker.js';
 import { createFanOutProcessor } from './fan-out-worker.js';
 import { createTransactionalProcessor } from './transactional-worker.js';
@@ -38,6 +40,8 @@ export interface RunWorkersOptions extends Omit<DeliverWorkerOptions, 'shutdownS
 /** Running workers. */
 export interface RunningWorkers {
   workers: Worker[];
+  /** This process's heartbeat (its id names it in `health` and the metrics). */
+  heartbeat: Heartbeat;
   /** Graceful stop; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -48,7 +52,14 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
   const shutdown = new AbortController();
   // Fan-out and delivery jobs are idempotent, so a job whose worker died (stalled) may safely run again, more
   // than BullMQ's default of once: killing workers repeatedly must not fail a digest's jobs.
-  const common = { connection: app.queues.connection, prefix: app.keys.bullPrefix, maxStalledCount: 20 };
+  // BullMQ's own metrics (completed and failed jobs per minute, kept a week) give `queue status` its rates and the
+  // metrics their job totals, counted in Redis by every worker alike.
+  const common = {
+    connection: app.queues.connection,
+    prefix: app.keys.bullPrefix,
+    maxStalledCount: 20,
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+  };
   const workers: Worker[] = [];
   if (kinds.includes('fanout')) {
     workers.push(new Worker(QueueName.fanout, createFanOutProcessor(app), { ...common, concurrency: 1 }));
@@ -85,13 +96,20 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
     });
     worker.on('failed', (job, error) => {
       app.logger.warn(
-        { queue: worker.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: error.message },
+        {
+          queue: worker.name,
+          jobId: job?.id,
+          digestId: digestIdOfJob(job),
+          attemptsMade: job?.attemptsMade,
+          reason: error.message,
+        },
         'job failed',
       );
     });
     worker.on('error', (error) => app.logger.error({ queue: worker.name, err: error.message }, 'worker error'));
   }
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  const heartbeat = await startHeartbeat(app, { everyMs: app.config.ops.heartbeatMs, kinds });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -100,7 +118,8 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
       process.off('SIGINT', onSignal);
       shutdown.abort();
       await Promise.all(workers.map((worker) => worker.close()));
-      app.logger.info('workers stopped');
+      await heartbeat.stop();
+      app.logger.info({ workerId: heartbeat.id }, 'workers stopped');
     })();
     return closing;
   };
@@ -115,6 +134,6 @@ export async function runWorkers(app: App, options: RunWorkersOptions = {}): Pro
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
-  app.logger.info({ kinds }, 'workers started');
-  return { workers, close };
+  app.logger.info({ kinds, workerId: heartbeat.id }, 'workers started');
+  return { workers, heartbeat, close };
 }

@@ -5,11 +5,13 @@
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { z } from 'zod';
+import type { Redis } from 'ioredis';
 import type { App, CreateAppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 
 /** What a command hands back to the CLI. */
 export interface CommandOutput {
@@ -117,6 +119,7 @@ export function oneOperand(args: string[], what: string): string {
 export async function withApp<T>(run: (app: App, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const { createApp } = await import('../app.js');
+  const { createLogger } = await import('../logger.js');
   const app = await createApp(config, {
     logger: createLogger(config.logLevel === 'info' || config.logLevel === 'warn' ? 'error' : config.logLevel),
   });
@@ -127,14 +130,46 @@ export async function withApp<T>(run: (app: App, config: Config) => Promise<T>):
   }
 }
 
-/** Resolves on the first SIGTERM or SIGINT; `signal` is aborted then too. */
+/**
+ * Opens a bare Redis connection without the start-up checks, for commands that report on a Redis that may be
+ * misconfigured or down (`health`, `doctor`): each command fails fast instead of waiting for Redis to come back.
+ */
+export async function withRedis<T>(run: (redis: Redis, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: true,
+    // One-shot reports: no INFO round trip before the first command.
+    enableReadyCheck: false,
+  });
+  redis.on('error', () => {});
+  try {
+    return await run(redis, config);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Resolves on the first SIGTERM or SIGINT; `signal` is aborted then too. In a worker thread (where `letterpress
+ * worker` runs, see bin/worker-thread.js) the signals arrive as `{ stop }` messages from the process's main thread.
+ */
 export function untilStopSignal(): { stopped: Promise<void>; signal: AbortSignal } {
   const controller = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
+      parentPort?.off('message', onMessage);
       controller.abort();
       resolve();
     };
+    const onMessage = (message: unknown) => {
+      if (typeof message === 'object' && message !== null && 'stop' in message) stop();
+    };
+    if (!isMainThread) parentPort?.on('message', onMessage);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });

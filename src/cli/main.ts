@@ -15,6 +15,8 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDigestCommands } from './commands/digest.js';
 import { registerFeedCommands } from './commands/feeds.js';
 import { registerProcessCommands } from './commands/processes.js';
+import { registerOpsCommands } from './commands/ops.js';
+import { registerQueueCommands } from './commands/queue.js';
 import { registerSubscriberCommands } from './commands/subscribers.js';
 
 export { ExitCode };
@@ -60,6 +62,8 @@ export function buildProgram(sink: CommandSink): Command {
   registerDigestCommands(program, sink);
   registerAuditCommand(program, sink);
   registerFeedCommands(program, sink);
+  registerQueueCommands(program, sink);
+  registerOpsCommands(program, sink);
   registerProcessCommands(program, sink);
   return program;
 }

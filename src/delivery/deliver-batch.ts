@@ -130,7 +130,7 @@ export type DeliverBatchResult =
     };
 
 /** Transient failures of the connection itself in a row after which the batch stops taking recipients. */
-const RELAY_UNAVAILABLE_STREAK = 3;
+export const RELAY_UNAVAILABLE_STREAK = 3;
 
 type StopReason =
   'paused' | 'cancelled' | 'digest-sent' | 'relay-unavailable' | 'relay-refused' | 'shutting-down' | 'lease-lost';
@@ -254,7 +254,7 @@ async function recordOutcome(
   run: RangeRun,
   subscriberId: number,
   outcome: DeliveryOutcome,
-  extra: Partial<{ reason: string; countsTowardsPause: boolean }> = {},
+  extra: Partial<Pick<RecordOutcomeInput, 'reason' | 'countsTowardsPause' | 'replyClass'>> = {},
 ): Promise<RecordOutcomeResult> {
   const result = await run.deps.ledger.recordOutcome({
     digestId: run.digest.id,
@@ -367,14 +367,18 @@ async function applyReply(run: RangeRun, id: number, email: string, reply: SmtpR
     case 'ok':
       run.successes += 1;
       run.unavailableStreak = 0;
-      await recordOutcome(run, id, 'delivered');
+      await recordOutcome(run, id, 'delivered', { replyClass: reply.kind });
       return;
     case 'permanent-mailbox':
-      await recordOutcome(run, id, 'failed', { reason: reply.message });
+      await recordOutcome(run, id, 'failed', { reason: reply.message, replyClass: reply.kind });
       await run.deps.subscribers.suppress(email, reply.message);
       return;
     case 'permanent-other': {
-      const result = await recordOutcome(run, id, 'failed', { reason: reply.message, countsTowardsPause: true });
+      const result = await recordOutcome(run, id, 'failed', {
+        reason: reply.message,
+        countsTowardsPause: true,
+        replyClass: reply.kind,
+      });
       if (result.status === 'paused') run.stop ??= 'paused';
       return;
     }
@@ -458,7 +462,10 @@ async function finishTransients(run: RangeRun): Promise<DeliverBatchResult> {
   const last = run.lastTransient?.message ?? 'transient failure';
   if (run.options.isFinalAttempt) {
     for (const [id, reply] of transient) {
-      await recordOutcome(run, id, 'failed', { reason: `still refused after the last attempt: ${reply.message}` });
+      await recordOutcome(run, id, 'failed', {
+        reason: `still refused after the last attempt: ${reply.message}`,
+        replyClass: reply.kind,
+      });
     }
     deps.logger.warn({ ...counts, gaveUp: transient.size, last }, 'delivery batch gave up on transient refusals');
     return { kind: 'done', counts };

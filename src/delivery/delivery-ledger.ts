@@ -9,6 +9,7 @@ import { DIGEST_STATUSES, type DigestStatus } from '../digests/digest.js';
 import { readLuaScript, scriptCommand, type ScriptCall } from '../redis-scripts.js';
 import type { RedisKeys } from '../redis.js';
 import type { DigestReceived } from '../subscribers/export-personal-data.js';
+import { deliveryTotalsField, type DeliveryReplyClass } from './delivery-totals.js';
 
 /** The outcome recorded for one recipient. */
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped';
@@ -55,6 +56,8 @@ export interface RecordOutcomeInput {
   countsTowardsPause?: boolean;
   /** Length of the run of permanent refusals that pauses the digest. */
   pauseThreshold: number;
+  /** What the relay answered, for the delivery totals (metrics). @defaultValue 'none' */
+  replyClass?: DeliveryReplyClass;
   now: Date;
 }
 
@@ -97,7 +100,7 @@ export class RedisDeliveryLedger {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    redis.defineCommand('lpRecordOutcome', { numberOfKeys: 7, lua: RECORD_OUTCOME_LUA });
+    redis.defineCommand('lpRecordOutcome', { numberOfKeys: 8, lua: RECORD_OUTCOME_LUA });
     redis.defineCommand('lpCheckRecipient', { numberOfKeys: 6, lua: CHECK_RECIPIENT_LUA });
     redis.defineCommand('lpReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     redis.defineCommand('lpSnapshotRecipients', { numberOfKeys: 3, lua: SNAPSHOT_LUA });
@@ -256,6 +259,7 @@ export class RedisDeliveryLedger {
       this.keys.digestSkipped(digestId),
       this.keys.digestFailures(digestId),
       this.keys.newsletterLastSentAt(input.newsletterId),
+      this.keys.deliveryTotals,
       input.subscriberId,
       input.outcome,
       input.reason ?? '',
@@ -263,6 +267,7 @@ export class RedisDeliveryLedger {
       input.countsTowardsPause ? '1' : '',
       input.pauseThreshold,
       `${input.pauseThreshold} consecutive permanent refusals; last: ${input.reason ?? 'unknown'}`,
+      deliveryTotalsField(input.outcome, input.replyClass ?? 'none'),
     )) as [number, string];
     return { isRecorded: recorded === 1, status: asStatus(status) };
   }

@@ -13,13 +13,20 @@ const RESTING: ReadonlySet<DigestStatus> = new Set(['sent', 'cancelled', 'paused
 export async function waitForDigestSettled(
   deps: { digests: { get(id: string): Promise<Digest | undefined> } },
   digestId: string,
-  options: { timeoutMs: number; pollIntervalMs?: number; signal?: AbortSignal },
+  options: {
+    timeoutMs: number;
+    pollIntervalMs?: number;
+    signal?: AbortSignal;
+    /** Called with the digest at every poll (progress displays). */
+    onProgress?: (digest: Digest) => void | Promise<void>;
+  },
 ): Promise<Digest> {
   const deadline = Date.now() + options.timeoutMs;
   const interval = options.pollIntervalMs ?? 100;
   for (;;) {
     const digest = await deps.digests.get(digestId);
     if (!digest) throw new AppError('digest_not_found', `no digest "${digestId}"`);
+    await options.onProgress?.(digest);
     if (RESTING.has(digest.status) || Date.now() >= deadline || options.signal?.aborted) return digest;
     await sleep(Math.min(interval, Math.max(1, deadline - Date.now())));
   }

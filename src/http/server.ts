@@ -1,7 +1,7 @@
 /**
  * The HTTP server (`letterpress serve`). Each area registers its own routes: the reader's pages and the archive
- * (`public/`), the newsroom's pages (`editor/`) and API (`api/`), the signed webhooks (`webhooks/`), health and
- * operations (`ops/`). Routes are thin: parse, call one use case, render.
+ * (`public/`), the newsroom's pages (`editor/`) and API (`api/`), the signed webhooks (`webhooks/`), health, metrics
+ * and the queue dashboard (`ops/`). Routes are thin: parse, call one use case, render.
  * No cookies and no remote resources anywhere: every response carries the security headers (`security-headers.ts`).
  * The server never hangs on Redis: while Redis is away (or before it was ever reached) every page that needs it
  * answers 503 with a calm page, and `/healthz` says so at once.
@@ -19,6 +19,7 @@ import { registerHealthRoutes } from './ops/health.js';
 import { registerEditorApi } from './api/routes.js';
 import { registerEditorRoutes } from './editor/routes.js';
 import { registerArchiveRoutes } from './public/archive-routes.js';
+import { registerOpsRoutes } from './ops/routes.js';
 import { renderNoticePage } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { securityHeaders } from './security-headers.js';
@@ -47,6 +48,7 @@ export function createHttpApp(app: App, options: HttpAppOptions = {}): Hono<Http
   const http = new Hono<HttpEnv>();
   http.use('*', securityHeaders());
   registerHealthRoutes(http, app);
+  registerOpsRoutes(http, app);
   registerPublicRoutes(http, app);
   registerArchiveRoutes(http, app);
   registerEditorRoutes(http, app);

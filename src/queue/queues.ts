@@ -13,6 +13,7 @@ import {
   type JobPayload,
 } from './job-definitions.js';
 import type { z } from 'zod';
+import { createQueueAdmin, type QueueAdmin } from './queue-admin.js';
 
 /** Options for the queues. */
 export interface DeliveryQueuesOptions {
@@ -36,8 +37,10 @@ export interface ScheduledJob {
 
 /** The queues and the operations the use cases need from them. */
 export interface DeliveryQueues {
-  /** Every queue of the registry by name (workers attach to these names). */
+  /** Every queue of the registry by name (workers attach to these names; ops and the dashboard list them all). */
   queues: Record<QueueName, Queue>;
+  /** Counts, failed jobs, retry, pause and resume, for ops. */
+  admin: QueueAdmin;
   /** The connection the queues share; workers duplicate it. */
   connection: Redis;
   prefix: string;
@@ -149,6 +152,7 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
 
   return {
     queues,
+    admin: createQueueAdmin(queues),
     connection: options.connection,
     prefix: options.prefix,
     optionsFor,
@@ -195,6 +199,8 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
               await job.promote().catch(() => undefined); // it may have just become active: then it runs anyway
               counts.promoted += 1;
             } else if (state === 'failed' || state === 'completed') {
+              // The payload as this version writes it: a job that failed on a payload left by an older version runs.
+              await job.updateData(entry.data);
               await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
               counts.retried += 1;
             } else {

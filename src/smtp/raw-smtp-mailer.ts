@@ -59,7 +59,8 @@ interface Outgoing {
   reject: (error: Error) => void;
 }
 
-function sessionSettings(options: RawSmtpMailerOptions): SessionSettings {
+/** The settings of every session of a mailer with these options (the relay probe opens one the same way). */
+export function sessionSettings(options: RawSmtpMailerOptions): SessionSettings {
   const target = parseRelayUrl(options.url);
   return {
     target,

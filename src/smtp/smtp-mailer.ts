@@ -66,6 +66,11 @@ export function createSmtpMailer(options: SmtpMailerOptions): ClosableMailer {
   };
 }
 
+/** How the relay probe opens its session: as the mailer does (EHLO name, password rule), within `timeoutMs` a step. */
+export function relayProbeOptions(config: Pick<Config, 'smtp' | 'site'>, timeoutMs: number) {
+  return { timeoutMs, heloName: defaultHeloName(config.site), allowPlaintextAuth: config.smtp.allowPlaintextAuth };
+}
+
 /**
  * The EHLO name when SMTP_URL has no `?name=`: the domain of the site's sender (a bare host name does not count; the
  * session then names itself by its address literal).

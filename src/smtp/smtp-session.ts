@@ -97,6 +97,16 @@ function refusal(reply: Reply, code: string, command: string, what: string): Smt
   return new SmtpSendError(`${what}: ${reply.text}`, code, reply.code, reply.text, command);
 }
 
+/** What a session learned while opening: the relay probe (`probe-relay.ts`) reports it. */
+export interface SessionFacts {
+  /** The greeting, as the relay sent it. */
+  greeting: string;
+  /** EHLO keywords with their parameters after TLS, e.g. `PIPELINING`, `AUTH PLAIN LOGIN`. */
+  extensions: string[];
+  tls: 'implicit' | 'starttls' | 'none';
+  isAuthenticated: boolean;
+}
+
 /** One SMTP session (see the module comment). */
 export class SmtpSession {
   private socket: Socket | TLSSocket | undefined;
@@ -113,6 +123,8 @@ export class SmtpSession {
   transactions = 0;
   /** Called when the session breaks while no command waits (the pool then drops it from its idle list). */
   onBrokenWhileIdle: (() => void) | undefined;
+  /** Filled in by `open()`, step by step (a failed open leaves what it got so far). */
+  readonly facts: SessionFacts = { greeting: '', extensions: [], tls: 'none', isAuthenticated: false };
 
   constructor(private readonly settings: SessionSettings) {}
 
@@ -125,16 +137,20 @@ export class SmtpSession {
       : connectTcp({ host, port });
     this.attach(socket);
     this.isSecure = target.isImplicitTls;
+    if (target.isImplicitTls) this.facts.tls = 'implicit';
     // Asked for before the socket connects, so a greeting that comes with the handshake's last bytes is expected.
     const greeting = this.readReply(this.settings.connectTimeoutMs, 'CONN');
     greeting.catch(() => undefined);
     await this.waitForConnect(socket, target.isImplicitTls ? 'secureConnect' : 'connect');
     const reply = await greeting;
+    this.facts.greeting = reply.text;
     if (reply.code !== 220) throw refusal(reply, 'EPROTOCOL', 'CONN', 'the relay refused the connection');
     let capabilities = await this.hello();
     if (!this.isSecure && target.startTls !== 'never') {
-      if (capabilities.has('STARTTLS')) capabilities = await this.upgradeToTls();
-      else if (target.startTls === 'required') {
+      if (capabilities.has('STARTTLS')) {
+        capabilities = await this.upgradeToTls();
+        this.facts.tls = 'starttls';
+      } else if (target.startTls === 'required') {
         throw new SmtpSendError(
           'the relay does not offer STARTTLS (requireTLS=true)',
           'ETLS',
@@ -144,7 +160,10 @@ export class SmtpSession {
         );
       }
     }
-    if (target.credentials) await this.logIn(target.credentials, capabilities);
+    if (target.credentials) {
+      await this.logIn(target.credentials, capabilities);
+      this.facts.isAuthenticated = true;
+    }
   }
 
   /** Sends one message; resolves only when the relay answered the final dot with a 2xx, else throws an SmtpSendError. */
@@ -256,6 +275,7 @@ export class SmtpSession {
       capabilities.set(key, [capabilities.get(key), ...rest].filter(Boolean).join(' '));
     }
     this.supportsPipelining = capabilities.has('PIPELINING');
+    this.facts.extensions = [...capabilities].map(([key, parameters]) => (parameters ? `${key} ${parameters}` : key));
     return capabilities;
   }
 

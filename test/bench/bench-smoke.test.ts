@@ -45,6 +45,9 @@ describe('npm run bench (smoke run, no timing asserted)', () => {
       '--tutorial-messages',
       '6',
       '--json',
+      '--skip-build',
+      '--cli-runs',
+      '1',
       '--out',
       out,
     ]);
@@ -89,6 +92,14 @@ describe('npm run bench (smoke run, no timing asserted)', () => {
     expect(typeof report.ratios.vsBareNodemailer).toBe('number');
     expect(typeof report.ratios.vsTutorialPipeline).toBe('number');
     expect(report.targets.map((t) => t.name)).toContain('CPU per message (workers + Redis)');
+    // How fast a command starts, against Node alone in the same run (no timing asserted).
+    expect(report.startup?.code).toMatch(/^(dist|sources)$/);
+    for (const value of [report.startup?.nodeBaselineMs, report.startup?.versionMs, report.startup?.healthWorkerMs]) {
+      expect(value).toBeGreaterThan(0);
+    }
+    expect(report.targets.map((t) => t.name)).toContainEqual(
+      expect.stringMatching(/^CLI start, `letterpress --version`/),
+    );
 
     // The same document and the Markdown table were written to --out.
     const written = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchReport;

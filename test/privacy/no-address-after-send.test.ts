@@ -56,7 +56,9 @@ describe('after a send', () => {
         return undefined;
       },
     });
-    const logger = createLogger('trace', 'letterpress', { write: (line: string) => logLines.push(line) });
+    const logger = createLogger('trace', 'letterpress', {
+      destination: { write: (line: string) => logLines.push(line) },
+    });
     bench = await startDeliveryBench({ smtpUrl: sink.url, logger });
     readers = await bench.addReaders(12);
     const digest = await bench.createDigest(['Harbour wall repairs begin in spring', 'Ferry timetable changes']);

@@ -27,6 +27,7 @@ export function registerArticleCommands(program: Command, sink: CommandSink): vo
         },
         sources,
       );
+      await app.metrics.recordIngestReport(report, new Date());
       const lines = [
         `ingested ${report.ingested}, updated ${report.updated}, unchanged ${report.unchanged}, ` +
           `refused ${report.outdated} older and ${report.collisions} owned by another source, ` +

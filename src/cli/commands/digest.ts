@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { findNewsletter } from '../../config.js';
-import { DigestSchema } from '../../digests/digest.js';
+import type { App } from '../../app.js';
+import type { DigestWork } from '../../delivery/find-stalled-digest-work.js';
+import { DigestSchema, type Digest } from '../../digests/digest.js';
 import { ArticleIdSchema } from '../../digests/update-draft.js';
 import { AppError } from '../../errors.js';
 import { FINDING_KIND_LIST } from '../../privacy/finding.js';
@@ -82,6 +84,72 @@ const SendFlagsSchema = z.object({
     .default([]),
 });
 const PauseFlagsSchema = z.object({ reason: z.string().trim().min(1).max(300).optional() });
+
+/**
+ * The one thing to do next about a digest, when there is one that would work: fix the configuration first when that is
+ * why its jobs failed; resume a stalled or paused digest; start a worker when none beats.
+ */
+function statusHint(
+  digest: Digest,
+  work: DigestWork | undefined,
+  aliveWorkers: number,
+  configurationProblem: (failedJobs: DigestWork['failedJobs']) => string | undefined,
+): string | undefined {
+  if (work?.isStalled) return work.hint;
+  if (digest.status === 'paused') {
+    const blocker = configurationProblem([]);
+    return blocker
+      ? `resuming cannot help until the configuration is fixed (${blocker})`
+      : `once the cause is dealt with, run \`letterpress digest resume ${digest.id}\``;
+  }
+  if (digest.status === 'sending' && aliveWorkers === 0) {
+    return 'no worker is running: start `letterpress worker` (the digest waits for one)';
+  }
+  return undefined;
+}
+
+/**
+ * Waits for the digest to settle, showing progress on stderr. Every few seconds it also looks whether a worker beats
+ * (and says so when none does) and whether anything is left to finish the digest: a stalled digest ends the wait
+ * with its hint instead of waiting out the timeout.
+ */
+async function waitWithProgress(
+  app: App,
+  digestId: string,
+  timeoutMs: number,
+  options: { isQuiet: boolean },
+): Promise<{ digest: Digest; stalledHint?: string }> {
+  const { waitForDigestSettled } = await import('../../delivery/wait-for-digest.js');
+  const { findStalledDigestWork } = await import('../../delivery/find-stalled-digest-work.js');
+  const { createSendProgress } = await import('../send-progress.js');
+  const progress = await createSendProgress({ stream: process.stderr, isQuiet: options.isQuiet });
+  const stalled = new AbortController();
+  let stalledHint: string | undefined;
+  let checkedAt = Number.NEGATIVE_INFINITY;
+  try {
+    const digest = await waitForDigestSettled(app, digestId, {
+      timeoutMs,
+      pollIntervalMs: 250,
+      signal: stalled.signal,
+      onProgress: async (current) => {
+        progress.update(current);
+        if (Date.now() - checkedAt < 5_000) return;
+        checkedAt = Date.now();
+        const workers = await app.heartbeats.list(app.clock());
+        progress.noteWorkers(workers.filter((worker) => !worker.isStale).length);
+        if (current.status !== 'sending') return;
+        const work = await findStalledDigestWork(app, { digestId });
+        if (work.isStalled) {
+          stalledHint = work.hint;
+          stalled.abort();
+        }
+      },
+    });
+    return { digest, ...(stalledHint ? { stalledHint } : {}) };
+  } finally {
+    progress.stop();
+  }
+}
 
 /** Registers the `digest` group. */
 export function registerDigestCommands(program: Command, sink: CommandSink): void {
@@ -195,12 +263,11 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     );
-  defineAction(send, sink, async (args, values) => {
+  defineAction(send, sink, async (args, values, globals) => {
     const digestId = parseDigestId(args);
     const flags = parseFlags(SendFlagsSchema, values);
     return withApp(async (app, config) => {
       const { sendNow } = await import('../../delivery/send-now.js');
-      const { waitForDigestSettled } = await import('../../delivery/wait-for-digest.js');
       const found = await app.digests.get(digestId);
       if (!found) throw new AppError('digest_not_found', `no digest "${digestId}"`);
       const newsletter = findNewsletter(config, found.newsletterId);
@@ -218,8 +285,12 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
         .join('');
       const imagesLeftOut = omittedImages.length > 0 ? { imagesLeftOut: omittedImages } : {};
       if (!flags.wait) {
+        const alive = (await app.heartbeats.list(app.clock())).filter((worker) => !worker.isStale).length;
         const hints: Record<string, string> = {
-          sending: 'workers deliver it: run `letterpress worker` if none is running',
+          sending:
+            alive > 0
+              ? `${alive} worker(s) deliver it; \`letterpress digest status ${digestId}\` shows how far they got`
+              : 'no worker is running: start `letterpress worker` to deliver it',
           paused: `it is paused: see \`letterpress digest status ${digestId}\`, then \`letterpress digest resume ${digestId}\``,
           sent: 'it was already sent; nobody receives it twice',
           cancelled: 'it was cancelled',
@@ -229,7 +300,10 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
           text: `digest ${digestId}: ${started.status} (${hints[started.status] ?? 'see digest status'})${imageWarnings}`,
         };
       }
-      const settled = await waitForDigestSettled(app, digestId, { timeoutMs: flags.timeout * 1000 });
+      const { digest: settled, stalledHint } = await waitWithProgress(app, digestId, flags.timeout * 1000, {
+        // A script reading --json gets a clean stderr; a person at a terminal still sees the bar.
+        isQuiet: globals.json && !process.stderr.isTTY,
+      });
       const counts = settled.counts;
       return {
         result: {
@@ -240,8 +314,12 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
           failed: counts.failed,
           skipped: counts.skipped,
           ...imagesLeftOut,
+          ...(stalledHint ? { stalled: stalledHint } : {}),
         },
-        text: `digest ${digestId}: ${settled.status}; recipients ${counts.recipients}, delivered ${counts.delivered}, failed ${counts.failed}, skipped ${counts.skipped}${imageWarnings}`,
+        text:
+          `digest ${digestId}: ${settled.status}; recipients ${counts.recipients}, delivered ${counts.delivered}, failed ${counts.failed}, skipped ${counts.skipped}` +
+          (stalledHint ? `\nstalled: ${stalledHint}` : '') +
+          imageWarnings,
         exitCode: settled.status === 'sent' ? 0 : 1,
       };
     });
@@ -253,11 +331,16 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
     return withApp(async (app) => {
       const found = await app.digests.get(digestId);
       if (!found) throw new AppError('digest_not_found', `no digest "${digestId}"`);
-      const { findStalledDigestWork } = await import('../../delivery/find-stalled-digest-work.js');
+      const { findStalledDigestWork, configurationProblem } =
+        await import('../../delivery/find-stalled-digest-work.js');
       // Only a digest still sending can be stuck; the job look-ups are not free at a million readers.
       const work = found.status === 'sending' ? await findStalledDigestWork(app, { digestId }) : undefined;
       const failures = found.counts.failed > 0 ? await app.ledger.listFailures(digestId, 10) : [];
       const audit = await app.audits.get(digestId);
+      const workers = await app.heartbeats.list(app.clock());
+      const hint = statusHint(found, work, workers.filter((worker) => !worker.isStale).length, (failedJobs) =>
+        configurationProblem(app, found, failedJobs),
+      );
       const c = found.counts;
       const pending = Math.max(0, c.recipients - c.delivered - c.failed - c.skipped);
       const text = [
@@ -267,9 +350,21 @@ export function registerDigestCommands(program: Command, sink: CommandSink): voi
         `articles ${found.articleIds.length}; recipients ${c.recipients}, delivered ${c.delivered}, failed ${c.failed}, skipped ${c.skipped}, pending ${pending}`,
         ...failures.map((f) => `  failed: subscriber ${f.subscriberId}: ${f.reason}`),
         ...(c.failed > failures.length ? [`  (${c.failed - failures.length} more failures)`] : []),
-        ...(work?.isStalled && work.hint ? [`stalled: ${work.hint}`] : []),
+        ...(work?.failedJobs ?? []).map(
+          (job) => `  job failed: ${job.id} after ${job.attemptsMade} attempt(s): ${job.reason}`,
+        ),
+        ...(hint ? [`hint: ${hint}`] : []),
       ].join('\n');
-      return { result: { ...found, failures, ...(audit ? { audit } : {}), ...(work ? { work } : {}) }, text };
+      return {
+        result: {
+          ...found,
+          failures,
+          ...(audit ? { audit } : {}),
+          ...(work ? { work } : {}),
+          ...(hint ? { hint } : {}),
+        },
+        text,
+      };
     });
   });
 

@@ -1,7 +1,6 @@
 /** `letterpress worker` and `letterpress serve`: the two long-running processes. */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { createLogger } from '../../logger.js';
 import {
   defineAction,
   openAppWaitingForRedis,
@@ -23,6 +22,7 @@ export function registerProcessCommands(program: Command, sink: CommandSink): vo
     .description('run the queue workers (fan-out, delivery); run as many as you like');
   defineAction(worker, sink, async () => {
     let config = loadConfig();
+    const { createLogger } = await import('../../logger.js');
     const logger = createLogger(config.logLevel, 'letterpress-worker');
     let stopCapture = async () => {};
     if (!config.smtp.url) {
@@ -51,6 +51,7 @@ export function registerProcessCommands(program: Command, sink: CommandSink): vo
   defineAction(serve, sink, async () => {
     const config = loadConfig();
     const { createHttpApp, createStartingHttpApp, listenHttp } = await import('../../http/server.js');
+    const { createLogger } = await import('../../logger.js');
     const logger = createLogger(config.logLevel, 'letterpress-serve');
     const { stopped, signal } = untilStopSignal();
     // Listen at once: until Redis answers, every page says "back in a few minutes" and /healthz answers 503.

@@ -33,10 +33,7 @@ export function registerWebhookRoutes(http: HttpApp, app: App, options: BounceRo
       try {
         const body = Buffer.from(await c.req.arrayBuffer());
         await verifySignedRequest({ secret, replay, clock: app.clock }, body, c.req.header('x-letterpress-signature'));
-        const { unpublished, ...report } = await ingestWebhookPayload(
-          { store: app.articles, logger: app.logger, maxBytes: WEBHOOK_MAX_BYTES, clock: app.clock },
-          body,
-        );
+        const { unpublished, ...report } = await ingestCounted(app, body);
         if (unpublished.length === 0) return c.json(report);
         const taken = await unpublishArticles({ ...useCaseDeps(app), config: app.config }, unpublished);
         return c.json({ ...report, unpublished: taken });
@@ -46,4 +43,21 @@ export function registerWebhookRoutes(http: HttpApp, app: App, options: BounceRo
       }
     },
   );
+}
+
+/** Runs the webhook's ingest and counts it in the metrics as the feed `webhook`, whether it was accepted or not. */
+async function ingestCounted(app: App, body: Buffer) {
+  try {
+    const report = await ingestWebhookPayload(
+      { store: app.articles, logger: app.logger, maxBytes: WEBHOOK_MAX_BYTES, clock: app.clock },
+      body,
+    );
+    const articles = report.ingested + report.updated + report.unchanged;
+    await app.metrics.recordIngest([{ feed: 'webhook', ok: true, articles }], report, app.clock());
+    return report;
+  } catch (error) {
+    const none = { ingested: 0, updated: 0, unchanged: 0 };
+    await app.metrics.recordIngest([{ feed: 'webhook', ok: false }], none, app.clock()).catch(() => undefined);
+    throw error;
+  }
 }
