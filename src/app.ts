@@ -43,6 +43,7 @@ import { RedisMetricsStore } from './ops/metrics-store.js';
 import { createMeasuredMailer, createSendTelemetry, type SendTelemetry } from './ops/send-telemetry.js';
 import { relayLabel } from './smtp/relay-label.js';
 import { RedisWorkerHeartbeats } from './ops/worker-heartbeats.js';
+import { RedisSendRateStore } from './delivery/send-rate-store.js';
 
 /** Everything a process needs, built once. */
 export interface App {
@@ -68,6 +69,8 @@ export interface App {
   metrics: RedisMetricsStore;
   /** Worker heartbeats. */
   heartbeats: RedisWorkerHeartbeats;
+  /** The send-rate limit every worker shares (SEND_RATE_PER_SECOND, overridden by `letterpress rate set`). */
+  sendRate: RedisSendRateStore;
   /** What this process observed of its own sends since its last heartbeat (the mailer feeds it). */
   sendTelemetry: SendTelemetry;
   /** The BullMQ queues on their own connection. */
@@ -168,6 +171,7 @@ function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => 
     scheduleRuns: new RedisScheduleRunStore(redis, keys),
     metrics: new RedisMetricsStore(redis, keys),
     heartbeats: new RedisWorkerHeartbeats(redis, keys),
+    sendRate: new RedisSendRateStore(redis, keys, { defaultPerSecond: config.delivery.ratePerSecond }),
   };
 }
 

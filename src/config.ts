@@ -353,6 +353,11 @@ export const EnvSchema = z.object({
   DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Delivery jobs one worker process runs at once. @defaultValue 4 */
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * Messages per second sent by every worker on every host together; `letterpress rate set` overrides it while
+   * running. @defaultValue unset (unlimited)
+   */
+  SEND_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).optional(),
   /** Consecutive non-mailbox permanent failures that pause a digest. @defaultValue 50 */
   PAUSE_AFTER_PERMANENT_FAILURES: z.coerce.number().int().min(1).max(100_000).default(50),
   /** Port of `letterpress serve`. @defaultValue 8080 */
@@ -502,7 +507,13 @@ export interface Config {
     postmark: { user: string; password: string } | undefined;
   };
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
-  delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
+  delivery: {
+    batchSize: number;
+    concurrency: number;
+    pauseAfterPermanentFailures: number;
+    /** Messages per second for the installation (the runtime value in Redis overrides it); undefined = unlimited. */
+    ratePerSecond: number | undefined;
+  };
   http: {
     port: number;
     /** Address the server binds. */
@@ -786,6 +797,7 @@ function buildConfig(
       batchSize: e.DELIVERY_BATCH_SIZE,
       concurrency: e.DELIVERY_CONCURRENCY,
       pauseAfterPermanentFailures: e.PAUSE_AFTER_PERMANENT_FAILURES,
+      ratePerSecond: e.SEND_RATE_PER_SECOND,
     },
     http: {
       port: e.PORT,

@@ -92,6 +92,15 @@ export function redisKeys(prefix: string) {
     workerHeartbeats: `${tag}:workers`,
     /** Prefix of a rate limiter's counters (rate-limiter-flexible appends `:<key>`). */
     rateLimit: (name: string) => `${tag}:rate:${name}`,
+    /**
+     * Hash: messages per second set while running (`letterpress rate set`), overriding SEND_RATE_PER_SECOND: field
+     * `*` for every message, `domain:<name>` for one recipient domain.
+     */
+    sendRateLimits: `${tag}:send-rate:limits`,
+    /** The next free instant (epoch ms, Redis time) of the installation's send schedule; expires when idle. */
+    sendRateNext: `${tag}:send-rate:next`,
+    /** The next free instant of one recipient domain's send schedule; expires when idle. */
+    sendRateNextForDomain: (domain: string) => `${tag}:send-rate:next:domain:${domain}`,
     /** Everything under the prefix (for tests and `reset`). */
     pattern: `${tag}:*`,
   };

@@ -29,6 +29,8 @@ export function createDeliverProcessor(app: App, options: DeliverWorkerOptions =
     sendConcurrency: app.config.smtp.poolSize,
     // One slot per pooled connection for all the batches this process runs at once (DELIVERY_CONCURRENCY).
     sendSlots: createSendSlots(app.config.smtp.poolSize),
+    // Messages per second across every worker on every host (SEND_RATE_PER_SECOND, `letterpress rate set`).
+    sendRate: app.sendRate,
     pauseAfterPermanentFailures: app.config.delivery.pauseAfterPermanentFailures,
     relayRetryBaseMs: options.relayRetryBaseMs,
     relayRetryMaxMs: options.relayRetryMaxMs,

@@ -23,6 +23,7 @@ import { isBitSet } from './delivery-ledger.js';
 import type { DeliverJob } from '../queue/job-definitions.js';
 import type { Mailer } from '../smtp/mailer.js';
 import type { SendSlots } from './send-slots.js';
+import { recipientDomain, waitForSendPermit, type SendRateLimiter } from './wait-for-send-permit.js';
 
 /** A pre-built message for one digest: per recipient it only splices a few values into frozen bytes. */
 export interface MessageTemplate {
@@ -75,6 +76,11 @@ export interface DeliverBatchDeps {
    * leaves during that wait is not sent to. @defaultValue none (each batch is limited by sendConcurrency only)
    */
   sendSlots?: SendSlots;
+  /**
+   * The send-rate limit every worker shares: each message waits for its permit after taking its send slot and before
+   * its last check, so a reader who leaves during that wait is not sent to. @defaultValue none (unlimited)
+   */
+  sendRate?: SendRateLimiter;
   /** Consecutive non-mailbox permanent refusals that pause the digest. */
   pauseAfterPermanentFailures: number;
   /** First delay when the relay is unavailable; doubles per deferral in a row. @defaultValue 1000 */
@@ -302,10 +308,19 @@ async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<voi
   try {
     // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
     if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
+    if (run.stop === undefined && run.deps.sendRate) await waitForPermit(run, id, sending);
     if (run.stop === undefined) await checkAndSend(run, id, sending, free);
   } finally {
     free();
   }
+}
+
+/** Waits for the send-rate permit of one message; a shutdown meanwhile stops the run (the id stays pending). */
+async function waitForPermit(run: RangeRun, id: number, sending: Sending): Promise<void> {
+  const limiter = run.deps.sendRate;
+  if (!limiter) return;
+  const domain = recipientDomain(sending.emails.get(id) ?? '');
+  if (!(await waitForSendPermit(limiter, domain, run.options.signal))) run.stop ??= 'shutting-down';
 }
 
 /** The O(1) check right before the send, the send, and what the reply means for the reader and the run. */

@@ -1,0 +1,108 @@
+/**
+ * The send-rate limit in Redis, shared by every worker on every host: messages per second for the installation and,
+ * optionally, per recipient domain. SEND_RATE_PER_SECOND is the default; `letterpress rate set` stores a value that
+ * overrides it while running (the next permit asked for reads it). Permits come from one Lua script
+ * (lua/reserve-send-permit.lua) on Redis's own clock.
+ */
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis.js';
+import { readLuaScript, scriptCommand } from '../redis-scripts.js';
+import type { SendPermit, SendRateLimiter } from './wait-for-send-permit.js';
+
+const RESERVE_SEND_PERMIT_LUA = readLuaScript(import.meta.url, 'lua/reserve-send-permit.lua');
+
+/** The field of the limits hash that holds the installation's rate. */
+const OVERALL_FIELD = '*';
+const DOMAIN_FIELD_PREFIX = 'domain:';
+
+/** Options of the store. */
+export interface SendRateStoreOptions {
+  /** Messages per second while no rate is set in Redis (SEND_RATE_PER_SECOND). @defaultValue undefined (unlimited) */
+  defaultPerSecond?: number;
+  /**
+   * How far ahead a permit may be reserved, in ms. Longer lets more messages wait for their instant at once; a new
+   * rate applies to permits reserved after it is set, so this is also the longest a change takes. @defaultValue 250
+   */
+  horizonMs?: number;
+}
+
+/** The limits in force, as `letterpress rate show` reports them. */
+export interface SendRateSettings {
+  /** SEND_RATE_PER_SECOND; undefined when unset. */
+  configuredPerSecond: number | undefined;
+  /** The value `rate set` stored; undefined when none. */
+  overridePerSecond: number | undefined;
+  /** What workers apply: the override, else the configured value; undefined = unlimited. */
+  effectivePerSecond: number | undefined;
+  /** Recipient domain → messages per second. */
+  domains: Record<string, number>;
+}
+
+/** Reads, changes and hands out the send-rate limit of one installation. */
+export class RedisSendRateStore implements SendRateLimiter {
+  private readonly horizonMs: number;
+
+  /** Registers the permit script on the connection. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Pick<RedisKeys, 'sendRateLimits' | 'sendRateNext' | 'sendRateNextForDomain'>,
+    private readonly options: SendRateStoreOptions = {},
+  ) {
+    this.horizonMs = options.horizonMs ?? 250;
+    redis.defineCommand('lpReserveSendPermit', { numberOfKeys: 3, lua: RESERVE_SEND_PERMIT_LUA });
+  }
+
+  /** Reserves the next permit for one message to `domain` (see the script's header). */
+  async reserve(domain: string): Promise<SendPermit> {
+    const reply = (await scriptCommand(this.redis, 'lpReserveSendPermit')(
+      this.keys.sendRateLimits,
+      this.keys.sendRateNext,
+      this.keys.sendRateNextForDomain(domain),
+      this.options.defaultPerSecond ?? 0,
+      domain,
+      this.horizonMs,
+    )) as [number, string];
+    return { isGranted: reply[0] === 1, waitMs: Math.max(0, Number(reply[1]) || 0) };
+  }
+
+  /** The limits in force. */
+  async read(): Promise<SendRateSettings> {
+    const hash = await this.redis.hgetall(this.keys.sendRateLimits);
+    const domains: Record<string, number> = {};
+    for (const [field, value] of Object.entries(hash)) {
+      const rate = Number(value);
+      if (field.startsWith(DOMAIN_FIELD_PREFIX) && rate > 0) domains[field.slice(DOMAIN_FIELD_PREFIX.length)] = rate;
+    }
+    const override = Number(hash[OVERALL_FIELD]);
+    const overridePerSecond = override > 0 ? override : undefined;
+    const configuredPerSecond = this.options.defaultPerSecond;
+    return {
+      configuredPerSecond,
+      overridePerSecond,
+      effectivePerSecond: overridePerSecond ?? configuredPerSecond,
+      domains,
+    };
+  }
+
+  /** Sets the installation's rate, or one recipient domain's, for every worker from their next message. */
+  async set(perSecond: number, domain?: string): Promise<void> {
+    await this.redis.hset(this.keys.sendRateLimits, fieldFor(domain), String(perSecond));
+  }
+
+  /**
+   * Removes a stored rate: the installation's (SEND_RATE_PER_SECOND applies again) or one domain's (unlimited again).
+   * Returns whether there was one.
+   */
+  async clear(domain?: string): Promise<boolean> {
+    return (await this.redis.hdel(this.keys.sendRateLimits, fieldFor(domain))) > 0;
+  }
+
+  /** Removes every stored rate, the installation's and every domain's. */
+  async clearAll(): Promise<void> {
+    await this.redis.del(this.keys.sendRateLimits);
+  }
+}
+
+function fieldFor(domain: string | undefined): string {
+  return domain === undefined ? OVERALL_FIELD : `${DOMAIN_FIELD_PREFIX}${domain}`;
+}
