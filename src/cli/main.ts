@@ -17,6 +17,7 @@ import { registerFeedCommands } from './commands/feeds.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerOpsCommands } from './commands/ops.js';
 import { registerQueueCommands } from './commands/queue.js';
+import { registerRateCommands } from './commands/rate.js';
 import { registerSubscriberCommands } from './commands/subscribers.js';
 
 export { ExitCode };
@@ -63,6 +64,7 @@ export function buildProgram(sink: CommandSink): Command {
   registerAuditCommand(program, sink);
   registerFeedCommands(program, sink);
   registerQueueCommands(program, sink);
+  registerRateCommands(program, sink);
   registerOpsCommands(program, sink);
   registerProcessCommands(program, sink);
   return program;
