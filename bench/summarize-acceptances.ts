@@ -92,3 +92,63 @@ export function summarizeAcceptances(histogram: ArrayLike<number>, length = hist
     endToEndPerSecond: (accepted * 1000) / Math.max(1, lastMs + 1),
   };
 }
+
+/** How closely acceptances kept to a set rate, over 1-second windows. */
+export interface RateWindowSummary {
+  targetPerSecond: number;
+  /** Acceptances in each whole second from the first acceptance on (the last, partial second left out). */
+  windowCounts: number[];
+  min: number;
+  max: number;
+  mean: number;
+  /** The most acceptances in any 1-second window, wherever it starts (to the millisecond). */
+  slidingMax: number;
+  /** The largest |count − target| / target over the whole seconds, and the sliding maximum above the target. */
+  maxDeviation: number;
+}
+
+/**
+ * Counts acceptances per 1-second window in a 1 ms histogram (`histogram[i]` = acceptances in [i, i+1) ms) and
+ * compares them with the target rate.
+ */
+export function summarizeRateWindows(
+  histogram: ArrayLike<number>,
+  targetPerSecond: number,
+  length = histogram.length,
+): RateWindowSummary {
+  const prefix = new Float64Array(length + 1);
+  for (let i = 0; i < length; i += 1) prefix[i + 1] = (prefix[i] ?? 0) + (histogram[i] ?? 0);
+  const total = prefix[length] ?? 0;
+  const countIn = (from: number, to: number) => (prefix[Math.min(to, length)] ?? 0) - (prefix[Math.max(0, from)] ?? 0);
+  const firstMs = total === 0 ? 0 : indexReaching(histogram, length, 1);
+  const lastMs = total === 0 ? -1 : indexReaching(histogram, length, total);
+  const windowCounts: number[] = [];
+  for (let start = firstMs; start + 1_000 <= lastMs + 1; start += 1_000)
+    windowCounts.push(countIn(start, start + 1_000));
+  let slidingMax = 0;
+  for (let start = firstMs; start <= lastMs; start += 1)
+    slidingMax = Math.max(slidingMax, countIn(start, start + 1_000));
+  const deviations = windowCounts.map((count) => Math.abs(count - targetPerSecond) / targetPerSecond);
+  deviations.push(Math.max(0, slidingMax - targetPerSecond) / targetPerSecond);
+  return {
+    targetPerSecond,
+    windowCounts,
+    min: windowCounts.length > 0 ? Math.min(...windowCounts) : 0,
+    max: windowCounts.length > 0 ? Math.max(...windowCounts) : 0,
+    mean: windowCounts.length > 0 ? windowCounts.reduce((sum, count) => sum + count, 0) / windowCounts.length : 0,
+    slidingMax,
+    maxDeviation: Math.max(...deviations),
+  };
+}
+
+/** A 1 ms histogram of epoch-ms instants, from the earliest one (for `summarizeRateWindows`). */
+export function histogramOfInstants(instantsMs: readonly number[]): { histogram: Uint32Array; startMs: number } {
+  if (instantsMs.length === 0) return { histogram: new Uint32Array(0), startMs: 0 };
+  const startMs = Math.min(...instantsMs);
+  const histogram = new Uint32Array(Math.floor(Math.max(...instantsMs) - startMs) + 1);
+  for (const instant of instantsMs) {
+    const index = Math.floor(instant - startMs);
+    histogram[index] = (histogram[index] ?? 0) + 1;
+  }
+  return { histogram, startMs };
+}

@@ -99,6 +99,8 @@ export function redisKeys(prefix: string) {
     sendRateLimits: `${tag}:send-rate:limits`,
     /** The next free instant (epoch ms, Redis time) of the installation's send schedule; expires when idle. */
     sendRateNext: `${tag}:send-rate:next`,
+    /** Sorted set: the installation's permits of the last second or so, by instant (or by when sent); expires when idle. */
+    sendRatePermits: `${tag}:send-rate:permits`,
     /** The next free instant of one recipient domain's send schedule; expires when idle. */
     sendRateNextForDomain: (domain: string) => `${tag}:send-rate:next:domain:${domain}`,
     /** Everything under the prefix (for tests and `reset`). */

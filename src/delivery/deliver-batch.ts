@@ -308,23 +308,42 @@ async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<voi
   try {
     // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
     if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
-    if (run.stop === undefined && run.deps.sendRate) await waitForPermit(run, id, sending);
-    if (run.stop === undefined) await checkAndSend(run, id, sending, free);
+    const permit = run.stop === undefined ? await waitForPermit(run, id, sending) : undefined;
+    if (run.stop === undefined) await checkAndSend(run, id, sending, free, permit);
   } finally {
     free();
   }
 }
 
-/** Waits for the send-rate permit of one message; a shutdown meanwhile stops the run (the id stays pending). */
-async function waitForPermit(run: RangeRun, id: number, sending: Sending): Promise<void> {
+/**
+ * Waits for the send-rate permit of one message (when a limiter is wired in) and returns its id; a shutdown meanwhile
+ * stops the run (the id stays pending).
+ */
+async function waitForPermit(run: RangeRun, id: number, sending: Sending): Promise<string | undefined> {
   const limiter = run.deps.sendRate;
-  if (!limiter) return;
+  if (!limiter) return undefined;
   const domain = recipientDomain(sending.emails.get(id) ?? '');
-  if (!(await waitForSendPermit(limiter, domain, run.options.signal))) run.stop ??= 'shutting-down';
+  const permit = await waitForSendPermit(limiter, domain, run.options.signal);
+  if (permit === undefined) run.stop ??= 'shutting-down';
+  return permit;
+}
+
+/** Tells the limiter a message was sent; a failure only makes the limit count it from its instant instead. */
+function settlePermit(run: RangeRun, permit: string | undefined): void {
+  if (permit === undefined || !run.deps.sendRate) return;
+  run.deps.sendRate.settle(permit).catch((error: unknown) => {
+    run.deps.logger.debug({ err: (error as Error).message }, 'could not settle a send permit');
+  });
 }
 
 /** The O(1) check right before the send, the send, and what the reply means for the reader and the run. */
-async function checkAndSend(run: RangeRun, id: number, sending: Sending, freeSlot: () => void): Promise<void> {
+async function checkAndSend(
+  run: RangeRun,
+  id: number,
+  sending: Sending,
+  freeSlot: () => void,
+  permit: string | undefined,
+): Promise<void> {
   const { deps, digest, lease } = run;
   const check = await deps.ledger.checkRecipient(digest.id, digest.newsletterId, id, lease);
   const stopReason = check.isLeaseHeld ? stopFor(check.status) : 'lease-lost';
@@ -354,6 +373,7 @@ async function checkAndSend(run: RangeRun, id: number, sending: Sending, freeSlo
   } catch (error) {
     reply = classifySmtpReply(error);
   }
+  settlePermit(run, permit);
   freeSlot();
   await applyReply(run, id, email, reply);
 }

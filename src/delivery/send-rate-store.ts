@@ -4,12 +4,14 @@
  * overrides it while running (the next permit asked for reads it). Permits come from one Lua script
  * (lua/reserve-send-permit.lua) on Redis's own clock.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis.js';
 import { readLuaScript, scriptCommand } from '../redis-scripts.js';
 import type { SendPermit, SendRateLimiter } from './wait-for-send-permit.js';
 
 const RESERVE_SEND_PERMIT_LUA = readLuaScript(import.meta.url, 'lua/reserve-send-permit.lua');
+const SETTLE_SEND_PERMIT_LUA = readLuaScript(import.meta.url, 'lua/settle-send-permit.lua');
 
 /** The field of the limits hash that holds the installation's rate. */
 const OVERALL_FIELD = '*';
@@ -41,28 +43,44 @@ export interface SendRateSettings {
 /** Reads, changes and hands out the send-rate limit of one installation. */
 export class RedisSendRateStore implements SendRateLimiter {
   private readonly horizonMs: number;
+  /** Permit ids: this store's random part and a counter. */
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private issued = 0;
 
   /** Registers the permit script on the connection. */
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Pick<RedisKeys, 'sendRateLimits' | 'sendRateNext' | 'sendRateNextForDomain'>,
+    private readonly keys: Pick<
+      RedisKeys,
+      'sendRateLimits' | 'sendRateNext' | 'sendRateNextForDomain' | 'sendRatePermits'
+    >,
     private readonly options: SendRateStoreOptions = {},
   ) {
     this.horizonMs = options.horizonMs ?? 250;
-    redis.defineCommand('lpReserveSendPermit', { numberOfKeys: 3, lua: RESERVE_SEND_PERMIT_LUA });
+    redis.defineCommand('lpReserveSendPermit', { numberOfKeys: 4, lua: RESERVE_SEND_PERMIT_LUA });
+    redis.defineCommand('lpSettleSendPermit', { numberOfKeys: 1, lua: SETTLE_SEND_PERMIT_LUA });
   }
 
   /** Reserves the next permit for one message to `domain` (see the script's header). */
   async reserve(domain: string): Promise<SendPermit> {
+    this.issued += 1;
+    const id = `${this.idPrefix}:${this.issued}`;
     const reply = (await scriptCommand(this.redis, 'lpReserveSendPermit')(
       this.keys.sendRateLimits,
       this.keys.sendRateNext,
       this.keys.sendRateNextForDomain(domain),
+      this.keys.sendRatePermits,
       this.options.defaultPerSecond ?? 0,
       domain,
       this.horizonMs,
+      id,
     )) as [number, string];
-    return { isGranted: reply[0] === 1, waitMs: Math.max(0, Number(reply[1]) || 0) };
+    return { isGranted: reply[0] === 1, waitMs: Math.max(0, Number(reply[1]) || 0), id };
+  }
+
+  /** Counts the permit's message from now on (see settle-send-permit.lua). */
+  async settle(permitId: string): Promise<void> {
+    await scriptCommand(this.redis, 'lpSettleSendPermit')(this.keys.sendRatePermits, permitId);
   }
 
   /** The limits in force. */

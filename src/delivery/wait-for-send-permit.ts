@@ -9,13 +9,24 @@ export interface SendPermit {
   /** True: the permit is reserved; send after `waitMs`. False: nothing reserved; ask again after `waitMs`. */
   isGranted: boolean;
   waitMs: number;
+  /** Names the permit when it is settled. */
+  id: string;
 }
 
 /** Messages per second shared by every worker on every host, overall and per recipient domain. */
 export interface SendRateLimiter {
   /** Reserves the next permit for one message to `domain` ('' when unknown), or says when to ask again. */
   reserve(domain: string): Promise<SendPermit>;
+  /** Says the permit's message has been sent (the relay answered): the limit counts it from now. */
+  settle(permitId: string): Promise<void>;
 }
+
+/**
+ * How late a lane may wake for its permit and still use it, in ms. The limiter holds every second to the rate as long
+ * as a message reaches the relay within about 3/4 s of its permit's instant (see reserve-send-permit.lua); a process
+ * descheduled for longer drops the permit and asks again (the schedule loses a slot, never sends faster).
+ */
+export const LATE_PERMIT_TOLERANCE_MS = 250;
 
 /** The recipient domain of an address, lower-cased ('' when it has none). */
 export function recipientDomain(email: string): string {
@@ -24,25 +35,29 @@ export function recipientDomain(email: string): string {
 }
 
 /**
- * Waits until the limiter grants a permit for one message to `domain`. Returns false when `signal` aborted first
- * (a reserved permit is then simply not used: the schedule loses one slot, never sends faster).
+ * Waits until the limiter grants a permit for one message to `domain` and its instant has come; returns the permit's
+ * id (settle it once the message is sent), or undefined when `signal` aborted first (a reserved permit is then simply
+ * not used).
  */
 export async function waitForSendPermit(
   limiter: SendRateLimiter,
   domain: string,
   signal: AbortSignal | undefined,
-): Promise<boolean> {
+  lateToleranceMs = LATE_PERMIT_TOLERANCE_MS,
+): Promise<string | undefined> {
   for (;;) {
-    if (signal?.aborted) return false;
+    if (signal?.aborted) return undefined;
     const permit = await limiter.reserve(domain);
+    const dueAt = performance.now() + permit.waitMs;
     // Below a millisecond a timer cannot wait any shorter: sending at once is as close as it gets.
     if (permit.waitMs >= 1) {
       try {
         await sleep(Math.round(permit.waitMs), undefined, signal ? { signal } : undefined);
       } catch {
-        return false;
+        return undefined;
       }
     }
-    if (permit.isGranted) return !signal?.aborted;
+    if (signal?.aborted) return undefined;
+    if (permit.isGranted && performance.now() - dueAt <= lateToleranceMs) return permit.id;
   }
 }

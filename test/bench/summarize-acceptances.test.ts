@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { median, summarizeAcceptances } from '../../bench/summarize-acceptances.js';
+import {
+  histogramOfInstants,
+  median,
+  summarizeAcceptances,
+  summarizeRateWindows,
+} from '../../bench/summarize-acceptances.js';
 
 /** A 1 ms histogram with `perMs` acceptances in every millisecond of [from, to). */
 function flat(length: number, from: number, to: number, perMs: number): Uint32Array {
@@ -61,5 +66,28 @@ describe('acceptance summary', () => {
   it('takes the middle value as the median', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+});
+
+describe('rate windows', () => {
+  it('a run spaced exactly at the target has every second at the target and no deviation', () => {
+    // 200/s: one acceptance every 5 ms for 10 s, starting at 300 ms.
+    const histogram = new Uint32Array(11_000);
+    for (let i = 300; i < 10_300; i += 5) histogram[i] = 1;
+    const windows = summarizeRateWindows(histogram, 200);
+    // The tenth second ends 5 ms after the last acceptance: it counts as partial and is left out.
+    expect(windows.windowCounts).toEqual(Array.from({ length: 9 }, () => 200));
+    expect(windows).toMatchObject({ min: 200, max: 200, mean: 200, slidingMax: 200, maxDeviation: 0 });
+  });
+
+  it('a burst shows in the sliding maximum although whole seconds hide it', () => {
+    const instants: number[] = [];
+    for (let i = 0; i < 2_000; i += 10) instants.push(1_000_000 + i); // 100/s for 2 s
+    for (let k = 0; k < 30; k++) instants.push(1_000_000 + 990); // 30 at once near the end of the first second
+    for (let k = 0; k < 30; k++) instants.push(1_000_000 + 1_010); // and 30 at the start of the next
+    const { histogram } = histogramOfInstants(instants);
+    const windows = summarizeRateWindows(histogram, 100);
+    expect(windows.slidingMax).toBeGreaterThanOrEqual(160);
+    expect(windows.maxDeviation).toBeGreaterThanOrEqual(0.6);
   });
 });

@@ -52,6 +52,8 @@ export interface RigOptions {
   finalDotTimeoutMs?: number;
   /** Copy the workers' logs to this process's stderr. @defaultValue false */
   echoWorkerLogs?: boolean;
+  /** More environment for every worker (and the controller's config), e.g. SEND_RATE_PER_SECOND. @defaultValue {} */
+  extraEnv?: Record<string, string>;
 }
 
 /** A subscriber of the rig. */
@@ -170,6 +172,7 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
       LETTERPRESS_SECRET: TEST_SECRET,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'test',
+      ...options.extraEnv,
     };
     const config = loadConfig(workerEnv);
     const app = await createApp(config, { logger: silentLogger });
