@@ -45,6 +45,27 @@ export interface FailedJob {
   failedAt?: string;
 }
 
+/** Options of `drain`. */
+export interface DrainOptions {
+  /** Give up waiting after this long (the queue stays paused). @defaultValue 600000 */
+  timeoutMs?: number;
+  /** How often the active jobs are counted. @defaultValue 250 */
+  pollMs?: number;
+}
+
+/** How a drain ended. */
+export interface DrainReport {
+  name: string;
+  /** True when no job was active any more before the timeout. */
+  isDrained: boolean;
+  waitedMs: number;
+  /** Jobs still active (0 when drained). */
+  active: number;
+  /** Jobs kept for the resume: waiting (with the paused ones), prioritized and delayed. */
+  waiting: number;
+  delayed: number;
+}
+
 /** What ops can do with the queues. */
 export interface QueueAdmin {
   /** Every queue's name, in registry order. */
@@ -59,6 +80,12 @@ export interface QueueAdmin {
   /** Pauses a queue for every worker: jobs wait, running ones finish. */
   pause(name: string): Promise<void>;
   resume(name: string): Promise<void>;
+  /**
+   * Pauses a queue for every worker, then waits until none of its jobs is active: running jobs finish (a delivery
+   * batch sends its messages, records each outcome and completes or hands its rest back), no new one starts. Waiting
+   * and delayed jobs are kept for `resume`; nothing is deleted (unlike BullMQ's `Queue.drain`).
+   */
+  drain(name: string, options?: DrainOptions): Promise<DrainReport>;
 }
 
 const RATE_WINDOW_MINUTES = 5;
@@ -142,6 +169,29 @@ export function createQueueAdmin(queues: Record<string, Queue>, clock: () => Dat
     },
     pause: (name) => queueNamed(name).pause(),
     resume: (name) => queueNamed(name).resume(),
+    drain: (name, options) => drainQueue(name, queueNamed(name), options),
+  };
+}
+
+/** Pause, then count active jobs until there are none or the time is up (see `QueueAdmin.drain`). */
+async function drainQueue(name: string, queue: Queue, options: DrainOptions = {}): Promise<DrainReport> {
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const pollMs = options.pollMs ?? 250;
+  const started = Date.now();
+  await queue.pause();
+  let active = await queue.getActiveCount();
+  while (active > 0 && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    active = await queue.getActiveCount();
+  }
+  const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
+  return {
+    name,
+    isDrained: active === 0,
+    waitedMs: Date.now() - started,
+    active,
+    waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+    delayed: counts.delayed ?? 0,
   };
 }
 

@@ -42,6 +42,14 @@ export interface ScenarioScale {
   settleTimeoutMs: number;
   relayInOwnProcess: boolean;
   echoWorkerLogs?: boolean;
+  /** Scenario 8: how many times the deliver queue is drained and resumed mid-send. */
+  drains: number;
+  /** Scenario 8: SEND_RATE_PER_SECOND of its workers, so the send lasts long enough to be drained several times. */
+  drainSendRate: number;
+  /** Scenario 8: DELIVERY_BATCH_SIZE (a drain waits for the running batches, so smaller ones drain sooner). */
+  drainBatchSize: number;
+  /** Scenario 8: how long the drained queue is watched for a message that should not go out. */
+  drainHoldMs: number;
   /**
    * Seed of the hostile relay's draws. The small size takes one whose stalls come early in the draw sequence: a stall
    * drawn late could fall past the last transaction of a 240-reader send, and a scenario that claims stalls must have
@@ -66,6 +74,10 @@ export const smallScale: ScenarioScale = {
   relayDownMs: 4_000,
   redisDownMs: 40_000,
   settleTimeoutMs: 150_000,
+  drains: 2,
+  drainSendRate: 15,
+  drainBatchSize: 10,
+  drainHoldMs: 1_500,
   relayInOwnProcess: false,
   // Stalls at draws 19, 22, 39, 86, 112 and 136 (the default seed's first is at draw 205).
   faultSeed: 148,
@@ -87,6 +99,10 @@ export const fullScale: ScenarioScale = {
   relayDownMs: 5 * 60_000,
   redisDownMs: 45_000,
   settleTimeoutMs: 20 * 60_000,
+  drains: 4,
+  drainSendRate: 400,
+  drainBatchSize: 200,
+  drainHoldMs: 3_000,
   relayInOwnProcess: true,
 };
 
@@ -628,6 +644,77 @@ const gracefulStop: Scenario = {
   },
 };
 
+/**
+ * 8. The deliver queue drained several times mid-send (what `letterpress queue drain` does: pause, wait until the
+ * running batches finish), the relay watched while it is drained, then resumed (`queue resume`). The scenario calls
+ * the queue admin in its own process (a command's start would let the send run on for seconds first). The workers
+ * also share a send rate, so the send lasts long enough to be caught each time.
+ */
+const drainAndResume: Scenario = {
+  number: '8',
+  id: 'drain-resume',
+  title: 'deliver queue drained and resumed mid-send',
+  run(scale) {
+    const options = {
+      ...rigOptions('drain', scale),
+      batchSize: scale.drainBatchSize,
+      extraEnv: { SEND_RATE_PER_SECOND: String(scale.drainSendRate) },
+    };
+    return withRig(options, async (rig) => {
+      const started = Date.now();
+      const problems: string[] = [];
+      const notes: string[] = [];
+      let drains = 0;
+      let acceptedWhileDrained = 0;
+      await rig.startWorkers(scale.workers);
+      await rig.send();
+      const observation = await rig.waitForSent({
+        timeoutMs: scale.settleTimeoutMs,
+        during: async (signal) => {
+          for (let cycle = 1; cycle <= scale.drains && !signal.aborted; cycle++) {
+            await untilAccepted(rig, Math.ceil((rig.recipients.length * cycle) / (scale.drains + 1)), signal);
+            if (signal.aborted) return;
+            const report = await rig.app.queues.admin.drain('deliver', { timeoutMs: 120_000 });
+            if (!report.isDrained) {
+              problems.push(`the drain gave up with ${report.active} delivery job(s) still running after 120 s`);
+              return;
+            }
+            drains++;
+            const atDrain = (await rig.relay.stats()).accepted;
+            const active = await rig.app.queues.queues.deliver.getActiveCount();
+            if (active > 0) problems.push(`${active} delivery job(s) still active after \`queue drain\` returned`);
+            await sleep(scale.drainHoldMs);
+            const afterHold = (await rig.relay.stats()).accepted;
+            acceptedWhileDrained += afterHold - atDrain;
+            // A drain that came as the last batches finished may see the digest sent; otherwise it waits, sending.
+            const digest = await rig.app.digests.get(rig.digest.id);
+            const isComplete = afterHold >= rig.recipients.length;
+            if (digest?.status !== 'sending' && !(isComplete && digest?.status === 'sent'))
+              problems.push(`the drained digest became "${digest?.status}" after ${afterHold} acceptances`);
+            notes.push(
+              `drain ${cycle}: ${(report.waitedMs / 1000).toFixed(1)} s for the running batches, then ${atDrain} ` +
+                `acceptances, ${report.waiting} waiting and ${report.delayed} delayed job(s) kept; ` +
+                `${afterHold - atDrain} accepted in the ${scale.drainHoldMs} ms after`,
+            );
+            await rig.app.queues.admin.resume('deliver');
+          }
+        },
+      });
+      if (acceptedWhileDrained > 0)
+        problems.push(`${acceptedWhileDrained} message(s) accepted while the deliver queue was drained`);
+      if (drains < scale.drains)
+        problems.push(`only ${drains} of ${scale.drains} drains happened before the send ended`);
+      const failedJobs = await rig.app.queues.queues.deliver.getJobCounts('failed');
+      if ((failedJobs.failed ?? 0) > 0) problems.push(`${failedJobs.failed} delivery job(s) failed`);
+      const audit = await rig.audit({ atSent: observation.atSent });
+      return toResult(this.title, audit, (Date.now() - started) / 1000, notes, {
+        problems: [...problems, ...audit.problems, ...notSent(scale, rig, observation)],
+        facts: { drains, acceptedWhileDrained },
+      });
+    });
+  },
+};
+
 /** Every scenario, in the order of the issue. */
 export const scenarios: Scenario[] = [
   killStorm,
@@ -639,6 +726,7 @@ export const scenarios: Scenario[] = [
   doubleSend,
   removalsInFlight,
   gracefulStop,
+  drainAndResume,
 ];
 
 /** The scenario with this id (throws for an unknown id, so a typo fails loudly). */

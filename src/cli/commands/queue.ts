@@ -1,4 +1,7 @@
-/** `letterpress queue ...`: every queue's counts and rates, its failed jobs, retrying them, pausing and resuming. */
+/**
+ * `letterpress queue ...`: every queue's counts and rates, its failed jobs, retrying them, pausing, draining (pause and
+ * wait for running jobs) and resuming.
+ */
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { QueueName } from '../../queue/job-definitions.js';
@@ -10,6 +13,10 @@ const queueFlag = () =>
   z.enum(QUEUE_NAMES as [QueueName, ...QueueName[]], { error: `--queue must be one of ${QUEUE_NAMES.join(', ')}` });
 
 const QueueFlagsSchema = z.object({ queue: queueFlag().optional() });
+const DrainFlagsSchema = z.object({
+  queue: queueFlag().optional(),
+  timeout: wholeNumberFlag('timeout', { min: 1, max: 86_400 }).default(600),
+});
 const FailedFlagsSchema = z.object({
   queue: queueFlag().optional(),
   limit: wholeNumberFlag('limit', { min: 1, max: 1000 }).default(20),
@@ -52,7 +59,7 @@ function table(rows: string[][]): string {
 
 /** Registers the `queue` group. */
 export function registerQueueCommands(program: Command, sink: CommandSink): void {
-  const queue = defineGroup(program, 'queue', 'the job queues: counts, failed jobs, retry, pause and resume');
+  const queue = defineGroup(program, 'queue', 'the job queues: counts, failed jobs, retry, pause, drain and resume');
 
   const status = queue.command('status').description('every queue’s job counts, recent rates and workers');
   defineAction(status, sink, async () =>
@@ -150,4 +157,36 @@ export function registerQueueCommands(program: Command, sink: CommandSink): void
       });
     });
   }
+
+  const drain = queue
+    .command('drain')
+    .description(
+      'pause queues, then wait until their running jobs finish (delivery batches send what they hold, record every ' +
+        'outcome and hand the rest back); waiting jobs are kept, nothing is deleted: `queue resume` carries on',
+    )
+    .option('--queue <name>', `one queue (${QUEUE_NAMES.join(', ')}); default all`)
+    .option('--timeout <seconds>', 'stop waiting after this long; the queues stay paused (1-86400)', '600');
+  defineAction(drain, sink, async (_args, values) => {
+    const flags = parseFlags(DrainFlagsSchema, values);
+    return withApp(async (app) => {
+      const names = chosen(flags.queue);
+      // Pause every chosen queue first, so none takes new work while another is still waited for.
+      for (const name of names) await app.queues.admin.pause(name);
+      const deadline = Date.now() + flags.timeout * 1000;
+      const reports = [];
+      for (const name of names) {
+        reports.push(await app.queues.admin.drain(name, { timeoutMs: Math.max(0, deadline - Date.now()) }));
+      }
+      const isDrained = reports.every((report) => report.isDrained);
+      const text = reports
+        .map((report) =>
+          report.isDrained
+            ? `${report.name}: paused, no job running (${(report.waitedMs / 1000).toFixed(1)} s); ` +
+              `${report.waiting} waiting and ${report.delayed} delayed job(s) kept for \`queue resume\``
+            : `${report.name}: paused, still ${report.active} job(s) running after ${flags.timeout} s`,
+        )
+        .join('\n');
+      return { result: { isDrained, queues: reports }, text, exitCode: isDrained ? 0 : 1 };
+    });
+  });
 }
