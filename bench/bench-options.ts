@@ -44,6 +44,13 @@ export const BenchOptionsSchema = z.object({
   workerNodeOptions: z.string().min(1).optional(),
   /** Run the import/export benchmark with this many CSV rows instead of the delivery benchmark. Unset: delivery. */
   import: count(1, 10_000_000).optional(),
+  /**
+   * Run the rate-limit benchmark at this many messages per second (SEND_RATE_PER_SECOND, shared by `--workers`
+   * processes) instead of the delivery benchmark. Unset: delivery.
+   */
+  rateLimit: count(1, 100_000).optional(),
+  /** How long the rate-limited send lasts (readers = rate × seconds). @defaultValue 12 */
+  rateSeconds: count(2, 3_600).default(12),
 });
 export type BenchOptions = z.infer<typeof BenchOptionsSchema> & { tutorialMessages: number };
 
@@ -65,7 +72,9 @@ export const benchUsage = `usage: npm run bench -- [flags]
   --worker-node-options="FLAGS"
                          Node/V8 flags for the worker processes only (note the =), e.g.
                          --worker-node-options="--max-semi-space-size=2 --max-old-space-size=96"
-  --import N             instead: import N CSV rows and export them (subscribers import/export), with baselines`;
+  --import N             instead: import N CSV rows and export them (subscribers import/export), with baselines
+  --rate-limit R         instead: send at R messages/s shared by the workers and report each second's count
+  --rate-seconds S       how long that send lasts: R × S readers (default 12)`;
 
 /** Parses argv (without node and the script) or throws `input_invalid` naming the flag and the reason. */
 export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
@@ -91,6 +100,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
         'cpu-prof': { type: 'string' },
         'worker-node-options': { type: 'string' },
         import: { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'rate-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -114,6 +125,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     cpuProf: values['cpu-prof'],
     workerNodeOptions: values['worker-node-options'],
     import: values.import,
+    rateLimit: values['rate-limit'],
+    rateSeconds: values['rate-seconds'],
   });
   if (!parsed.success)
     throw new AppError(

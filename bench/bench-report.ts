@@ -3,6 +3,7 @@
  * the baselines, the target checks and the Markdown table. Pure functions over plain data.
  */
 import type { CliStartFigures } from './measure-cli-start.js';
+import type { RateWindowSummary } from './summarize-acceptances.js';
 
 /** One measured way of sending the same digest to many readers. */
 export interface RunFigures {
@@ -280,4 +281,44 @@ export function formatReportMarkdown(report: BenchReport): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** What `npm run bench -- --rate-limit N` found: how closely the relay's seconds kept to the shared send rate. */
+export interface RateLimitReport {
+  kind: 'letterpress-rate-bench';
+  startedAt: string;
+  machine: { cpus: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  options: { perSecond: number; seconds: number; workers: number; connections: number; batchSize: number };
+  readers: number;
+  /** Messages the sink accepted, and of those second copies of a reader's message. */
+  accepted: number;
+  duplicates: number;
+  ledger: { status: string; recipients: number; delivered: number; failed: number; skipped: number };
+  windows: RateWindowSummary;
+  /** Every whole second, and the busiest window anywhere, within ±5 % of the rate. */
+  isWithinGoal: boolean;
+}
+
+/** The rate-limit run as Markdown. */
+export function formatRateLimitReport(report: RateLimitReport): string {
+  const { windows, options } = report;
+  const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
+  return [
+    `# Send-rate limit: ${options.perSecond} messages/s shared by ${options.workers} worker processes`,
+    '',
+    `Run ${report.startedAt} on ${report.machine.cpus} cores (load ${report.machine.loadAverageAtStart.map((n) => n.toFixed(1)).join(' ')} at start, ` +
+      `${report.machine.loadAverageAtEnd.map((n) => n.toFixed(1)).join(' ')} at the end); ${report.readers} readers, ` +
+      `${options.connections} SMTP connections in total, DELIVERY_BATCH_SIZE ${options.batchSize}.`,
+    '',
+    '| target/s | whole seconds | min | max | mean | busiest 1-s window | max deviation | goal ±5 % |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| ${windows.targetPerSecond} | ${windows.windowCounts.length} | ${windows.min} | ${windows.max} | ${windows.mean.toFixed(1)} | ` +
+      `${windows.slidingMax} | ${percent(windows.maxDeviation)} | ${report.isWithinGoal ? 'met' : 'missed'} |`,
+    '',
+    `Per second, from the first acceptance: ${windows.windowCounts.join(' ')}`,
+    '',
+    `The sink accepted ${report.accepted} messages (${report.duplicates} second copies); the ledger says ` +
+      `${report.ledger.status}, ${report.ledger.delivered} delivered, ${report.ledger.failed} failed, ${report.ledger.skipped} skipped.`,
+    '',
+  ].join('\n');
 }

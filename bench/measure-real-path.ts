@@ -69,7 +69,7 @@ async function usedMemory(redis: Redis): Promise<number> {
 }
 
 /** Spawns one `letterpress worker` process. */
-function spawnWorker(
+export function spawnWorker(
   env: Record<string, string>,
   cpuProfDir: string | undefined,
   workerNodeOptions: string | undefined,
@@ -90,7 +90,7 @@ function spawnWorker(
 }
 
 /** Waits until `count` workers listen on both the fan-out and the deliver queue. */
-async function waitForWorkers(
+export async function waitForWorkers(
   redisUrl: string,
   prefix: string,
   count: number,

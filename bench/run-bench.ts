@@ -3,10 +3,12 @@
  * Markdown table, or one JSON document with `--json`. Flags are checked before anything heavy is loaded.
  */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { chooseEntry } from '../bin/choose-entry.js';
 import { isAppError } from '../src/errors.js';
 import { benchUsage, parseBenchOptions, type BenchOptions } from './bench-options.js';
+import type { RateLimitReport } from './bench-report.js';
 import { repoRoot } from './sink-process.js';
 
 async function main(): Promise<number> {
@@ -31,6 +33,21 @@ async function main(): Promise<number> {
       return 0;
     }
     ensureBuild(options);
+    if (options.rateLimit !== undefined) {
+      const { runRateLimitBench } = await import('./measure-rate-limit.js');
+      const { formatRateLimitReport } = await import('./bench-report.js');
+      const report = await runRateLimitBench({
+        perSecond: options.rateLimit,
+        seconds: options.rateSeconds,
+        workers: options.workers,
+        connections: options.connections,
+        batchSize: options.batchSize,
+      });
+      const written = await writeRateLimitResults(report, resolve(repoRoot, options.out), formatRateLimitReport);
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${formatRateLimitReport(report)}\nwritten: ${written.join(', ')}\n`);
+      return report.isWithinGoal ? 0 : 1;
+    }
     const { runBench, writeResults } = await import('./run-bench-session.js');
     const { formatReportMarkdown } = await import('./bench-report.js');
     const report = await runBench(options);
@@ -48,6 +65,20 @@ async function main(): Promise<number> {
     if (options.json) process.stdout.write(`${JSON.stringify({ error: { message: (error as Error).message } })}\n`);
     return 1;
   }
+}
+
+/** Writes the rate-limit run: rate-<time>.json and rate-latest.md in `outDir`. */
+async function writeRateLimitResults(
+  report: RateLimitReport,
+  outDir: string,
+  format: (report: RateLimitReport) => string,
+): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const json = join(outDir, `rate-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  const markdown = join(outDir, 'rate-latest.md');
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(markdown, format(report));
+  return [json, markdown];
 }
 
 /** Builds dist/ when it is missing or stale (unless --skip-build): the benchmark measures what production runs. */

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { stopChild } from './child-process-protocol.js';
 import type { SinkSummary } from './sink.js';
+import type { RateWindowSummary } from './summarize-acceptances.js';
 
 /** The repository root (bench/..). */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -18,6 +19,8 @@ export interface SinkProcess {
   /** Messages accepted in the current phase. */
   count(): Promise<number>;
   summary(): Promise<SinkSummary>;
+  /** The phase's acceptances per 1-second window against a target rate. */
+  rateWindows(targetPerSecond: number): Promise<RateWindowSummary>;
   /** The first message accepted in the current phase, raw. */
   sample(): Promise<Buffer | undefined>;
   stop(): Promise<void>;
@@ -56,6 +59,8 @@ export async function startSinkProcess(): Promise<SinkProcess> {
     },
     count: async () => z.object({ accepted: z.number() }).parse(await (await call('GET', '/count')).json()).accepted,
     summary: async () => (await (await call('GET', '/summary')).json()) as SinkSummary,
+    rateWindows: async (target) =>
+      (await (await call('GET', `/rate-windows?target=${target}`)).json()) as RateWindowSummary,
     sample: async () => {
       const response = await call('GET', '/sample');
       return response.status === 404 ? undefined : Buffer.from(await response.arrayBuffer());

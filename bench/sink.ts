@@ -9,12 +9,13 @@
  * - `GET /count` returns `{ accepted }` (cheap, for polling).
  * - `GET /summary` returns the phase's {@link SinkSummary}.
  * - `GET /sample` returns the first message accepted in the phase, raw.
+ * - `GET /rate-windows?target=<per second>` returns the phase's acceptances per 1-second window against the target.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { SMTPServer } from 'smtp-server';
-import { summarizeAcceptances, type AcceptanceSummary } from './summarize-acceptances.js';
+import { summarizeAcceptances, summarizeRateWindows, type AcceptanceSummary } from './summarize-acceptances.js';
 
 /** Everything the sink knows about one phase. */
 export interface SinkSummary extends AcceptanceSummary {
@@ -147,6 +148,11 @@ export async function startCountingSink(options: { smtpPort?: number } = {}): Pr
     }
     if (request.method === 'GET' && url.pathname === '/count') return json(200, { accepted: phase.accepted });
     if (request.method === 'GET' && url.pathname === '/summary') return json(200, phase.summary());
+    if (request.method === 'GET' && url.pathname === '/rate-windows') {
+      const target = Number(url.searchParams.get('target'));
+      if (!(target > 0)) return json(400, { error: 'target must be a positive number of messages per second' });
+      return json(200, summarizeRateWindows(phase.histogram, target, phase.used));
+    }
     if (request.method === 'GET' && url.pathname === '/sample') {
       if (!phase.sample) return json(404, { error: 'no message accepted in this phase yet' });
       response.writeHead(200, { 'content-type': 'message/rfc822' });
