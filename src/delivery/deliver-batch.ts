@@ -77,8 +77,8 @@ export interface DeliverBatchDeps {
    */
   sendSlots?: SendSlots;
   /**
-   * The send-rate limit every worker shares: each message waits for its permit after taking its send slot and before
-   * its last check, so a reader who leaves during that wait is not sent to. @defaultValue none (unlimited)
+   * The send-rate limit every worker shares: each message waits for its permit before taking its send slot and its
+   * last check, so a reader who leaves during that wait is not sent to. @defaultValue none (unlimited)
    */
   sendRate?: SendRateLimiter;
   /** Consecutive non-mailbox permanent refusals that pause the digest. */
@@ -302,13 +302,18 @@ async function runLanes(run: RangeRun, pending: number[], sending: Sending): Pro
   if (failedLane) throw failedLane.reason;
 }
 
-/** Takes a send slot, then checks and sends to one recipient (unless the batch was told to stop meanwhile). */
+/**
+ * Waits for the send-rate permit, takes a send slot, then checks and sends to one recipient (unless the batch was
+ * told to stop meanwhile). The permit comes first and holds no connection: the lanes of every batch wait for their
+ * instants in the shared schedule at once, so the pool is not idle while they wait.
+ */
 async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<void> {
+  const permit = await waitForPermit(run, id, sending);
+  if (run.stop !== undefined) return;
   const free = run.deps.sendSlots ? await run.deps.sendSlots.acquire() : () => {};
   try {
     // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
     if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
-    const permit = run.stop === undefined ? await waitForPermit(run, id, sending) : undefined;
     if (run.stop === undefined) await checkAndSend(run, id, sending, free, permit);
   } finally {
     free();
