@@ -23,7 +23,13 @@ import { isBitSet } from './delivery-ledger.js';
 import type { DeliverJob } from '../queue/job-definitions.js';
 import type { Mailer } from '../smtp/mailer.js';
 import type { SendSlots } from './send-slots.js';
-import { recipientDomain, waitForSendPermit, type SendRateLimiter } from './wait-for-send-permit.js';
+import {
+  isPermitLate,
+  recipientDomain,
+  waitForSendPermit,
+  type HeldPermit,
+  type SendRateLimiter,
+} from './wait-for-send-permit.js';
 
 /** A pre-built message for one digest: per recipient it only splices a few values into frozen bytes. */
 export interface MessageTemplate {
@@ -308,15 +314,21 @@ async function runLanes(run: RangeRun, pending: number[], sending: Sending): Pro
  * instants in the shared schedule at once, so the pool is not idle while they wait.
  */
 async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<void> {
-  const permit = await waitForPermit(run, id, sending);
-  if (run.stop !== undefined) return;
-  const free = run.deps.sendSlots ? await run.deps.sendSlots.acquire() : () => {};
-  try {
-    // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
-    if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
-    if (run.stop === undefined) await checkAndSend(run, id, sending, free, permit);
-  } finally {
-    free();
+  for (;;) {
+    const permit = await waitForPermit(run, id, sending);
+    if (run.stop !== undefined) return;
+    const free = run.deps.sendSlots ? await run.deps.sendSlots.acquire() : () => {};
+    try {
+      // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
+      if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
+      if (run.stop !== undefined) return;
+      // A permit whose instant passed long ago while waiting for a connection is dropped (see isPermitLate).
+      if (permit && isPermitLate(permit)) continue;
+      await checkAndSend(run, id, sending, free, permit?.id);
+      return;
+    } finally {
+      free();
+    }
   }
 }
 
@@ -324,7 +336,7 @@ async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<voi
  * Waits for the send-rate permit of one message (when a limiter is wired in) and returns its id; a shutdown meanwhile
  * stops the run (the id stays pending).
  */
-async function waitForPermit(run: RangeRun, id: number, sending: Sending): Promise<string | undefined> {
+async function waitForPermit(run: RangeRun, id: number, sending: Sending): Promise<HeldPermit | undefined> {
   const limiter = run.deps.sendRate;
   if (!limiter) return undefined;
   const domain = recipientDomain(sending.emails.get(id) ?? '');

@@ -22,11 +22,24 @@ export interface SendRateLimiter {
 }
 
 /**
- * How late a lane may wake for its permit and still use it, in ms. The limiter holds every second to the rate as long
- * as a message reaches the relay within about 3/4 s of its permit's instant (see reserve-send-permit.lua); a process
- * descheduled for longer drops the permit and asks again (the schedule loses a slot, never sends faster).
+ * How late a message may start after its permit's instant, in ms. The limiter holds every second to the rate as long
+ * as a message reaches the relay within about 3/4 s of its permit's instant (see reserve-send-permit.lua); a lane
+ * that wakes later (a descheduled process) or waits longer for a connection drops the permit and asks again (the
+ * schedule loses a slot, never sends faster).
  */
-export const LATE_PERMIT_TOLERANCE_MS = 250;
+export const LATE_PERMIT_TOLERANCE_MS = 150;
+
+/** A granted permit whose instant has come. */
+export interface HeldPermit {
+  id: string;
+  /** The permit's instant on this process's clock (`performance.now()`). */
+  dueAt: number;
+}
+
+/** True when the permit's instant is too far past to send on it (see LATE_PERMIT_TOLERANCE_MS). */
+export function isPermitLate(permit: HeldPermit, toleranceMs = LATE_PERMIT_TOLERANCE_MS): boolean {
+  return performance.now() - permit.dueAt > toleranceMs;
+}
 
 /** The recipient domain of an address, lower-cased ('' when it has none). */
 export function recipientDomain(email: string): string {
@@ -35,8 +48,8 @@ export function recipientDomain(email: string): string {
 }
 
 /**
- * Waits until the limiter grants a permit for one message to `domain` and its instant has come; returns the permit's
- * id (settle it once the message is sent), or undefined when `signal` aborted first (a reserved permit is then simply
+ * Waits until the limiter grants a permit for one message to `domain` and its instant has come; returns the permit
+ * (settle it once the message is sent), or undefined when `signal` aborted first (a reserved permit is then simply
  * not used).
  */
 export async function waitForSendPermit(
@@ -44,7 +57,7 @@ export async function waitForSendPermit(
   domain: string,
   signal: AbortSignal | undefined,
   lateToleranceMs = LATE_PERMIT_TOLERANCE_MS,
-): Promise<string | undefined> {
+): Promise<HeldPermit | undefined> {
   for (;;) {
     if (signal?.aborted) return undefined;
     const permit = await limiter.reserve(domain);
@@ -58,6 +71,7 @@ export async function waitForSendPermit(
       }
     }
     if (signal?.aborted) return undefined;
-    if (permit.isGranted && performance.now() - dueAt <= lateToleranceMs) return permit.id;
+    const held = { id: permit.id, dueAt };
+    if (permit.isGranted && !isPermitLate(held, lateToleranceMs)) return held;
   }
 }

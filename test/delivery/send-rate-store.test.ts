@@ -97,7 +97,7 @@ describe('the shared send-rate limit', () => {
     expect(second.waitMs).toBeLessThanOrEqual(200);
     expect(await limiter.reserve('fast.example')).toMatchObject({ isGranted: true, waitMs: 0 });
     const started = Date.now();
-    expect(await waitForSendPermit(limiter, 'slow.example', undefined)).toBeTypeOf('string');
+    expect(await waitForSendPermit(limiter, 'slow.example', undefined)).toMatchObject({ id: expect.any(String) });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     await limiter.clearAll();
     expect((await limiter.read()).domains).toEqual({});
