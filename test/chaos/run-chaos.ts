@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: runs the reliability scenarios of the send path at full size (20,000 readers, 20 SIGKILLs, Redis
- * restarts, a hostile relay, a 5-minute relay outage, double sends, removals, SIGTERM) and prints one table row per
- * scenario. `--json` prints one JSON document instead; `--only 1,3a` picks scenarios; `--scale small` runs the
+ * restarts, a hostile relay, a 5-minute relay outage, double sends, removals, SIGTERM, the deliver queue drained and
+ * resumed) and prints one table row per scenario. `--json` prints one JSON document instead; `--only 1,3a` picks
+ * scenarios; `--scale small` runs the
  * `npm test` sizes; `--recipients N` overrides the number of readers; `--final-dot-timeout-ms N` the client's wait for
  * the reply to the final dot (default: production's 600000). A full run at full size with no override also writes
  * test/chaos/last-run.md. Exits 1 when any scenario broke an invariant.
