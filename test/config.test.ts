@@ -51,6 +51,14 @@ describe('configuration', () => {
     });
   });
 
+  it('sends without a rate limit unless SEND_RATE_PER_SECOND is set, and refuses a rate that is not positive', () => {
+    expect(loadConfig({}).delivery.ratePerSecond).toBeUndefined();
+    expect(loadConfig({ SEND_RATE_PER_SECOND: '' }).delivery.ratePerSecond).toBeUndefined();
+    expect(loadConfig({ SEND_RATE_PER_SECOND: '0.5' }).delivery.ratePerSecond).toBe(0.5);
+    expect(() => loadConfig({ SEND_RATE_PER_SECOND: '-5' })).toThrowError(/SEND_RATE_PER_SECOND/);
+    expect(() => loadConfig({ SEND_RATE_PER_SECOND: 'fast' })).toThrowError(/SEND_RATE_PER_SECOND/);
+  });
+
   it('refuses at start a relay URL whose EHLO name is a bare host name, or whose password could only go in clear text', () => {
     const problems = (env: Record<string, string>) => {
       try {
