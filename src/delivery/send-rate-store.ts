@@ -26,6 +26,11 @@ export interface SendRateStoreOptions {
    * rate applies to permits reserved after it is set, so this is also the longest a change takes. @defaultValue 250
    */
   horizonMs?: number;
+  /**
+   * How far above the rate a 1-second window may go when late messages bunch up, as a fraction: the spacing of the
+   * permits sets the pace, and this ceiling holds whatever the delays. @defaultValue 0.04
+   */
+  ceilingMargin?: number;
 }
 
 /** The limits in force, as `letterpress rate show` reports them. */
@@ -74,6 +79,7 @@ export class RedisSendRateStore implements SendRateLimiter {
       domain,
       this.horizonMs,
       id,
+      this.options.ceilingMargin ?? 0.04,
     )) as [number, string];
     return { isGranted: reply[0] === 1, waitMs: Math.max(0, Number(reply[1]) || 0), id };
   }

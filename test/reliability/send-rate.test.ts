@@ -47,7 +47,7 @@ describe('the send rate every worker shares', () => {
       expect(windows.max).toBeLessThanOrEqual(210);
       // The limit holds the pace without starving it (how close the seconds come to the rate from below depends on
       // how busy the machine is: the figures are printed above and measured by `npm run bench`).
-      expect(windows.mean).toBeGreaterThanOrEqual(120);
+      expect(windows.mean).toBeGreaterThanOrEqual(150);
     } finally {
       await rig.close();
     }

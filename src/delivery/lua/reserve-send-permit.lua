@@ -4,7 +4,8 @@
 --   installation's schedule, KEYS[3] the next free instant of the recipient domain's schedule, KEYS[4] the log of
 --   the installation's recent permits (sorted set: permit id scored by its instant, or by when its message was sent)
 -- ARGV[1] the configured rate (messages per second; '' or '0' = unlimited) used while the hash sets none,
--- ARGV[2] the recipient domain ('' = none), ARGV[3] how far ahead a permit may be reserved (ms), ARGV[4] the permit id
+-- ARGV[2] the recipient domain ('' = none), ARGV[3] how far ahead a permit may be reserved (ms), ARGV[4] the permit id,
+-- ARGV[5] the ceiling's margin over the rate (a fraction, e.g. 0.04)
 -- Returns {granted (0|1), wait (ms, a decimal string)}. Granted: the permit is reserved for now + wait, and the caller
 -- sends after waiting that long. Not granted: nothing is reserved; ask again after `wait` ms.
 --
@@ -12,8 +13,10 @@
 -- next free instant of the schedule (a reservation, not a bucket of tokens): permits are spaced 1/rate apart and no
 -- burst forms while workers wait. Messages reach the relay a little after their instant, and a worker that stalls
 -- sends late; so the log keeps each permit until a second after its message was sent (settle-send-permit.lua moves
--- its score), and a permit is placed where fewer than `rate` of them fall within the second before it. That is what
--- holds any second of arrivals at the relay to the rate, whatever the delays (as long as a send takes under ~3/4 s).
+-- its score), and a permit is placed where fewer than rate × (1 + margin) of them fall within the second before it.
+-- That is what holds any second of arrivals at the relay under that ceiling, whatever the delays (as long as a send
+-- takes under ~3/4 s). The margin lets the spacing alone set the pace while messages arrive on time (counting each
+-- until a second after its answer would otherwise cost the rate about the answer's delay).
 -- A domain's limit grants only when its next instant has come, and spaces the next one from this permit's instant.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
@@ -34,7 +37,7 @@ if rate > 0 then
   local next = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
   if next > at then at = next end
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 5000)
-  local limit = math.max(1, math.floor(rate))
+  local limit = math.max(1, math.floor(rate * (1 + tonumber(ARGV[5]))))
   local inWindow = redis.call('ZCOUNT', KEYS[4], '(' .. (at - 1000), '+inf')
   if inWindow >= limit then
     -- Move the permit to where the oldest ones have left its second.
