@@ -51,6 +51,8 @@ export class RedisSendRateStore implements SendRateLimiter {
   /** Permit ids: this store's random part and a counter. */
   private readonly idPrefix = randomBytes(6).toString('hex');
   private issued = 0;
+  /** Until when (performance.now()) no limit applies at all, as Redis last said: no round trip per message then. */
+  private unlimitedUntil = 0;
 
   /** Registers the permit script on the connection. */
   constructor(
@@ -68,6 +70,8 @@ export class RedisSendRateStore implements SendRateLimiter {
 
   /** Reserves the next permit for one message to `domain` (see the script's header). */
   async reserve(domain: string): Promise<SendPermit> {
+    // With no rate anywhere, Redis is asked again only once per horizon: a `rate set` still applies within it.
+    if (performance.now() < this.unlimitedUntil) return { isGranted: true, waitMs: 0, id: '' };
     this.issued += 1;
     const id = `${this.idPrefix}:${this.issued}`;
     const reply = (await scriptCommand(this.redis, 'lpReserveSendPermit')(
@@ -80,12 +84,17 @@ export class RedisSendRateStore implements SendRateLimiter {
       this.horizonMs,
       id,
       this.options.ceilingMargin ?? 0.04,
-    )) as [number, string];
-    return { isGranted: reply[0] === 1, waitMs: Math.max(0, Number(reply[1]) || 0), id };
+    )) as [number, string, number, number];
+    const [granted, wait, logged, storedLimits] = reply;
+    if (logged === 0 && storedLimits === 0 && !this.options.defaultPerSecond) {
+      this.unlimitedUntil = performance.now() + this.horizonMs;
+    }
+    return { isGranted: granted === 1, waitMs: Math.max(0, Number(wait) || 0), id: logged === 1 ? id : '' };
   }
 
-  /** Counts the permit's message from now on (see settle-send-permit.lua). */
+  /** Counts the permit's message from now on (see settle-send-permit.lua); a permit outside the log needs nothing. */
   async settle(permitId: string): Promise<void> {
+    if (permitId === '') return;
     await scriptCommand(this.redis, 'lpSettleSendPermit')(this.keys.sendRatePermits, permitId);
   }
 

@@ -9,7 +9,7 @@ export interface SendPermit {
   /** True: the permit is reserved; send after `waitMs`. False: nothing reserved; ask again after `waitMs`. */
   isGranted: boolean;
   waitMs: number;
-  /** Names the permit when it is settled. */
+  /** Names the permit when it is settled ('' for a permit no limit logged: settling it does nothing). */
   id: string;
 }
 

@@ -39,6 +39,16 @@ describe('the shared send-rate limit', () => {
     });
   });
 
+  it('with no limit a worker asks Redis again only once per horizon, so a rate set later still applies within it', async () => {
+    const limiter = store({ horizonMs: 200 });
+    expect(await limiter.reserve('')).toMatchObject({ isGranted: true, waitMs: 0, id: '' });
+    await store().set(1);
+    expect((await limiter.reserve('')).waitMs).toBe(0);
+    await sleep(250);
+    expect((await limiter.reserve('')).waitMs).toBe(0);
+    expect((await limiter.reserve('')).isGranted).toBe(false);
+  });
+
   it('spaces permits 1/rate apart and reserves no further ahead than the horizon', async () => {
     const limiter = store({ defaultPerSecond: 100, horizonMs: 250 });
     const permits = [];

@@ -6,8 +6,10 @@
 -- ARGV[1] the configured rate (messages per second; '' or '0' = unlimited) used while the hash sets none,
 -- ARGV[2] the recipient domain ('' = none), ARGV[3] how far ahead a permit may be reserved (ms), ARGV[4] the permit id,
 -- ARGV[5] the ceiling's margin over the rate (a fraction, e.g. 0.04)
--- Returns {granted (0|1), wait (ms, a decimal string)}. Granted: the permit is reserved for now + wait, and the caller
--- sends after waiting that long. Not granted: nothing is reserved; ask again after `wait` ms.
+-- Returns {granted (0|1), wait (ms, a decimal string), logged (0|1), stored limits}. Granted: the permit is reserved
+-- for now + wait, and the caller sends after waiting that long; logged: it is in the log (settle it once sent).
+-- Not granted: nothing is reserved; ask again after `wait` ms. Stored limits: how many rates the hash holds (0 with
+-- no configured rate means nothing is limited at all).
 --
 -- Time is Redis's own (TIME), so workers on hosts whose clocks disagree share one schedule. Every permit takes the
 -- next free instant of the schedule (a reservation, not a bucket of tokens): permits are spaced 1/rate apart and no
@@ -26,6 +28,7 @@ local rate = tonumber(limits[1]) or tonumber(ARGV[1]) or 0
 local domainRate = 0
 if domain ~= '' then domainRate = tonumber(limits[2]) or 0 end
 local horizon = tonumber(ARGV[3])
+if rate <= 0 and domainRate <= 0 then return {1, '0', 0, redis.call('HLEN', KEYS[1])} end
 
 if domainRate > 0 then
   local domainNext = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
@@ -55,4 +58,6 @@ if domainRate > 0 then
   local following = at + 1000 / domainRate
   redis.call('SET', KEYS[3], tostring(following), 'PX', math.ceil(following - now) + 1000)
 end
-return {1, tostring(at - now)}
+local logged = 0
+if rate > 0 then logged = 1 end
+return {1, tostring(at - now), logged, 1}
