@@ -3,6 +3,7 @@
  * permit and waits the time it is told (never spinning). The limiter itself (Redis, Lua) is wired in by the app.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { domainToASCII } from 'node:url';
 
 /** The limiter's answer for one message. */
 export interface SendPermit {
@@ -41,10 +42,26 @@ export function isPermitLate(permit: HeldPermit, toleranceMs = LATE_PERMIT_TOLER
   return performance.now() - permit.dueAt > toleranceMs;
 }
 
-/** The recipient domain of an address, lower-cased ('' when it has none). */
+/**
+ * A domain name lower-cased, with letters beyond ASCII in their ASCII form (`bücher.example` →
+ * `xn--bcher-kva.example`). A name holding a control character or a space is left as it is (the conversion would drop
+ * them silently), for whoever checks it to refuse.
+ */
+export function asciiDomain(name: string): string {
+  const lower = name.toLowerCase();
+  let isAscii = true;
+  for (let i = 0; i < lower.length; i += 1) {
+    const code = lower.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f) return lower;
+    if (code > 0x7f) isAscii = false;
+  }
+  return isAscii ? lower : domainToASCII(lower) || lower;
+}
+
+/** The recipient domain of an address as the relay sees it (see asciiDomain); '' when it has none. */
 export function recipientDomain(email: string): string {
   const at = email.lastIndexOf('@');
-  return at < 0 ? '' : email.slice(at + 1).toLowerCase();
+  return at < 0 ? '' : asciiDomain(email.slice(at + 1));
 }
 
 /**

@@ -33,6 +33,9 @@ describe('letterpress rate', () => {
     expect(domain.code, domain.stderr).toBe(0);
     expect(domain.stdout).toContain('2.5 messages/s for messages to mail.example.com');
 
+    const unicode = await runLetterpress(['rate', 'set', '--domain', 'Bücher.example', '1', '--json'], env);
+    expect(unicode.json).toMatchObject({ domain: 'xn--bcher-kva.example' });
+
     const show = await runLetterpress(['rate', 'show'], env);
     expect(show.stdout).toContain('rate: 200 messages/s for every worker together');
     expect(show.stdout).toContain('SEND_RATE_PER_SECOND is 50 messages/s');
@@ -53,12 +56,17 @@ describe('letterpress rate', () => {
     [['rate', 'set', '0'], 'messages per second must be a positive number'],
     [['rate', 'set', '--domain', 'a\r\nb', '10'], '--domain must be a domain name'],
     [['rate', 'set', '--domain', '-bad-.example', '10'], '--domain must be a domain name'],
+    [['rate', 'set', '--domain', 'bü\r\ncher.example', '10'], '--domain must be a domain name'],
     [['rate', 'clear', '--all', '--domain', 'example.com'], '--all and --domain cannot be used together'],
-  ])('refuses %j with the field named and exit code 2', async (args, reason) => {
-    const result = await runLetterpress([...args, '--json'], env);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(reason);
-    expect(result.json).toMatchObject({ error: { code: 'input_invalid' } });
-    expect(await redis.exists(redisKeys(prefix).sendRateLimits)).toBe(0);
-  }, 30_000);
+  ])(
+    'refuses %j with the field named and exit code 2',
+    async (args, reason) => {
+      const result = await runLetterpress([...args, '--json'], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(reason);
+      expect(result.json).toMatchObject({ error: { code: 'input_invalid' } });
+      expect(await redis.exists(redisKeys(prefix).sendRateLimits)).toBe(0);
+    },
+    30_000,
+  );
 });

@@ -128,5 +128,6 @@ describe('the shared send-rate limit', () => {
     expect(recipientDomain('Reader@Mail.Example.ORG')).toBe('mail.example.org');
     expect(recipientDomain('"odd@name"@example.net')).toBe('example.net');
     expect(recipientDomain('nobody')).toBe('');
+    expect(recipientDomain('leser@Bücher.example')).toBe('xn--bcher-kva.example');
   });
 });

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { SendRateSettings } from '../../delivery/send-rate-store.js';
+import { asciiDomain } from '../../delivery/wait-for-send-permit.js';
 import { AppError } from '../../errors.js';
 import { defineAction, defineGroup, oneOperand, parseFlags, withApp, type CommandSink } from '../command-kit.js';
 
@@ -21,10 +22,10 @@ const PerSecondSchema = z
   .transform(Number)
   .pipe(z.number().positive({ error: RATE_WORDS }).max(MAX_PER_SECOND, { error: RATE_WORDS }));
 
-/** A recipient domain as it appears after the @ of an address, lower-cased. */
+/** A recipient domain as it appears after the @ of an address, lower-cased; a Unicode one in its ASCII form. */
 const DomainSchema = z
   .string({ error: '--domain needs a domain name, e.g. example.com' })
-  .transform((value) => value.toLowerCase())
+  .transform(asciiDomain)
   .pipe(
     z
       .string()
