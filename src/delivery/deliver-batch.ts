@@ -322,8 +322,9 @@ async function sendOne(run: RangeRun, id: number, sending: Sending): Promise<voi
       // Waiting for a slot takes time: the batch may have been told to stop meanwhile (the id stays pending).
       if (run.options.signal?.aborted) run.stop ??= 'shutting-down';
       if (run.stop !== undefined) return;
-      // A permit whose instant passed long ago while waiting for a connection is dropped (see isPermitLate).
-      if (permit && isPermitLate(permit)) continue;
+      // A logged permit whose instant passed long ago while waiting for a connection is dropped (see isPermitLate);
+      // one no overall rate logged (no limit, or a domain's limit alone) is used whenever a connection frees up.
+      if (permit && permit.id !== '' && isPermitLate(permit)) continue;
       await checkAndSend(run, id, sending, free, permit?.id);
       return;
     } finally {
