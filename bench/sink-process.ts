@@ -18,9 +18,9 @@ export interface SinkProcess {
   startPhase(t0: number): Promise<void>;
   /** Messages accepted in the current phase. */
   count(): Promise<number>;
-  summary(): Promise<SinkSummary>;
   /** The phase's acceptances per 1-second window against a target rate. */
   rateWindows(targetPerSecond: number): Promise<RateWindowSummary>;
+  summary(): Promise<SinkSummary>;
   /** The first message accepted in the current phase, raw. */
   sample(): Promise<Buffer | undefined>;
   stop(): Promise<void>;
@@ -58,9 +58,9 @@ export async function startSinkProcess(): Promise<SinkProcess> {
       await call('POST', `/phase?t0=${t0}`);
     },
     count: async () => z.object({ accepted: z.number() }).parse(await (await call('GET', '/count')).json()).accepted,
-    summary: async () => (await (await call('GET', '/summary')).json()) as SinkSummary,
     rateWindows: async (target) =>
       (await (await call('GET', `/rate-windows?target=${target}`)).json()) as RateWindowSummary,
+    summary: async () => (await (await call('GET', '/summary')).json()) as SinkSummary,
     sample: async () => {
       const response = await call('GET', '/sample');
       return response.status === 404 ? undefined : Buffer.from(await response.arrayBuffer());

@@ -7,9 +7,9 @@
  * Control channel (127.0.0.1 only):
  * - `POST /phase?t0=<epoch ms>` starts a new phase: counters cleared, latencies measured from t0.
  * - `GET /count` returns `{ accepted }` (cheap, for polling).
+ * - `GET /rate-windows?target=<per second>` returns the phase's acceptances per 1-second window against the target.
  * - `GET /summary` returns the phase's {@link SinkSummary}.
  * - `GET /sample` returns the first message accepted in the phase, raw.
- * - `GET /rate-windows?target=<per second>` returns the phase's acceptances per 1-second window against the target.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -146,13 +146,13 @@ export async function startCountingSink(options: { smtpPort?: number } = {}): Pr
       phase.t0 = t0;
       return json(200, { t0 });
     }
-    if (request.method === 'GET' && url.pathname === '/count') return json(200, { accepted: phase.accepted });
-    if (request.method === 'GET' && url.pathname === '/summary') return json(200, phase.summary());
     if (request.method === 'GET' && url.pathname === '/rate-windows') {
       const target = Number(url.searchParams.get('target'));
       if (!(target > 0)) return json(400, { error: 'target must be a positive number of messages per second' });
       return json(200, summarizeRateWindows(phase.histogram, target, phase.used));
     }
+    if (request.method === 'GET' && url.pathname === '/count') return json(200, { accepted: phase.accepted });
+    if (request.method === 'GET' && url.pathname === '/summary') return json(200, phase.summary());
     if (request.method === 'GET' && url.pathname === '/sample') {
       if (!phase.sample) return json(404, { error: 'no message accepted in this phase yet' });
       response.writeHead(200, { 'content-type': 'message/rfc822' });
