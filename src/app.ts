@@ -171,7 +171,7 @@ function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => 
     scheduleRuns: new RedisScheduleRunStore(redis, keys),
     metrics: new RedisMetricsStore(redis, keys),
     heartbeats: new RedisWorkerHeartbeats(redis, keys),
-    sendRate: new RedisSendRateStore(redis, keys, { defaultPerSecond: config.delivery.ratePerSecond }),
+    sendRate: new RedisSendRateStore(redis, keys, { defaultPerSecond: config.sendRate.perSecond }),
   };
 }
 

@@ -507,13 +507,7 @@ export interface Config {
     postmark: { user: string; password: string } | undefined;
   };
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
-  delivery: {
-    batchSize: number;
-    concurrency: number;
-    pauseAfterPermanentFailures: number;
-    /** Messages per second for the installation (the runtime value in Redis overrides it); undefined = unlimited. */
-    ratePerSecond: number | undefined;
-  };
+  delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: {
     port: number;
     /** Address the server binds. */
@@ -527,6 +521,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   /** Operations: how often workers beat. */
   ops: { heartbeatMs: number };
+  /** Messages per second for the installation (SEND_RATE_PER_SECOND; a rate stored in Redis overrides it). */
+  sendRate: { perSecond: number | undefined };
   requireRedisPersistence: boolean;
   feed: {
     maxBytes: number;
@@ -797,7 +793,6 @@ function buildConfig(
       batchSize: e.DELIVERY_BATCH_SIZE,
       concurrency: e.DELIVERY_CONCURRENCY,
       pauseAfterPermanentFailures: e.PAUSE_AFTER_PERMANENT_FAILURES,
-      ratePerSecond: e.SEND_RATE_PER_SECOND,
     },
     http: {
       port: e.PORT,
@@ -809,6 +804,7 @@ function buildConfig(
     },
     logLevel: e.LOG_LEVEL,
     ops: { heartbeatMs: e.WORKER_HEARTBEAT_MS },
+    sendRate: { perSecond: e.SEND_RATE_PER_SECOND },
     requireRedisPersistence: e.REQUIRE_REDIS_PERSISTENCE,
     feed: {
       maxBytes: e.FEED_MAX_BYTES,

@@ -52,9 +52,9 @@ describe('configuration', () => {
   });
 
   it('sends without a rate limit unless SEND_RATE_PER_SECOND is set, and refuses a rate that is not positive', () => {
-    expect(loadConfig({}).delivery.ratePerSecond).toBeUndefined();
-    expect(loadConfig({ SEND_RATE_PER_SECOND: '' }).delivery.ratePerSecond).toBeUndefined();
-    expect(loadConfig({ SEND_RATE_PER_SECOND: '0.5' }).delivery.ratePerSecond).toBe(0.5);
+    expect(loadConfig({}).sendRate.perSecond).toBeUndefined();
+    expect(loadConfig({ SEND_RATE_PER_SECOND: '' }).sendRate.perSecond).toBeUndefined();
+    expect(loadConfig({ SEND_RATE_PER_SECOND: '0.5' }).sendRate.perSecond).toBe(0.5);
     expect(() => loadConfig({ SEND_RATE_PER_SECOND: '-5' })).toThrowError(/SEND_RATE_PER_SECOND/);
     expect(() => loadConfig({ SEND_RATE_PER_SECOND: 'fast' })).toThrowError(/SEND_RATE_PER_SECOND/);
   });
