@@ -1,7 +1,7 @@
 /**
  * `letterpress queue drain` as an operator runs it on a queue with work waiting: the queue is paused, nothing is
  * deleted (unlike BullMQ's own drain), the report says what is kept, and `queue resume` lets the workers carry on.
- * What a drain does to a send in progress is scenario 8 (test/reliability/drain-resume.test.ts).
+ * What a drain does to a send in progress is scenario 9 (test/reliability/drain-resume.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';

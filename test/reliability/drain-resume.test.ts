@@ -1,4 +1,4 @@
-/** Scenario 8, small: the deliver queue drained and resumed twice mid-send. */
+/** Scenario 9, small: the deliver queue drained and resumed twice mid-send. */
 import { describe, expect, it } from 'vitest';
 import { findScenario, smallScale } from './scenarios.js';
 

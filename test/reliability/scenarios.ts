@@ -42,13 +42,13 @@ export interface ScenarioScale {
   settleTimeoutMs: number;
   relayInOwnProcess: boolean;
   echoWorkerLogs?: boolean;
-  /** Scenario 8: how many times the deliver queue is drained and resumed mid-send. */
+  /** Scenario 9: how many times the deliver queue is drained and resumed mid-send. */
   drains: number;
-  /** Scenario 8: SEND_RATE_PER_SECOND of its workers, so the send lasts long enough to be drained several times. */
+  /** Scenario 9: SEND_RATE_PER_SECOND of its workers, so the send lasts long enough to be drained several times. */
   drainSendRate: number;
-  /** Scenario 8: DELIVERY_BATCH_SIZE (a drain waits for the running batches, so smaller ones drain sooner). */
+  /** Scenario 9: DELIVERY_BATCH_SIZE (a drain waits for the running batches, so smaller ones drain sooner). */
   drainBatchSize: number;
-  /** Scenario 8: how long the drained queue is watched for a message that should not go out. */
+  /** Scenario 9: how long the drained queue is watched for a message that should not go out. */
   drainHoldMs: number;
   /**
    * Seed of the hostile relay's draws. The small size takes one whose stalls come early in the draw sequence: a stall
@@ -645,13 +645,13 @@ const gracefulStop: Scenario = {
 };
 
 /**
- * 8. The deliver queue drained several times mid-send (what `letterpress queue drain` does: pause, wait until the
+ * 9. The deliver queue drained several times mid-send (what `letterpress queue drain` does: pause, wait until the
  * running batches finish), the relay watched while it is drained, then resumed (`queue resume`). The scenario calls
  * the queue admin in its own process (a command's start would let the send run on for seconds first). The workers
  * also share a send rate, so the send lasts long enough to be caught each time.
  */
 const drainAndResume: Scenario = {
-  number: '8',
+  number: '9',
   id: 'drain-resume',
   title: 'deliver queue drained and resumed mid-send',
   run(scale) {
