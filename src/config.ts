@@ -172,6 +172,12 @@ export const SiteSchema = z.strictObject({
   from: mailboxField.default('"The Harbour Gazette" <newsletter@harbourgazette.example>'),
   /** Default Reply-To for every newsletter; none when unset. */
   replyTo: mailboxField.optional(),
+  /**
+   * An address the relay receives unsubscribe requests at: List-Unsubscribe then offers
+   * `<mailto:ADDRESS?subject=unsubscribe%20TOKEN>` beside the one-click https link, and the relay pipes what arrives
+   * to `letterpress subscribers unsubscribe-mail`. Unset: the https link only (all RFC 8058 and Gmail ask).
+   */
+  unsubscribeMailbox: z.email('must be a bare address such as unsubscribe@example.org').max(200).optional(),
   /** Postal address printed in every footer (CAN-SPAM and good manners). */
   postalAddress: z.string().min(1).default('The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB'),
   /** Domain used for Message-ID and List-Id. Defaults to the host of baseUrl. */
