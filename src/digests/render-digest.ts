@@ -83,13 +83,17 @@ interface MjmlValidationError {
   message?: string;
 }
 
-/** Compiles MJML with strict validation and no remote fonts; a broken template throws `template_invalid`. */
-export async function compileMjml(source: string): Promise<string> {
+/**
+ * Compiles MJML with strict validation and no remote fonts; a broken template throws `template_invalid` naming the
+ * template (`templateName`, e.g. the file's path) and every problem MJML found (line numbers are those of the
+ * rendered source, partials included).
+ */
+export async function compileMjml(source: string, templateName: string): Promise<string> {
   const problems = checkTemplateMarkup(source, 'mjml');
   if (problems.length > 0) {
     throw new AppError(
       'template_invalid',
-      `MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
+      `template ${templateName}: MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
     );
   }
   try {
@@ -104,7 +108,10 @@ export async function compileMjml(source: string): Promise<string> {
   } catch (error) {
     const details = (error as { errors?: MjmlValidationError[] }).errors;
     const reasons = details?.map((e) => e.formattedMessage ?? e.message ?? String(e)).join('; ');
-    throw new AppError('template_invalid', `MJML failed validation: ${reasons || (error as Error).message}`);
+    throw new AppError(
+      'template_invalid',
+      `template ${templateName}: MJML failed strict validation: ${reasons || (error as Error).message}`,
+    );
   }
 }
 
@@ -147,7 +154,7 @@ export async function renderDigest(input: RenderDigestInput, options: RenderDige
     archiveUrl: input.archiveUrl,
     articlesOnlyOnWeb: input.articlesOnlyOnWeb,
   });
-  const html = await compileMjml(templates.mjml(view));
+  const html = await compileMjml(templates.mjml(view), templates.mjmlPath);
   const text = finishText(templates.text(view));
   const remote = view.sections.flatMap((section) =>
     section.articles.flatMap((article) =>

@@ -102,16 +102,36 @@ describe('the digest templates', () => {
     );
   });
 
-  it('MJML that fails strict validation is refused', async () => {
+  it('MJML that fails strict validation is refused, naming the template and the attribute', async () => {
     const dir = templatesWith('digest.mjml', (s) =>
-      s.replace('<mj-section padding="36px 0 40px">', '<mj-section padding="36px 0 40px" colour="red">'),
+      s.replace('<mj-text css-class="f"', '<mj-text css-class="f" colour="red"'),
+    );
+    let caught: unknown;
+    try {
+      await renderDigest(
+        { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
+        { templatesDir: dir },
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect(isAppError(caught, 'template_invalid'), String(caught)).toBe(true);
+    const message = (caught as Error).message;
+    expect(message).toContain(join(dir, 'digest.mjml'));
+    expect(message).toMatch(/strict validation/);
+    expect(message).toMatch(/colour/);
+  });
+
+  it('an invalid attribute in a partial is refused as well', async () => {
+    const dir = templatesWith('partials/article-card.mjml', (s) =>
+      s.replace('<mj-spacer height="12px" />', '<mj-spacer height="twelve" />'),
     );
     await expectTemplateInvalid(
       renderDigest(
         { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
         { templatesDir: dir },
       ),
-      /validation/,
+      /digest\.mjml: MJML failed strict validation: .*mj-spacer.*height/,
     );
   });
 

@@ -57,7 +57,10 @@ function scoreMessage(raw: Buffer): SpamVerdict {
   const unfolded = header.replace(/\r?\n[ \t]+/g, ' ');
   const score = Number(/score=(-?[\d.]+)/.exec(unfolded)?.[1]);
   const tests = /tests=(.*?)\s+autolearn=/.exec(unfolded)?.[1] ?? '';
-  const rules = tests.split(',').map((rule) => rule.trim()).filter((rule) => rule && rule !== 'none');
+  const rules = tests
+    .split(',')
+    .map((rule) => rule.trim())
+    .filter((rule) => rule && rule !== 'none');
   const reportStart = output.indexOf('Content analysis details');
   return { score, rules, report: reportStart === -1 ? unfolded : output.slice(reportStart).trim() };
 }
