@@ -79,8 +79,19 @@ function splitOnMarkers(rendered: string, nonce: string, part: string): SlottedT
 }
 
 interface MjmlValidationError {
-  formattedMessage?: string;
+  line?: number;
+  tagName?: string;
   message?: string;
+  formattedMessage?: string;
+}
+
+/** One of MJML's validation errors as `line N <mj-tag>: what` (MJML's own text names the process's folder instead). */
+function describeMjmlError(error: MjmlValidationError): string {
+  if (error.message === undefined) return error.formattedMessage ?? String(error);
+  const where = [error.line === undefined ? '' : `line ${error.line}`, error.tagName ? `<${error.tagName}>` : '']
+    .filter(Boolean)
+    .join(' ');
+  return where ? `${where}: ${error.message}` : error.message;
 }
 
 /**
@@ -107,10 +118,10 @@ export async function compileMjml(source: string, templateName: string): Promise
     return result.html;
   } catch (error) {
     const details = (error as { errors?: MjmlValidationError[] }).errors;
-    const reasons = details?.map((e) => e.formattedMessage ?? e.message ?? String(e)).join('; ');
+    const reasons = details?.map(describeMjmlError).join('; ');
     throw new AppError(
       'template_invalid',
-      `template ${templateName}: MJML failed strict validation: ${reasons || (error as Error).message}`,
+      `template ${templateName}: MJML failed strict validation: ${reasons ? `${reasons} (lines of the rendered MJML, partials inlined)` : (error as Error).message}`,
     );
   }
 }
