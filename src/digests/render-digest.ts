@@ -164,6 +164,7 @@ export async function renderDigest(input: RenderDigestInput, options: RenderDige
     editorial: input.editorial,
     archiveUrl: input.archiveUrl,
     articlesOnlyOnWeb: input.articlesOnlyOnWeb,
+    imageSizes: new Map((input.images?.inline ?? []).map((image) => [`cid:${image.cid}`, image])),
   });
   const html = await compileMjml(templates.mjml(view), templates.mjmlPath);
   const text = finishText(templates.text(view));
