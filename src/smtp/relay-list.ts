@@ -69,12 +69,17 @@ export function relayListProblems(value: string, options: { allowPlaintextAuth: 
   const labels = new Map<string, number>();
   items.forEach((raw, index) => {
     const item = raw.trim();
-    if (item === '') {
-      problems.push(`${name(index)}: empty item (two commas in a row, or a comma at either end)`);
+    // Before anything else: a URL parser quietly drops line breaks and tabs, so they are refused wherever they are.
+    if (/[\r\n]/.test(raw)) {
+      problems.push(`${name(index)}: contains a line break`);
       return;
     }
-    if (/[\r\n]/.test(item)) {
-      problems.push(`${name(index)}: contains a line break`);
+    if (/[\x00-\x1f\x7f]/.test(raw)) {
+      problems.push(`${name(index)}: contains a control character`);
+      return;
+    }
+    if (item === '') {
+      problems.push(`${name(index)}: empty item (two commas in a row, or a comma at either end)`);
       return;
     }
     try {
