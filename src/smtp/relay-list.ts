@@ -74,7 +74,7 @@ export function relayListProblems(value: string, options: { allowPlaintextAuth: 
       problems.push(`${name(index)}: contains a line break`);
       return;
     }
-    if (/[\x00-\x1f\x7f]/.test(raw)) {
+    if ([...raw].some((character) => character < ' ' || character === '\u007f')) {
       problems.push(`${name(index)}: contains a control character`);
       return;
     }
