@@ -59,7 +59,8 @@ export async function checkReadiness(deps: CheckReadinessDeps): Promise<Readines
 /** The relay check: ok when a relay opens a session. Relays are named by their place in SMTP_URL, never by host. */
 function judgeRelayProbes(probes: readonly RelayProbe[]): ReadinessCheck {
   const [only] = probes;
-  if (!only) return { name: 'relay', isOk: true, detail: 'no relay configured: workers capture messages (development)' };
+  if (!only)
+    return { name: 'relay', isOk: true, detail: 'no relay configured: workers capture messages (development)' };
   if (probes.length === 1) {
     return only.isReachable
       ? { name: 'relay', isOk: true, detail: `the relay answers ${describeSession(only)}` }
@@ -73,7 +74,8 @@ function judgeRelayProbes(probes: readonly RelayProbe[]): ReadinessCheck {
     name: 'relay',
     isOk: usable > 0,
     detail:
-      `${usable} of ${probes.length} relays answer` + (failing.length > 0 ? ` (cannot be used: ${failing.join(', ')})` : ''),
+      `${usable} of ${probes.length} relays answer` +
+      (failing.length > 0 ? ` (cannot be used: ${failing.join(', ')})` : ''),
   };
 }
 

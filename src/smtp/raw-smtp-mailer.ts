@@ -112,7 +112,8 @@ class SessionPool {
   }
 
   send(outgoing: Outgoing): void {
-    if (this.isClosed) return outgoing.reject(this.markUnsent(new SmtpSendError('the mailer is closed', 'ECONNECTION')));
+    if (this.isClosed)
+      return outgoing.reject(this.markUnsent(new SmtpSendError('the mailer is closed', 'ECONNECTION')));
     this.queue.push(outgoing);
     this.pump();
   }
