@@ -12,10 +12,11 @@
  * at once on another usable relay; any other failure is the caller's to retry later (a transient reply, a connection
  * lost after the message was written: the relay may have accepted it), and that retry may go through another relay.
  * When no relay is usable, a message tries the one whose set-aside ends first, exactly as with a single relay: if it
- * still refuses the session the digest pauses with its reason; if it is unreachable the batch waits for it.
+ * still refuses the session the digest pauses with its reason; if it is unreachable the batch waits for it. A message
+ * that ran out of relays reports a refusal when one of them refused it (the operator must act), else the last failure.
  */
 import type { Logger } from '../logger.js';
-import { classifySmtpReply } from './classify-smtp-reply.js';
+import { classifySmtpReply, type SmtpReplyClass } from './classify-smtp-reply.js';
 import type { ClosableMailer, SendResult } from './mailer.js';
 
 /** One relay of the pool. */
@@ -73,29 +74,34 @@ interface RelayState {
   unavailableStreak: number;
 }
 
-/** Creates the pool (see the module comment). Closing it closes every relay's mailer. */
-export function createRelayPool(options: RelayPoolOptions): RelayPool {
-  const now = options.now ?? Date.now;
-  const setAsideAfter = options.setAsideAfter ?? 3;
-  const states: RelayState[] = options.relays.map((relay) => ({
-    relay,
-    current: 0,
-    inFlight: 0,
-    setAsideUntil: 0,
-    setAsides: 0,
-    unavailableStreak: 0,
-  }));
+/** The relays' weights and health: which one takes the next message, and what a failure does to it. No I/O. */
+class RelayRoster {
+  readonly states: RelayState[];
+  private readonly setAsideAfter: number;
 
-  const isUsable = (state: RelayState, at: number) =>
-    state.setAsideUntil <= at && !(state.setAsides > 0 && state.inFlight > 0);
+  constructor(
+    relays: readonly PooledRelay[],
+    private readonly options: Pick<RelayPoolOptions, 'setAsideMs' | 'setAsideMaxMs' | 'logger' | 'setAsideAfter'>,
+    private readonly now: () => number,
+  ) {
+    this.states = relays.map((relay) => ({
+      relay,
+      current: 0,
+      inFlight: 0,
+      setAsideUntil: 0,
+      setAsides: 0,
+      unavailableStreak: 0,
+    }));
+    this.setAsideAfter = options.setAsideAfter ?? 3;
+  }
 
   /** The next relay by weight among the usable ones not tried yet; with none usable and none tried, the soonest back. */
-  const pick = (tried: ReadonlySet<RelayState>): RelayState | undefined => {
-    const at = now();
-    const candidates = states.filter((state) => !tried.has(state) && isUsable(state, at));
+  pick(tried: ReadonlySet<RelayState>): RelayState | undefined {
+    const at = this.now();
+    const candidates = this.states.filter((state) => !tried.has(state) && this.isUsable(state, at));
     if (candidates.length === 0) {
       if (tried.size > 0) return undefined;
-      return states.reduce((soonest, state) => (state.setAsideUntil < soonest.setAsideUntil ? state : soonest));
+      return this.states.reduce((soonest, state) => (state.setAsideUntil < soonest.setAsideUntil ? state : soonest));
     }
     let total = 0;
     let best: RelayState | undefined;
@@ -106,80 +112,93 @@ export function createRelayPool(options: RelayPoolOptions): RelayPool {
     }
     (best as RelayState).current -= total;
     return best;
-  };
+  }
 
-  const setAside = (state: RelayState, reason: string) => {
-    const at = now();
-    // Messages that were already on their way fail together: one set-aside, not one per message.
-    if (state.setAsideUntil > at) return;
-    const forMs = Math.min(options.setAsideMaxMs, options.setAsideMs * 2 ** Math.min(state.setAsides, 30));
-    state.setAsides += 1;
-    state.setAsideUntil = at + forMs;
+  /** The relay answered (accepted, or refused one reader): it is there, and in full use again after a trial. */
+  answered(state: RelayState): void {
     state.unavailableStreak = 0;
-    options.logger?.warn({ relay: state.relay.label, forMs, reason }, 'relay set aside');
-  };
-
-  /** The relay answered: in full use again. */
-  const answered = (state: RelayState) => {
-    state.unavailableStreak = 0;
-    if (state.setAsides > 0 && state.setAsideUntil <= now()) {
+    if (state.setAsides > 0 && state.setAsideUntil <= this.now()) {
       state.setAsides = 0;
-      options.logger?.info({ relay: state.relay.label }, 'relay back in use');
+      this.options.logger?.info({ relay: state.relay.label }, 'relay back in use');
     }
-  };
+  }
 
-  /** Judges a failure; returns whether the message may go to another relay now. */
-  const failed = (state: RelayState, error: unknown): boolean => {
-    const reply = classifySmtpReply(error);
-    if (reply.kind === 'relay-refused') {
-      setAside(state, reply.message);
+  /** Judges a failure of the relay; returns whether the message may go to another relay now. */
+  failed(state: RelayState, reply: SmtpReplyClass, isUnsent: boolean): boolean {
+    if (reply.kind === 'relay-refused' || (reply.isRelayUnavailable && isUnsent)) {
+      this.setAside(state, reply.message);
       return true;
     }
     if (!reply.isRelayUnavailable) {
-      answered(state);
+      this.answered(state);
       return false;
     }
-    if (state.relay.isUnsent?.(error)) {
-      setAside(state, reply.message);
-      return true;
-    }
     state.unavailableStreak += 1;
-    if (state.unavailableStreak >= setAsideAfter || state.setAsides > 0) setAside(state, reply.message);
+    // On trial, one failure is enough: the period was not long enough.
+    if (state.unavailableStreak >= this.setAsideAfter || state.setAsides > 0) this.setAside(state, reply.message);
     return false;
-  };
+  }
 
+  status(): RelayStatus[] {
+    const at = this.now();
+    return this.states.map((state) => ({
+      relay: state.relay.label,
+      weight: state.relay.weight,
+      isSetAside: state.setAsideUntil > at,
+      connections: state.relay.connectionCount?.() ?? state.inFlight,
+    }));
+  }
+
+  /** Set aside and not yet answered: one message at a time (its trial) once the period is over. */
+  private isUsable(state: RelayState, at: number): boolean {
+    return state.setAsideUntil <= at && !(state.setAsides > 0 && state.inFlight > 0);
+  }
+
+  private setAside(state: RelayState, reason: string): void {
+    const at = this.now();
+    // Messages that were already on their way fail together: one set-aside, not one per message.
+    if (state.setAsideUntil > at) return;
+    const { setAsideMs, setAsideMaxMs } = this.options;
+    const forMs = Math.min(setAsideMaxMs, setAsideMs * 2 ** Math.min(state.setAsides, 30));
+    state.setAsides += 1;
+    state.setAsideUntil = at + forMs;
+    state.unavailableStreak = 0;
+    this.options.logger?.warn({ relay: state.relay.label, forMs, reason }, 'relay set aside');
+  }
+}
+
+/** Creates the pool (see the module comment). Closing it closes every relay's mailer. */
+export function createRelayPool(options: RelayPoolOptions): RelayPool {
+  const roster = new RelayRoster(options.relays, options, options.now ?? Date.now);
   return {
     async send(message): Promise<SendResult> {
       const tried = new Set<RelayState>();
+      // A refusal outweighs an unreachable relay in what the caller hears: it pauses the digest for the operator,
+      // where an unreachable relay would only make it wait for a relay that refuses us anyway.
+      let refusal: unknown;
       let lastError: unknown;
       for (;;) {
-        const state = pick(tried);
-        if (!state) throw lastError;
+        const state = roster.pick(tried);
+        if (!state) throw refusal ?? lastError;
         tried.add(state);
         state.inFlight += 1;
         try {
           const result = await state.relay.mailer.send(message);
-          answered(state);
+          roster.answered(state);
           return result;
         } catch (error) {
+          const reply = classifySmtpReply(error);
           lastError = nameRelay(error, state.relay.label);
-          if (!failed(state, error)) throw lastError;
+          if (reply.kind === 'relay-refused') refusal ??= lastError;
+          if (!roster.failed(state, reply, state.relay.isUnsent?.(error) ?? false)) throw lastError;
         } finally {
           state.inFlight -= 1;
         }
       }
     },
-    relayStatus: () => {
-      const at = now();
-      return states.map((state) => ({
-        relay: state.relay.label,
-        weight: state.relay.weight,
-        isSetAside: state.setAsideUntil > at,
-        connections: state.relay.connectionCount?.() ?? state.inFlight,
-      }));
-    },
+    relayStatus: () => roster.status(),
     async close() {
-      await Promise.all(states.map((state) => state.relay.mailer.close()));
+      await Promise.all(roster.states.map((state) => state.relay.mailer.close()));
     },
   };
 }
