@@ -158,7 +158,8 @@ export function judgeRelays(
         Date.parse(health.lastOkAt ?? '') || 0,
         Date.parse(health.lastUnavailableAt ?? '') || 0,
       );
-      if (reportedAt > known.latestReport) {
+      // A relay a worker has not used yet (listed with several relays) says nothing about whether it answers.
+      if (reportedAt > 0 && reportedAt > known.latestReport) {
         known.latestReport = reportedAt;
         known.isUp = health.consecutiveUnavailable === 0;
       }
