@@ -68,6 +68,18 @@ describe('several relays', () => {
     expect(mailer.relayStatus().reduce((sum, relay) => sum + relay.connections, 0)).toBeGreaterThan(0);
   });
 
+  it('spread by weight with nodemailer too (DKIM or SMTP_MAILER=nodemailer), counting messages in flight as connections', async () => {
+    const a = await sink();
+    const b = await sink();
+    const mailer = poolFor({ SMTP_URL: `${a.url}?weight=2,${b.url}`, SMTP_MAILER: 'nodemailer' });
+
+    const outcomes = await sendAll(mailer, 0, 12);
+
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    expect([a.messages.length, b.messages.length]).toEqual([8, 4]);
+    expect(mailer.relayStatus().map((relay) => relay.connections)).toEqual([0, 0]);
+  });
+
   it('set aside a relay that cannot be reached, send its messages through the other at once, and take it back after the period', async () => {
     const down = await sink();
     await down.close();
