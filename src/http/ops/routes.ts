@@ -26,9 +26,7 @@ export function registerOpsRoutes(http: HttpApp, app: App): void {
   const relayUrls = listRelays(app.config.smtp.url).map((relay) => relay.url);
   const probeOptions = relayProbeOptions(app.config, Math.min(5_000, app.config.smtp.commandTimeoutMs));
   const probeRelays =
-    relayUrls.length > 0
-      ? cacheProbe(() => probeSmtpRelays(relayUrls, probeOptions), RELAY_PROBE_TTL_MS)
-      : undefined;
+    relayUrls.length > 0 ? cacheProbe(() => probeSmtpRelays(relayUrls, probeOptions), RELAY_PROBE_TTL_MS) : undefined;
   const guard = operatorsOnly(app);
 
   http.get('/readyz', async (c) => {
