@@ -9,7 +9,9 @@ import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { startHeartbeat } from '../../src/ops/run-heartbeat.js';
+import { judgeRelays } from '../../src/ops/read-ops-snapshot.js';
 import { runDoctor } from '../../src/ops/run-doctor.js';
+import type { ObservedWorker } from '../../src/ops/worker-heartbeats.js';
 import { probeSmtpRelay } from '../../src/smtp/probe-relay.js';
 import { relayProbeOptions } from '../../src/smtp/smtp-mailer.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
@@ -124,5 +126,44 @@ describe('several relays, as operators see them', () => {
         fix: 'check the host and port in SMTP_URL[2] and that the relay is running',
       }),
     );
+  });
+
+  it('adds up each relay’s connections over the live workers, set aside when any worker set it aside', () => {
+    const worker = (id: string, relays: ObservedWorker['relays'], isStale = false): ObservedWorker => ({
+      id,
+      host: 'h',
+      pid: 1,
+      kinds: ['deliver'],
+      startedAt: '2026-12-01T08:00:00.000Z',
+      beatAt: '2026-12-01T08:00:00.000Z',
+      beatEveryMs: 10_000,
+      rssBytes: 1,
+      relays,
+      ageMs: 0,
+      isStale,
+    });
+    const at = '2026-12-01T08:00:00.000Z';
+    const figures = judgeRelays(
+      [
+        worker('w1', [
+          { relay: 'a:25', consecutiveUnavailable: 0, isSetAside: false, connections: 2, lastOkAt: at },
+          { relay: 'b:25', consecutiveUnavailable: 0, isSetAside: false, connections: 0 },
+        ]),
+        worker('w2', [
+          { relay: 'a:25', consecutiveUnavailable: 0, isSetAside: false, connections: 3, lastOkAt: at },
+          { relay: 'b:25', consecutiveUnavailable: 1, isSetAside: true, connections: 0, lastUnavailableAt: at },
+        ]),
+        worker('gone', [{ relay: 'a:25', consecutiveUnavailable: 0, isSetAside: true, connections: 9 }], true),
+      ],
+      undefined,
+    );
+    expect(figures).toEqual([
+      { relay: 'a:25', isUp: true, isSetAside: false, connections: 5 },
+      { relay: 'b:25', isUp: false, isSetAside: true, connections: 0 },
+    ]);
+    // A relay listed but not used yet by any worker: nobody knows whether it answers.
+    expect(
+      judgeRelays([worker('w', [{ relay: 'c:25', consecutiveUnavailable: 0, isSetAside: false, connections: 0 }])], []),
+    ).toEqual([{ relay: 'c:25', isUp: undefined, isSetAside: false, connections: 0 }]);
   });
 });
