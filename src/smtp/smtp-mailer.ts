@@ -128,10 +128,18 @@ export function createMailerFromConfig(
   const [only] = pooled;
   if (only && !isOneOfSeveral) {
     // One relay: no pool in between, so its failures reach the delivery exactly as they always did.
+    let inFlight = 0;
     return {
-      send: (message) => only.mailer.send(message),
+      async send(message) {
+        inFlight += 1;
+        try {
+          return await only.mailer.send(message);
+        } finally {
+          inFlight -= 1;
+        }
+      },
       close: () => only.mailer.close(),
-      relayStatus: () => [{ relay: only.label, weight: 1, connections: only.connectionCount?.() ?? 0 }],
+      relayStatus: () => [{ relay: only.label, weight: 1, connections: only.connectionCount?.() ?? inFlight }],
     };
   }
   return createRelayPool({
