@@ -47,6 +47,13 @@ export function dnsRecordsFor(config: Pick<Config, 'site' | 'dkim' | 'smtp'>): D
       name: `${config.dkim.keySelector}._domainkey.${config.dkim.domainName}`,
       value: dkimRecordValue(config.dkim.privateKey),
     });
+    if (config.dkim.ed25519) {
+      records.push({
+        kind: 'dkim',
+        name: `${config.dkim.ed25519.keySelector}._domainkey.${config.dkim.domainName}`,
+        value: dkimRecordValue(config.dkim.ed25519.privateKey),
+      });
+    }
   }
   const relayHost = config.smtp.url ? new URL(config.smtp.url).hostname : undefined;
   const spfMechanism = relayHost && !isLocalHost(relayHost) ? `a:${relayHost}` : 'mx';

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { parseMailbox } from '../mail/compose-mime.js';
 import type { ClosableMailer, SendResult } from './mailer.js';
+import { createDkimSigningMailer, dkimKeysOf } from './dkim-signing-mailer.js';
 import { createRawSmtpMailer, RAW_SMTP_DEFAULTS } from './raw-smtp-mailer.js';
 import { checkHeloName, parseRelayUrl } from './relay-url.js';
 
@@ -48,7 +49,16 @@ export function createSmtpMailer(options: SmtpMailerOptions): ClosableMailer {
     ...(target.heloName || options.heloName ? { name: target.heloName ?? options.heloName } : {}),
     // The password only over TLS, as the built-in client: STARTTLS becomes a must when there is a password to send.
     ...(target.credentials && !target.isImplicitTls && !options.allowPlaintextAuth ? { requireTLS: true } : {}),
-    ...(options.dkim ? { dkim: options.dkim } : {}),
+    // nodemailer signs with the main key only (it has no Ed25519).
+    ...(options.dkim
+      ? {
+          dkim: {
+            domainName: options.dkim.domainName,
+            keySelector: options.dkim.keySelector,
+            privateKey: options.dkim.privateKey,
+          },
+        }
+      : {}),
   });
   transport.on('error', () => {});
   return {
@@ -85,10 +95,11 @@ export function defaultHeloName(site: Pick<Config['site'], 'from'>): string | un
 }
 
 /**
- * Creates the mailer from the config; refuses when no relay is configured. Without DKIM (and unless SMTP_MAILER is
- * `nodemailer`) the pre-built messages go out through the raw SMTP client: profiling showed nodemailer's per-byte
- * JavaScript (dot-stuffing, stream plumbing) was most of the CPU per message. With a DKIM key nodemailer signs and
- * sends, and SMTP_MAILER=nodemailer keeps it for every message, as an escape hatch for an unusual relay.
+ * Creates the mailer from the config; refuses when no relay is configured. Unless SMTP_MAILER is `nodemailer`, the
+ * pre-built messages go out through the raw SMTP client (profiling showed nodemailer's per-byte JavaScript, dot-stuffing
+ * and stream plumbing, was most of the CPU per message), signed by `createDkimSigningMailer` when a DKIM key is
+ * configured. SMTP_MAILER=nodemailer keeps nodemailer for every message (it signs with the main key only), as an
+ * escape hatch for an unusual relay.
  */
 export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim' | 'site'>): ClosableMailer {
   const { smtp } = config;
@@ -108,8 +119,9 @@ export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim' | 's
     allowPlaintextAuth: smtp.allowPlaintextAuth,
     heloName: defaultHeloName(config.site),
   };
-  if (!config.dkim && smtp.mailer !== 'nodemailer') {
-    return createRawSmtpMailer({ ...shared, commandTimeoutMs: smtp.commandTimeoutMs });
+  if (smtp.mailer !== 'nodemailer') {
+    const raw = createRawSmtpMailer({ ...shared, commandTimeoutMs: smtp.commandTimeoutMs });
+    return config.dkim ? createDkimSigningMailer(raw, { keys: dkimKeysOf(config.dkim) }) : raw;
   }
   return createSmtpMailer({ ...shared, dkim: config.dkim });
 }
