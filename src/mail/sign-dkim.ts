@@ -11,6 +11,10 @@
  * (our messages always end with CRLF).
  */
 import { createHash, sign, type Hash, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+
+/** `crypto.sign` with a callback: the private-key operation runs on libuv's thread pool, off the event loop. */
+const signOffThread = promisify(sign);
 
 /** A signing algorithm; the key's type decides it. */
 export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
@@ -343,11 +347,12 @@ export interface SignDkimInput {
 }
 
 /**
- * Signs a message's header block with each key; returns the `DKIM-Signature` header lines (CRLF-terminated) to put
- * on top of the message, in the order of `keys`. Each signature covers the headers of `DKIM_SIGNED_HEADERS` present
- * and the body hash; none covers another signature.
+ * Signs a message's header block with each key; resolves to the `DKIM-Signature` header lines (CRLF-terminated) to
+ * put on top of the message, in the order of `keys`. Each signature covers the headers of `DKIM_SIGNED_HEADERS`
+ * present and the body hash; none covers another signature. The private-key operations (an RSA-2048 signature is most
+ * of the cost) run on libuv's thread pool, so the event loop keeps sending other messages meanwhile.
  */
-export function signDkim(input: SignDkimInput): Buffer {
+export async function signDkim(input: SignDkimInput): Promise<Buffer> {
   const { names, canonical } = selectHeaders(parseHeaderFields(input.header));
   const bodyHash = input.bodyHash.toString('base64');
   const timestamp = Math.floor(input.now.getTime() / 1000);
@@ -369,8 +374,8 @@ export function signDkim(input: SignDkimInput): Buffer {
     // RFC 8463: Ed25519 signs the SHA-256 of the data (PureEdDSA over the hash), RSA the data with SHA-256.
     const signature =
       algorithm === 'rsa-sha256'
-        ? sign('sha256', data, key.privateKey)
-        : sign(null, createHash('sha256').update(data).digest(), key.privateKey);
+        ? await signOffThread('sha256', data, key.privateKey)
+        : await signOffThread(null, createHash('sha256').update(data).digest(), key.privateKey);
     lines.push(`${foldSignature(unsigned, signature.toString('base64'))}\r\n`);
   }
   return Buffer.from(lines.join(''), 'latin1');
@@ -380,13 +385,13 @@ export function signDkim(input: SignDkimInput): Buffer {
  * Signs a message given in pieces: the returned pieces are the signatures followed by the message unchanged. The body
  * hash is computed from the pieces unless the caller already knows it.
  */
-export function signMessageChunks(
+export async function signMessageChunks(
   chunks: readonly Buffer[],
   keys: readonly DkimKey[],
   now: Date,
   knownBodyHash?: Buffer,
-): Buffer[] {
+): Promise<Buffer[]> {
   const { header, body } = splitMessage(chunks);
   const bodyHash = knownBodyHash ?? relaxedBodyHash(body);
-  return [signDkim({ header, bodyHash, keys, now }), ...chunks];
+  return [await signDkim({ header, bodyHash, keys, now }), ...chunks];
 }

@@ -21,8 +21,13 @@ export interface DkimSigningOptions {
 export function createDkimSigningMailer(mailer: ClosableMailer, options: DkimSigningOptions): ClosableMailer {
   const clock = options.clock ?? (() => new Date());
   return {
-    send(message: OutgoingMessage) {
-      const chunks = signMessageChunks(message.chunks ?? [message.raw], options.keys, clock(), message.relaxedBodyHash);
+    async send(message: OutgoingMessage) {
+      const chunks = await signMessageChunks(
+        message.chunks ?? [message.raw],
+        options.keys,
+        clock(),
+        message.relaxedBodyHash,
+      );
       let joined: Buffer | undefined;
       return mailer.send({
         envelope: message.envelope,
