@@ -18,8 +18,8 @@ export interface SinkProcess {
   /** Messages accepted in the current phase. */
   count(): Promise<number>;
   summary(): Promise<SinkSummary>;
-  /** The first message accepted in the current phase, raw. */
-  sample(): Promise<Buffer | undefined>;
+  /** The `index`-th message accepted in the current phase (the first `SAMPLE_LIMIT` are kept), raw. @defaultValue 0 */
+  sample(index?: number): Promise<Buffer | undefined>;
   stop(): Promise<void>;
 }
 
@@ -56,8 +56,8 @@ export async function startSinkProcess(): Promise<SinkProcess> {
     },
     count: async () => z.object({ accepted: z.number() }).parse(await (await call('GET', '/count')).json()).accepted,
     summary: async () => (await (await call('GET', '/summary')).json()) as SinkSummary,
-    sample: async () => {
-      const response = await call('GET', '/sample');
+    sample: async (index = 0) => {
+      const response = await call('GET', `/sample?index=${index}`);
       return response.status === 404 ? undefined : Buffer.from(await response.arrayBuffer());
     },
     stop: () => stopChild(child),

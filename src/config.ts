@@ -311,8 +311,9 @@ export const EnvSchema = z.object({
    */
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /**
-   * Which SMTP client sends: `auto` uses the built-in client for pre-built messages (the fast path) unless DKIM is
-   * configured, when nodemailer signs and sends; `nodemailer` always uses nodemailer. @defaultValue auto
+   * Which SMTP client sends: `auto` uses the built-in client for pre-built messages (the fast path; it signs with DKIM
+   * when a key is configured); `nodemailer` always uses nodemailer (it signs with the main DKIM key only).
+   * @defaultValue auto
    */
   SMTP_MAILER: z.enum(['auto', 'nodemailer']).default('auto'),
   /**
@@ -369,6 +370,9 @@ export const EnvSchema = z.object({
   DKIM_DOMAIN: z.string().min(1).optional(),
   DKIM_SELECTOR: z.string().min(1).optional(),
   DKIM_PRIVATE_KEY: z.string().min(1).optional(),
+  /** A second DKIM signature, Ed25519 (RFC 8463), under DKIM_DOMAIN: its selector and PEM key (or path). Both or none. */
+  DKIM_ED25519_SELECTOR: z.string().min(1).optional(),
+  DKIM_ED25519_PRIVATE_KEY: z.string().min(1).optional(),
   /** Recipients per delivery job. @defaultValue 500 */
   DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Delivery jobs one worker process runs at once. @defaultValue 4 */
@@ -526,7 +530,18 @@ export interface Config {
     mailgunSigningKey: string | undefined;
     postmark: { user: string; password: string } | undefined;
   };
-  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  /**
+   * DKIM signing: the main key (RSA, or Ed25519) and optionally an Ed25519 key signing a second time under its own
+   * selector (RFC 8463). Keys are PEM text.
+   */
+  dkim:
+    | {
+        domainName: string;
+        keySelector: string;
+        privateKey: string;
+        ed25519?: { keySelector: string; privateKey: string };
+      }
+    | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: {
     port: number;
@@ -587,7 +602,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parseEnvironmentFields(cleaned, problems);
   const isProduction = e.NODE_ENV === 'production';
   checkVariablesTogether(e, isProduction, problems);
-  const dkimKey = readDkimKey(e.DKIM_PRIVATE_KEY, problems);
+  const dkimKey = readDkimKey('DKIM_PRIVATE_KEY', e.DKIM_PRIVATE_KEY, ['rsa', 'ed25519'], problems);
+  const dkimEd25519Key = readDkimKey('DKIM_ED25519_PRIVATE_KEY', e.DKIM_ED25519_PRIVATE_KEY, ['ed25519'], problems);
   const sesTestCertificate = readPemOrPath('BOUNCES_SES_TEST_CERTIFICATE', e.BOUNCES_SES_TEST_CERTIFICATE, problems);
   const file = readConfigFile(e.LETTERPRESS_CONFIG, isProduction, problems);
   if (isProduction && file && !file.site.baseUrl.startsWith('https://')) {
@@ -596,7 +612,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0 || !file) {
     throw new AppError('config_invalid', `invalid configuration: ${problems.join('; ')}`);
   }
-  return buildConfig(EnvSchema.parse(cleaned), file, { dkimKey, sesTestCertificate });
+  return buildConfig(EnvSchema.parse(cleaned), file, { dkimKey, dkimEd25519Key, sesTestCertificate });
 }
 
 /** Parses each variable on its own, so one bad value hides no other; returns the ones that parsed. */
@@ -615,6 +631,16 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   const dkimParts = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY].filter(Boolean).length;
   if (dkimParts !== 0 && dkimParts !== 3) {
     problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY: set all three or none');
+  }
+  if (Boolean(e.DKIM_ED25519_SELECTOR) !== Boolean(e.DKIM_ED25519_PRIVATE_KEY)) {
+    problems.push('DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY: set both or none');
+  } else if (e.DKIM_ED25519_SELECTOR && dkimParts !== 3) {
+    problems.push('DKIM_ED25519_SELECTOR: a second signature needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY');
+  }
+  if (e.DKIM_ED25519_SELECTOR && e.DKIM_ED25519_SELECTOR === e.DKIM_SELECTOR) {
+    problems.push(
+      'DKIM_ED25519_SELECTOR: must differ from DKIM_SELECTOR (each key is published under its own selector)',
+    );
   }
   if (e.SMTP_URL)
     problems.push(...relayListProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
@@ -655,22 +681,50 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   }
 }
 
-/** The DKIM key: PEM text, or a path to one. A missing file or a value that is no private key is a config problem. */
-function readDkimKey(value: string | undefined, problems: string[]): string | undefined {
+/** Smallest RSA key accepted for DKIM (RFC 8301 §3.2: verifiers must not accept less than 1024). */
+const MIN_DKIM_RSA_BITS = 1024;
+
+/**
+ * A DKIM key: PEM text, or a path to one. A missing file, a value that is no private key, a key of another type than
+ * `types`, or an RSA key under 1024 bits is a config problem naming `name`.
+ */
+function readDkimKey(
+  name: string,
+  value: string | undefined,
+  types: readonly ('rsa' | 'ed25519')[],
+  problems: string[],
+): string | undefined {
   if (!value) return undefined;
   let pem = value;
   if (!value.includes('PRIVATE KEY')) {
     try {
       pem = readFileSync(value, 'utf8');
     } catch (error) {
-      problems.push(`DKIM_PRIVATE_KEY: cannot read the key file ${value} (${fileErrorReason(error)})`);
+      problems.push(`${name}: cannot read the key file ${value} (${fileErrorReason(error)})`);
       return undefined;
     }
   }
+  let key;
   try {
-    createPrivateKey(pem);
+    key = createPrivateKey(pem);
   } catch {
-    problems.push('DKIM_PRIVATE_KEY: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a path to one)');
+    problems.push(`${name}: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a path to one)`);
+    return undefined;
+  }
+  const type = key.asymmetricKeyType;
+  if (type !== 'rsa' && type !== 'ed25519') {
+    problems.push(`${name}: a ${type ?? 'unknown'} key; DKIM signs with ${types.join(' or ')} keys`);
+    return undefined;
+  }
+  if (!types.includes(type)) {
+    problems.push(
+      `${name}: an ${type} key; expected ${types.join(' or ')} (e.g. \`openssl genpkey -algorithm ed25519\`)`,
+    );
+    return undefined;
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (type === 'rsa' && bits < MIN_DKIM_RSA_BITS) {
+    problems.push(`${name}: an RSA key of ${bits} bits; receivers refuse under ${MIN_DKIM_RSA_BITS} (use 2048)`);
     return undefined;
   }
   return pem;
@@ -763,9 +817,9 @@ function readPemOrPath(name: string, value: string | undefined, problems: string
 function buildConfig(
   e: Env,
   file: ConfigFile,
-  read: { dkimKey: string | undefined; sesTestCertificate: string | undefined },
+  read: { dkimKey: string | undefined; dkimEd25519Key: string | undefined; sesTestCertificate: string | undefined },
 ): Config {
-  const { dkimKey, sesTestCertificate } = read;
+  const { dkimKey, dkimEd25519Key, sesTestCertificate } = read;
   const postmark = e.BOUNCES_POSTMARK_CREDENTIALS;
   return {
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -810,7 +864,14 @@ function buildConfig(
     },
     dkim:
       e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey
-        ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey: dkimKey }
+        ? {
+            domainName: e.DKIM_DOMAIN,
+            keySelector: e.DKIM_SELECTOR,
+            privateKey: dkimKey,
+            ...(e.DKIM_ED25519_SELECTOR && dkimEd25519Key
+              ? { ed25519: { keySelector: e.DKIM_ED25519_SELECTOR, privateKey: dkimEd25519Key } }
+              : {}),
+          }
         : undefined,
     delivery: {
       batchSize: e.DELIVERY_BATCH_SIZE,

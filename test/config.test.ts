@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -328,6 +329,56 @@ describe('configuration, all at once and strict', () => {
     expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: configFile('not a key') })).toMatch(
       /DKIM_PRIVATE_KEY: not a PEM private key/,
     );
+  });
+
+  it('takes an optional Ed25519 key for a second DKIM signature, and names the variable of every mistake in it', () => {
+    const pem = (type: 'rsa' | 'ed25519' | 'ec', bits = 2048) =>
+      (type === 'rsa'
+        ? generateKeyPairSync('rsa', { modulusLength: bits })
+        : type === 'ec'
+          ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+          : generateKeyPairSync('ed25519')
+      ).privateKey
+        .export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+    const rsa = pem('rsa');
+    const ed25519 = pem('ed25519');
+    const dkim = { DKIM_DOMAIN: 'harbourgazette.example', DKIM_SELECTOR: 'lp', DKIM_PRIVATE_KEY: rsa };
+    const config = loadConfig({
+      ...dkim,
+      DKIM_ED25519_SELECTOR: 'lpe',
+      DKIM_ED25519_PRIVATE_KEY: configFile(ed25519),
+    });
+    expect(config.dkim).toEqual({
+      domainName: 'harbourgazette.example',
+      keySelector: 'lp',
+      privateKey: rsa,
+      ed25519: { keySelector: 'lpe', privateKey: ed25519 },
+    });
+    expect(loadConfig(dkim).dkim?.ed25519).toBeUndefined();
+    expect(problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lpe' })).toMatch(
+      /DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY: set both or none/,
+    );
+    expect(problemsOf({ DKIM_ED25519_SELECTOR: 'lpe', DKIM_ED25519_PRIVATE_KEY: ed25519 })).toMatch(
+      /DKIM_ED25519_SELECTOR: a second signature needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lp', DKIM_ED25519_PRIVATE_KEY: ed25519 })).toMatch(
+      /DKIM_ED25519_SELECTOR: must differ from DKIM_SELECTOR/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lpe', DKIM_ED25519_PRIVATE_KEY: rsa })).toMatch(
+      /DKIM_ED25519_PRIVATE_KEY: an rsa key; expected ed25519/,
+    );
+    expect(
+      problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lpe', DKIM_ED25519_PRIVATE_KEY: '/nonexistent/ed.pem' }),
+    ).toMatch(/DKIM_ED25519_PRIVATE_KEY: cannot read the key file \/nonexistent\/ed\.pem/);
+    expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: pem('rsa', 512) })).toMatch(
+      /DKIM_PRIVATE_KEY: an RSA key of 512 bits; receivers refuse under 1024/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: pem('ec') })).toMatch(
+      /DKIM_PRIVATE_KEY: a ec key; DKIM signs with rsa or ed25519 keys/,
+    );
+    // An Ed25519 key as the main key is accepted (it signs ed25519-sha256).
+    expect(loadConfig({ ...dkim, DKIM_PRIVATE_KEY: ed25519 }).dkim?.privateKey).toBe(ed25519);
   });
 
   it('refuses production without a config file, or with one that leaves the sample paper’s identity in place', () => {

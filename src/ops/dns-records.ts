@@ -48,6 +48,13 @@ export function dnsRecordsFor(config: Pick<Config, 'site' | 'dkim' | 'smtp'>): D
       name: `${config.dkim.keySelector}._domainkey.${config.dkim.domainName}`,
       value: dkimRecordValue(config.dkim.privateKey),
     });
+    if (config.dkim.ed25519) {
+      records.push({
+        kind: 'dkim',
+        name: `${config.dkim.ed25519.keySelector}._domainkey.${config.dkim.domainName}`,
+        value: dkimRecordValue(config.dkim.ed25519.privateKey),
+      });
+    }
   }
   // Every relay the workers send through, each once (several relays: SMTP_URL lists them).
   const relayHosts = [...new Set(listRelays(config.smtp.url).map((relay) => new URL(relay.url).hostname))].filter(

@@ -8,7 +8,8 @@
  * one that stays idle for `idleTimeoutMs` (as nodemailer's pool does). Until a connection has opened, it opens one
  * at a time, so a relay that refuses the login sees one attempt, not one per queued message; and a refusal of the
  * session itself (see `classifySmtpReply`: greeting, EHLO, TLS, login) fails every message waiting with it. DKIM
- * signing is not done here: `createMailerFromConfig` keeps nodemailer when a key is configured.
+ * signing is not done here: `createMailerFromConfig` wraps this mailer in `createDkimSigningMailer` when a key is
+ * configured.
  */
 import { classifySmtpReply } from './classify-smtp-reply.js';
 import type { ClosableMailer, SendResult } from './mailer.js';

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { parseMailbox } from '../mail/compose-mime.js';
 import type { ClosableMailer, SendResult } from './mailer.js';
 import type { Logger } from '../logger.js';
+import { createDkimSigningMailer, dkimKeysOf } from './dkim-signing-mailer.js';
 import { createRawSmtpMailer, RAW_SMTP_DEFAULTS, type RawSmtpMailer } from './raw-smtp-mailer.js';
 import { listRelays } from './relay-list.js';
 import { createRelayPool, type PooledRelay, type RelayPool } from './relay-pool.js';
@@ -51,7 +52,16 @@ export function createSmtpMailer(options: SmtpMailerOptions): ClosableMailer {
     ...(target.heloName || options.heloName ? { name: target.heloName ?? options.heloName } : {}),
     // The password only over TLS, as the built-in client: STARTTLS becomes a must when there is a password to send.
     ...(target.credentials && !target.isImplicitTls && !options.allowPlaintextAuth ? { requireTLS: true } : {}),
-    ...(options.dkim ? { dkim: options.dkim } : {}),
+    // nodemailer signs with the main key only (it has no Ed25519).
+    ...(options.dkim
+      ? {
+          dkim: {
+            domainName: options.dkim.domainName,
+            keySelector: options.dkim.keySelector,
+            privateKey: options.dkim.privateKey,
+          },
+        }
+      : {}),
   });
   transport.on('error', () => {});
   return {
@@ -96,12 +106,13 @@ export interface MailerFromConfigOptions {
 }
 
 /**
- * Creates the mailer from the config; refuses when no relay is configured. Without DKIM (and unless SMTP_MAILER is
- * `nodemailer`) the pre-built messages go out through the raw SMTP client: profiling showed nodemailer's per-byte
- * JavaScript (dot-stuffing, stream plumbing) was most of the CPU per message. With a DKIM key nodemailer signs and
- * sends, and SMTP_MAILER=nodemailer keeps it for every message, as an escape hatch for an unusual relay. With several
- * relays in SMTP_URL, each gets its own pool (up to SMTP_POOL_SIZE connections) behind one relay pool that spreads
- * the messages by weight and sets failing relays aside (see `relay-pool.ts`).
+ * Creates the mailer from the config; refuses when no relay is configured. Unless SMTP_MAILER is `nodemailer`, the
+ * pre-built messages go out through the raw SMTP client (profiling showed nodemailer's per-byte JavaScript, dot-stuffing
+ * and stream plumbing, was most of the CPU per message), signed by `createDkimSigningMailer` when a DKIM key is
+ * configured. SMTP_MAILER=nodemailer keeps nodemailer for every message (it signs with the main key only), as an
+ * escape hatch for an unusual relay. With several relays in SMTP_URL, each gets its own pool (up to SMTP_POOL_SIZE
+ * connections) behind one relay pool that spreads the messages by weight and sets failing relays aside (see
+ * `relay-pool.ts`).
  */
 export function createMailerFromConfig(
   config: Pick<Config, 'smtp' | 'dkim' | 'site'>,
@@ -167,12 +178,16 @@ function createRelayMailer(
     allowPlaintextAuth: smtp.allowPlaintextAuth,
     heloName: defaultHeloName(config.site),
   };
-  if (!config.dkim && smtp.mailer !== 'nodemailer') {
-    return createRawSmtpMailer({
+  if (smtp.mailer !== 'nodemailer') {
+    const raw = createRawSmtpMailer({
       ...shared,
       commandTimeoutMs: smtp.commandTimeoutMs,
       failWaitingWhenUnreachable: isOneOfSeveral,
     });
+    if (!config.dkim) return raw;
+    // Signed, then sent by the same client: the relay pool still reads its connections and its unsent failures.
+    const signing = createDkimSigningMailer(raw, { keys: dkimKeysOf(config.dkim) });
+    return { ...raw, send: signing.send, close: signing.close };
   }
   return createSmtpMailer({ ...shared, dkim: config.dkim });
 }

@@ -187,6 +187,8 @@ describe.skipIf(!HAS_MAILCHECK)(
       expect(result.output).toMatch(/signed headers:.*\bfrom\b/);
       expect(result.output).toMatch(/signed headers:.*\bto\b/);
       expect(result.output).toMatch(/signed headers:.*\bsubject\b/);
+      const isListMessage = kind !== 'confirmation';
+      if (isListMessage) expect(result.output).toMatch(/signed headers:.*\bfeedback-id\b/);
     });
 
     it.each(everyKind)('a %s passes mime-lint (structure, required headers, CRLF, line lengths)', async (kind) => {
