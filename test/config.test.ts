@@ -7,7 +7,7 @@ import { findNewsletter, loadConfig } from '../src/config.js';
 describe('configuration', () => {
   it('runs on embedded defaults with one newsletter "daily" that takes every section', () => {
     const config = loadConfig({});
-    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redis).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
     expect(config.prefix).toBe('lp');
     expect(config.newsletters).toEqual([expect.objectContaining({ id: 'daily', sections: [], maxArticles: 12 })]);
     expect(config.site.mailDomain).toBe('news.harbourgazette.example');

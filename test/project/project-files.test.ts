@@ -134,7 +134,7 @@ describe('docker-compose.yml, with the README’s own steps', () => {
       const config = loadConfig(effective(filledIn));
       expect(config).toMatchObject({
         isProduction: true,
-        redisUrl: 'redis://redis:6379',
+        redis: { kind: 'standalone', url: 'redis://redis:6379' },
         requireRedisPersistence: true,
       });
       expect(config.smtp.url).toBe(filledIn.SMTP_URL);

@@ -5,7 +5,7 @@
  * observing; the verdict reads the relay's records and the ledger's bitmaps directly.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { ArticleSchema, type Article } from '../../src/articles/article.js';
 import { createApp, type App } from '../../src/app.js';
 import { findNewsletter, loadConfig, type Config } from '../../src/config.js';
@@ -173,6 +173,8 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
     };
     const config = loadConfig(workerEnv);
     const app = await createApp(config, { logger: silentLogger });
+    if (!(app.redis instanceof Redis)) throw new Error('the send rig runs on one Redis, not a Cluster');
+    const redis = app.redis;
     cleanups.push(async () => {
       await deletePrefix(app.redis, prefix).catch(() => undefined);
       await app.close();
@@ -232,7 +234,7 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
       options,
       config,
       app,
-      redis: app.redis,
+      redis,
       relay,
       privateRedis,
       digest,
