@@ -32,7 +32,9 @@ import {
   createRedis,
   failFastWhileRedisIsAway,
   redisKeys,
-  type RedisKeys, type RedisClient } from './redis.js';
+  type RedisKeys,
+  type RedisClient,
+} from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
 import { subscriberLinks, type SubscriberLinks } from './subscribers/tokens.js';
 import { createRateLimiter, hashKey, type RateLimiter } from './http/rate-limit.js';

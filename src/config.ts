@@ -316,7 +316,8 @@ const hostPortListFromEnv = z.string().transform((value, context): HostPort[] =>
       nodes.push({ host: match[1] ?? match[2] ?? '', port });
     }
   }
-  if (nodes.length === 0 && !hasBadEntry) context.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+  if (nodes.length === 0 && !hasBadEntry)
+    context.addIssue({ code: 'custom', message: 'must list at least one host:port' });
   return nodes;
 });
 

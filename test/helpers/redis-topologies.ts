@@ -1,0 +1,164 @@
+/**
+ * Redis as it runs on many machines, started for one test: a Redis Cluster of three primaries, or a primary with a
+ * sentinel watching it. Each server is a private redis-server (its own free port and temp directory, never 6379);
+ * `close()` kills them all and removes their directories.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { findFreePort, startPrivateRedis, type PrivateRedis } from '../../src/private-redis.js';
+import { createRedis, type HostPort, type RedisTarget } from '../../src/redis.js';
+import { waitUntil } from './wait-until.js';
+
+const run = promisify(execFile);
+
+/** A running Redis Cluster. */
+export interface TestRedisCluster {
+  nodes: HostPort[];
+  target: Extract<RedisTarget, { kind: 'cluster' }>;
+  servers: PrivateRedis[];
+  close(): Promise<void>;
+}
+
+/** Starts `primaries` cluster-enabled servers, joins them with `redis-cli --cluster create` and waits for state ok. */
+export async function startRedisCluster(primaries = 3): Promise<TestRedisCluster> {
+  const servers: PrivateRedis[] = [];
+  const close = async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  };
+  try {
+    for (let index = 0; index < primaries; index += 1) {
+      servers.push(
+        await startPrivateRedis({
+          appendonly: false,
+          // nodes.conf is written in the server's own directory (its --dir).
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '5000',
+          ],
+        }),
+      );
+    }
+    const nodes = servers.map((server) => ({ host: '127.0.0.1', port: server.port }));
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...nodes.map((node) => `${node.host}:${node.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    for (const server of servers) {
+      await waitUntil(
+        `cluster_state:ok on ${server.port}`,
+        async () => {
+          const probe = createRedis(server.url, {
+            lazyConnect: true,
+            retryStrategy: () => null,
+            maxRetriesPerRequest: 0,
+          });
+          probe.on('error', () => {});
+          try {
+            await probe.connect();
+            return /cluster_state:ok/.test(String(await probe.cluster('INFO')));
+          } finally {
+            probe.disconnect();
+          }
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+    }
+    return { nodes, target: { kind: 'cluster', nodes, isTls: false }, servers, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** A running primary watched by one sentinel. */
+export interface TestRedisSentinel {
+  primary: PrivateRedis;
+  sentinel: HostPort;
+  /** The name the sentinel monitors the primary under. */
+  name: string;
+  target: Extract<RedisTarget, { kind: 'sentinel' }>;
+  close(): Promise<void>;
+}
+
+/** Starts a primary and one sentinel monitoring it (quorum 1), and waits until the sentinel names the primary. */
+export async function startRedisSentinel(name = 'lp-primary'): Promise<TestRedisSentinel> {
+  const primary = await startPrivateRedis({ appendonly: false });
+  const dir = await mkdtemp(path.join(tmpdir(), 'lp-sentinel-'));
+  let child: ChildProcess | undefined;
+  const close = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await primary.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await findFreePort();
+    if (port === 6379 || port === 26379) throw new Error(`refusing to run a test sentinel on ${port}`);
+    const configFile = path.join(dir, 'sentinel.conf');
+    await writeFile(
+      configFile,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `logfile ${path.join(dir, 'sentinel.log')}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
+        `sentinel down-after-milliseconds ${name} 2000`,
+        '',
+      ].join('\n'),
+    );
+    const started = spawn('redis-server', [configFile, '--sentinel'], { stdio: 'ignore' });
+    child = started;
+    // A test process that dies leaves no sentinel behind.
+    const killOnExit = () => started.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    started.once('exit', () => process.off('exit', killOnExit));
+    const sentinel = { host: '127.0.0.1', port };
+    await waitUntil(
+      `the sentinel on ${port} to name ${name}`,
+      async () => {
+        const probe = createRedis(`redis://127.0.0.1:${port}`, {
+          lazyConnect: true,
+          retryStrategy: () => null,
+          maxRetriesPerRequest: 0,
+          enableReadyCheck: false,
+        });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          const reply = (await probe.call('SENTINEL', 'get-master-addr-by-name', name)) as string[] | null;
+          return reply?.[1] === String(primary.port);
+        } catch {
+          return false;
+        } finally {
+          probe.disconnect();
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    return {
+      primary,
+      sentinel,
+      name,
+      target: { kind: 'sentinel', sentinels: [sentinel], name, isTls: false },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
