@@ -7,16 +7,13 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDigest } from '../src/digests/create-digest.js';
-import { sendDigest } from '../src/delivery/send-digest.js';
-import { waitForDigestSettled } from '../src/delivery/wait-for-digest.js';
 import { silentLogger } from '../src/logger.js';
 import { deletePrefix, primariesOf } from '../src/redis.js';
 import { runWorkers, type RunningWorkers } from '../workers/run-workers.js';
 import { countByRecipient, QUICK_JOB_OPTIONS, QUICK_WORKER_OPTIONS } from './delivery/delivery-fixture.js';
 import { startRedisCluster, type TestRedisCluster } from './helpers/redis-topologies.js';
 import { uniquePrefix } from './helpers/redis.js';
-import { ingestSampleFeed } from './helpers/sample-feed.js';
+import { sendSampleDigest } from './helpers/sample-digest.js';
 import { startSmtpSink } from './helpers/smtp-sink.js';
 
 const READERS = 120;
@@ -63,29 +60,15 @@ describe('on a Redis Cluster of three primaries', () => {
   });
 
   it('ingests the sample feed, sends a digest, and every reader receives it exactly once', async () => {
-    await ingestSampleFeed(app);
-    const readers = Array.from({ length: READERS }, (_, i) => ({
-      email: `reader-${i}@example.org`,
-      newsletterIds: ['daily'],
-      status: 'active' as const,
-    }));
-    await app.subscribers.addMany(readers);
-    const newsletter = app.config.newsletters[0];
-    if (!newsletter) throw new Error('no newsletter configured');
-    const digest = await createDigest(
-      { articles: app.articles, digests: app.digests, lastSentAt: (id) => app.lastSentAt(id), clock: () => new Date() },
-      { newsletter, site: app.config.site },
-    );
-    expect(digest.articleIds.length).toBeGreaterThan(0);
     workers = await runWorkers(app, { ...QUICK_WORKER_OPTIONS, kinds: ['fanout', 'deliver'] });
 
-    await sendDigest(app, { digestId: digest.id });
-    const settled = await waitForDigestSettled(app, digest.id, { timeoutMs: 60_000 });
+    const { emails, digest, settled } = await sendSampleDigest(app, READERS);
 
+    expect(digest.articleIds.length).toBeGreaterThan(0);
     expect(settled.status).toBe('sent');
     expect(settled.counts).toEqual({ recipients: READERS, delivered: READERS, failed: 0, skipped: 0 });
     const perAddress = countByRecipient(sink.messages);
-    expect([...perAddress.keys()].sort()).toEqual(readers.map((reader) => reader.email).sort());
+    expect([...perAddress.keys()].sort()).toEqual([...emails].sort());
     expect([...perAddress.values()].every((count) => count === 1)).toBe(true);
   }, 90_000);
 

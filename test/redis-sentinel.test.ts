@@ -1,0 +1,91 @@
+/**
+ * Letterpress behind Redis Sentinel: a real primary and a real sentinel (started for this file, killed afterwards).
+ * Configured by REDIS_SENTINELS and REDIS_SENTINEL_NAME, the app asks the sentinel where the primary is and sends a
+ * small digest through it; a sentinel that names no such primary is a clear start-up error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { isAppError } from '../src/errors.js';
+import { silentLogger } from '../src/logger.js';
+import { assertRedisReachable, createRedis, deletePrefix } from '../src/redis.js';
+import { runWorkers, type RunningWorkers } from '../workers/run-workers.js';
+import { countByRecipient, QUICK_JOB_OPTIONS, QUICK_WORKER_OPTIONS } from './delivery/delivery-fixture.js';
+import { startRedisSentinel, type TestRedisSentinel } from './helpers/redis-topologies.js';
+import { uniquePrefix } from './helpers/redis.js';
+import { sendSampleDigest } from './helpers/sample-digest.js';
+import { startSmtpSink } from './helpers/smtp-sink.js';
+
+const READERS = 30;
+
+describe('behind Redis Sentinel', () => {
+  let sentinel: TestRedisSentinel;
+  let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+  let app: App | undefined;
+  let workers: RunningWorkers | undefined;
+  const prefix = uniquePrefix('sentinel');
+
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel('lp-primary');
+    sink = await startSmtpSink();
+  }, 60_000);
+
+  afterAll(async () => {
+    await workers?.close();
+    if (app) {
+      await deletePrefix(app.redis, prefix);
+      await app.close();
+    }
+    await sink?.close();
+    await sentinel?.close();
+  });
+
+  it('finds the primary through the sentinel and writes there', async () => {
+    const redis = createRedis(sentinel.target);
+    try {
+      await redis.set(`{${prefix}}:probe`, 'through the sentinel');
+      const direct = createRedis(sentinel.primary.url);
+      expect(await direct.get(`{${prefix}}:probe`)).toBe('through the sentinel');
+      await direct.del(`{${prefix}}:probe`);
+      direct.disconnect();
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('sends a digest to every reader exactly once, configured by REDIS_SENTINELS and REDIS_SENTINEL_NAME', async () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: `${sentinel.sentinel.host}:${sentinel.sentinel.port}`,
+      REDIS_SENTINEL_NAME: sentinel.name,
+      LETTERPRESS_PREFIX: prefix,
+      SMTP_URL: sink.url,
+      SMTP_POOL_SIZE: '2',
+      DELIVERY_BATCH_SIZE: '10',
+      LOG_LEVEL: 'silent',
+    });
+    expect(config.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [sentinel.sentinel],
+      name: 'lp-primary',
+      isTls: false,
+    });
+    app = await createApp(config, { logger: silentLogger, jobOptions: QUICK_JOB_OPTIONS });
+    workers = await runWorkers(app, { ...QUICK_WORKER_OPTIONS, kinds: ['fanout', 'deliver'] });
+
+    const { emails, settled } = await sendSampleDigest(app, READERS);
+
+    expect(settled.status).toBe('sent');
+    expect(settled.counts).toEqual({ recipients: READERS, delivered: READERS, failed: 0, skipped: 0 });
+    const perAddress = countByRecipient(sink.messages);
+    expect([...perAddress.keys()].sort()).toEqual([...emails].sort());
+    expect([...perAddress.values()].every((count) => count === 1)).toBe(true);
+  }, 90_000);
+
+  it('says which primary the sentinels do not know, instead of waiting forever', async () => {
+    const error = await assertRedisReachable({ ...sentinel.target, name: 'no-such-primary' }, 1_000).catch(
+      (caught: unknown) => caught,
+    );
+    expect(isAppError(error, 'redis_unavailable')).toBe(true);
+    expect((error as Error).message).toContain('the primary "no-such-primary" named by the sentinels at 127.0.0.1:');
+  });
+});
