@@ -85,10 +85,13 @@ export interface SendRig {
   workerEnv: Record<string, string>;
   /** Worker processes started by the rig, live or exited. */
   workers: LetterpressProcess[];
-  /** Starts one more `letterpress worker` process. */
-  startWorker(): LetterpressProcess;
-  /** Starts `count` worker processes and waits until every live one is connected to the delivery queue. */
-  startWorkers(count: number): Promise<void>;
+  /** Starts one more `letterpress worker` process, with `env` over the rig's worker environment. */
+  startWorker(env?: Record<string, string>): LetterpressProcess;
+  /**
+   * Starts `count` worker processes (the i-th, from 0, with `envFor(i)` over the rig's worker environment) and waits
+   * until every live one is connected to the delivery queue.
+   */
+  startWorkers(count: number, envFor?: (index: number) => Record<string, string>): Promise<void>;
   /** `digest send` through the use case, as the CLI does it. */
   send(): Promise<void>;
   /** Polls the digest until it is `sent` (or paused/cancelled, or the deadline), running `during` meanwhile. */
@@ -241,13 +244,13 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
       recipients,
       workerEnv,
       workers,
-      startWorker() {
-        const worker = spawnWorker({ env: workerEnv, echo: options.echoWorkerLogs });
+      startWorker(env = {}) {
+        const worker = spawnWorker({ env: { ...workerEnv, ...env }, echo: options.echoWorkerLogs });
         workers.push(worker);
         return worker;
       },
-      async startWorkers(count) {
-        for (let i = 0; i < count; i++) rig.startWorker();
+      async startWorkers(count, envFor) {
+        for (let i = 0; i < count; i++) rig.startWorker(envFor?.(i));
         const deadline = Date.now() + 60_000;
         for (;;) {
           const live = workers.filter((worker) => worker.isRunning());
