@@ -330,18 +330,43 @@ export interface RedisFactsRead {
 
 /**
  * What `letterpress doctor` reads about a Redis: version, eviction policy, persistence and its health. In a Cluster,
- * the facts of the first primary that shows a problem (else of the first primary), so no bad node hides behind good.
+ * each fact is the worst any primary shows (the oldest version, an evicting policy, persistence off or failing), so
+ * no bad node hides behind good ones.
  */
 export async function readRedisFacts(redis: RedisClient): Promise<RedisFactsRead> {
   const facts = await Promise.all((await primariesOf(redis)).map(readOneRedisFacts));
-  const hasProblem = (read: RedisFactsRead) =>
-    (read.maxmemoryPolicy !== undefined && read.maxmemoryPolicy !== 'noeviction') ||
-    (read.appendonly !== undefined && read.appendonly !== 'yes') ||
-    (read.aofLastWriteStatus !== undefined && read.aofLastWriteStatus !== 'ok') ||
-    (read.rdbLastBgsaveStatus !== undefined && read.rdbLastBgsaveStatus !== 'ok');
-  const chosen = facts.find(hasProblem) ?? facts[0];
-  if (!chosen) throw new AppError('redis_unavailable', 'the Redis Cluster has no primary');
-  return chosen;
+  const [first] = facts;
+  if (!first) throw new AppError('redis_unavailable', 'the Redis Cluster has no primary');
+  const worst = <K extends Exclude<keyof RedisFactsRead, 'version' | 'save'>>(name: K, good: string) => {
+    const value = facts.map((read) => read[name]).find((found) => found !== undefined && found !== good);
+    return value ?? first[name];
+  };
+  const merged: RedisFactsRead = {
+    version: facts.map((read) => read.version).sort(compareVersions)[0] ?? first.version,
+    ...(first.save !== undefined ? { save: first.save } : {}),
+  };
+  const fields = [
+    ['maxmemoryPolicy', 'noeviction'],
+    ['appendonly', 'yes'],
+    ['aofLastWriteStatus', 'ok'],
+    ['rdbLastBgsaveStatus', 'ok'],
+  ] as const;
+  for (const [name, good] of fields) {
+    const value = worst(name, good);
+    if (value !== undefined) merged[name] = value;
+  }
+  return merged;
+}
+
+/** Orders dotted versions, oldest first. */
+function compareVersions(left: string, right: string): number {
+  const a = left.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const b = right.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
+    const difference = (a[index] ?? 0) - (b[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
 }
 
 async function readOneRedisFacts(redis: Redis): Promise<RedisFactsRead> {

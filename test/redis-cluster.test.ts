@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
-import { deletePrefix, primariesOf } from '../src/redis.js';
+import { isAppError } from '../src/errors.js';
+import { createRedis, deletePrefix, isRedisResponsive, primariesOf } from '../src/redis.js';
 import { runWorkers, type RunningWorkers } from '../workers/run-workers.js';
 import { countByRecipient, QUICK_JOB_OPTIONS, QUICK_WORKER_OPTIONS } from './delivery/delivery-fixture.js';
+import { runLetterpress } from './helpers/cli.js';
 import { startRedisCluster, type TestRedisCluster } from './helpers/redis-topologies.js';
 import { uniquePrefix } from './helpers/redis.js';
 import { sendSampleDigest } from './helpers/sample-digest.js';
@@ -24,12 +26,13 @@ describe('on a Redis Cluster of three primaries', () => {
   let app: App;
   let workers: RunningWorkers | undefined;
   let prefix: string;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
     sink = await startSmtpSink();
     prefix = uniquePrefix('cluster');
-    const config = loadConfig({
+    env = {
       REDIS_CLUSTER_NODES: cluster.nodes.map((node) => `${node.host}:${node.port}`).join(','),
       LETTERPRESS_PREFIX: prefix,
       SMTP_URL: sink.url,
@@ -37,8 +40,8 @@ describe('on a Redis Cluster of three primaries', () => {
       DELIVERY_BATCH_SIZE: '25',
       DELIVERY_CONCURRENCY: '2',
       LOG_LEVEL: 'silent',
-    });
-    app = await createApp(config, { logger: silentLogger, jobOptions: QUICK_JOB_OPTIONS });
+    };
+    app = await createApp(loadConfig(env), { logger: silentLogger, jobOptions: QUICK_JOB_OPTIONS });
   }, 60_000);
 
   afterAll(async () => {
@@ -89,4 +92,35 @@ describe('on a Redis Cluster of three primaries', () => {
     const slots = new Set(await Promise.all(keys.map((key) => cluster.cluster('KEYSLOT', key))));
     expect(slots.size).toBe(1);
   });
+
+  it('a serve-style connection (failing fast while Redis is away) answers its health check', async () => {
+    const serving = await createApp(loadConfig(env), { logger: silentLogger, redisCommandTimeoutMs: 5_000 });
+    try {
+      expect(await isRedisResponsive(serving.redis, 2_000)).toBe(true);
+      expect(await serving.digests.get('no-such-digest')).toBeUndefined();
+    } finally {
+      await serving.close();
+    }
+  });
+
+  it('refuses to start when any primary may evict keys, and the doctor names the problem', async () => {
+    const [, , third] = cluster.servers;
+    if (!third) throw new Error('expected three primaries');
+    const node = createRedis(third.url);
+    try {
+      await node.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const refused = await createApp(loadConfig(env), { logger: silentLogger }).catch((error: unknown) => error);
+      expect(isAppError(refused, 'redis_misconfigured')).toBe(true);
+      expect((refused as Error).message).toContain(`"allkeys-lru" on 127.0.0.1:${third.port}`);
+
+      const doctor = await runLetterpress(['doctor', '--json'], env);
+      expect(doctor.code, JSON.stringify(doctor.json ?? doctor.stderr)).toBe(1);
+      const findings = (doctor.json as { findings: { area: string; name: string; status: string }[] }).findings;
+      expect(findings.find((finding) => finding.name === 'maxmemory-policy')).toMatchObject({ status: 'fail' });
+      expect(findings.find((finding) => finding.name === 'version')).toMatchObject({ status: 'ok' });
+    } finally {
+      await node.config('SET', 'maxmemory-policy', 'noeviction');
+      node.disconnect();
+    }
+  }, 60_000);
 });
