@@ -3,10 +3,14 @@
  * REDIS_CLUSTER_NODES, a whole digest goes from the sample feed to every reader's inbox through real BullMQ workers
  * and every Lua script of the ledger, and every key the installation wrote sits in the one slot of its hash tag.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { runDemo } from '../src/demo/run-demo.js';
 import { silentLogger } from '../src/logger.js';
 import { isAppError } from '../src/errors.js';
 import { createRedis, deletePrefix, isRedisResponsive, primariesOf } from '../src/redis.js';
@@ -123,4 +127,23 @@ describe('on a Redis Cluster of three primaries', () => {
       node.disconnect();
     }
   }, 60_000);
+
+  it('runs the demo on the Cluster the environment names, with every worker kind, and leaves no key behind', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'lp-cluster-demo-'));
+    try {
+      const summary = await runDemo({
+        outDir: out,
+        keepData: false,
+        env: { REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES },
+      });
+      expect(summary).toMatchObject({ redis: 'REDIS_CLUSTER_NODES', failed: 0 });
+      expect(summary.delivered).toBe(summary.subscribers);
+      const leftOver = await Promise.all(
+        (await primariesOf(app.redis)).map((node) => node.scan('0', 'MATCH', `{${summary.prefix}}:*`, 'COUNT', 10_000)),
+      );
+      expect(leftOver.flatMap(([, keys]) => keys)).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
