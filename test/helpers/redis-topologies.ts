@@ -84,6 +84,8 @@ export async function startRedisCluster(primaries = 3): Promise<TestRedisCluster
 /** A running primary watched by one sentinel. */
 export interface TestRedisSentinel {
   primary: PrivateRedis;
+  /** The primary's replica, when started `withReplica`. */
+  replica: PrivateRedis | undefined;
   sentinel: HostPort;
   /** The name the sentinel monitors the primary under. */
   name: string;
@@ -91,10 +93,52 @@ export interface TestRedisSentinel {
   close(): Promise<void>;
 }
 
-/** Starts a primary and one sentinel monitoring it (quorum 1), and waits until the sentinel names the primary. */
-export async function startRedisSentinel(name = 'lp-primary'): Promise<TestRedisSentinel> {
-  const primary = await startPrivateRedis({ appendonly: false });
+/**
+ * Starts a primary and one sentinel monitoring it (quorum 1), and waits until the sentinel names the primary. With
+ * `withReplica`, a replica of the primary too, and waits until the sentinel knows it (so it can fail over to it).
+ */
+export async function startRedisSentinel(
+  name = 'lp-primary',
+  options: { withReplica?: boolean } = {},
+): Promise<TestRedisSentinel> {
+  // A replica's first full sync starts at once rather than after Redis's default 5 s wait for more replicas.
+  const primary = await startPrivateRedis({ appendonly: false, extraArgs: ['--repl-diskless-sync-delay', '0'] });
+  const replica = options.withReplica
+    ? await startPrivateRedis({
+        appendonly: false,
+        extraArgs: ['--replicaof', '127.0.0.1', String(primary.port)],
+      }).catch(async (error: unknown) => {
+        await primary.close();
+        throw error;
+      })
+    : undefined;
   const dir = await mkdtemp(path.join(tmpdir(), 'lp-sentinel-'));
+  if (replica) {
+    await waitUntil(
+      `the replica on ${replica.port} to be in sync`,
+      async () => {
+        const probe = createRedis(replica.url, {
+          lazyConnect: true,
+          retryStrategy: () => null,
+          maxRetriesPerRequest: 0,
+        });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          return /master_link_status:up/.test(await probe.info('replication'));
+        } catch {
+          return false;
+        } finally {
+          probe.disconnect();
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    ).catch(async (error: unknown) => {
+      await replica.close();
+      await primary.close();
+      throw error;
+    });
+  }
   let child: ChildProcess | undefined;
   const close = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -102,6 +146,7 @@ export async function startRedisSentinel(name = 'lp-primary'): Promise<TestRedis
       child.kill('SIGKILL');
       await exited;
     }
+    await replica?.close();
     await primary.close();
     await rm(dir, { recursive: true, force: true });
   };
@@ -118,6 +163,7 @@ export async function startRedisSentinel(name = 'lp-primary'): Promise<TestRedis
         `logfile ${path.join(dir, 'sentinel.log')}`,
         `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
         `sentinel down-after-milliseconds ${name} 2000`,
+        `sentinel failover-timeout ${name} 10000`,
         '',
       ].join('\n'),
     );
@@ -141,7 +187,10 @@ export async function startRedisSentinel(name = 'lp-primary'): Promise<TestRedis
         try {
           await probe.connect();
           const reply = (await probe.call('SENTINEL', 'get-master-addr-by-name', name)) as string[] | null;
-          return reply?.[1] === String(primary.port);
+          if (reply?.[1] !== String(primary.port)) return false;
+          if (!replica) return true;
+          const replicas = JSON.stringify(await probe.call('SENTINEL', 'replicas', name));
+          return replicas.includes(String(replica.port)) && !replicas.includes('s_down');
         } catch {
           return false;
         } finally {
@@ -152,6 +201,7 @@ export async function startRedisSentinel(name = 'lp-primary'): Promise<TestRedis
     );
     return {
       primary,
+      replica,
       sentinel,
       name,
       target: { kind: 'sentinel', sentinels: [sentinel], name, isTls: false },
