@@ -79,6 +79,17 @@ describe('on a Redis Cluster of three primaries', () => {
     expect([...perAddress.values()].every((count) => count === 1)).toBe(true);
   }, 90_000);
 
+  it('counts the sign-up form’s rate limits in the Cluster too', async () => {
+    const limiter = app.readerLimits.subscribePerAddress;
+    const key = app.readerLimits.addressKey('someone@example.org');
+    for (let attempt = 0; attempt < app.config.subscribe.ratePerAddressPerHour; attempt += 1) {
+      expect(await limiter.consume(key)).toEqual({ allowed: true });
+    }
+    expect(await limiter.consume(key)).toMatchObject({ allowed: false });
+    await limiter.reset(key);
+    expect(await limiter.peek(key)).toEqual({ allowed: true });
+  });
+
   it('keeps every key of the installation, queues included, in the one slot of its hash tag', async () => {
     const keys: string[] = [];
     for (const primary of await primariesOf(app.redis)) {
