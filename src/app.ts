@@ -41,7 +41,7 @@ import { createRateLimiter, hashKey, type RateLimiter } from './http/rate-limit.
 import { RELAY_UNAVAILABLE_STREAK } from './delivery/deliver-batch.js';
 import { RedisMetricsStore } from './ops/metrics-store.js';
 import { createMeasuredMailer, createSendTelemetry, type SendTelemetry } from './ops/send-telemetry.js';
-import { relayLabel } from './smtp/relay-label.js';
+import { listRelays } from './smtp/relay-list.js';
 import { RedisWorkerHeartbeats } from './ops/worker-heartbeats.js';
 
 /** Everything a process needs, built once. */
@@ -285,9 +285,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     readerLimits,
     sendTelemetry,
     get mailer(): Mailer {
-      if (!measuredMailer) {
-        const mailer = options.mailer ?? (ownMailer = createMailerFromConfig(config));
-        measuredMailer = createMeasuredMailer(mailer, sendTelemetry, relayLabel(config.smtp.url));
+      if (options.mailer) {
+        const label = listRelays(config.smtp.url)[0]?.label ?? 'none';
+        measuredMailer ??= createMeasuredMailer(options.mailer, sendTelemetry, label);
+      } else if (!measuredMailer) {
+        // Each relay's sends are measured on their own, so the metrics say which relay failed.
+        const pool = createMailerFromConfig(config, {
+          wrapRelay: (mailer, relay) => createMeasuredMailer(mailer, sendTelemetry, relay),
+          logger,
+        });
+        sendTelemetry.watchRelays(() => pool.relayStatus());
+        measuredMailer = ownMailer = pool;
       }
       return measuredMailer;
     },

@@ -56,7 +56,7 @@ const baseUrlField = z.string().superRefine((value, context) => {
     context.addIssue({ code: 'custom', message: 'must not carry a user, a password, a query or a fragment' });
   }
 });
-import { relayUrlProblems } from './smtp/relay-url.js';
+import { relayListProblems } from './smtp/relay-list.js';
 
 /** An IANA time zone name such as `Europe/London` or `UTC`. */
 export const TimeZoneSchema = z
@@ -173,6 +173,12 @@ export const SiteSchema = z.strictObject({
   from: mailboxField.default('"The Harbour Gazette" <newsletter@harbourgazette.example>'),
   /** Default Reply-To for every newsletter; none when unset. */
   replyTo: mailboxField.optional(),
+  /**
+   * An address the relay receives unsubscribe requests at: List-Unsubscribe then offers
+   * `<mailto:ADDRESS?subject=unsubscribe%20TOKEN>` beside the one-click https link, and the relay pipes what arrives
+   * to `letterpress subscribers unsubscribe-mail`. Unset: the https link only (all RFC 8058 and Gmail ask).
+   */
+  unsubscribeMailbox: z.email('must be a bare address such as unsubscribe@example.org').max(200).optional(),
   /** Postal address printed in every footer (CAN-SPAM and good manners). */
   postalAddress: z.string().min(1).default('The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB'),
   /** Domain used for Message-ID and List-Id. Defaults to the host of baseUrl. */
@@ -354,9 +360,16 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _, . or -')
     .default('lp'),
-  /** SMTP relay URL (smtp:// or smtps://). Unset: the embedded capture server (demo and development only). */
-  SMTP_URL: z.string().url().optional(),
-  /** Pooled SMTP connections per worker process. @defaultValue 10 */
+  /**
+   * SMTP relay URL (smtp:// or smtps://), or several separated by commas, each with an optional `?weight=N` (see
+   * `smtp/relay-list.ts`; checked with the other variables). Unset: the embedded capture server (demo and development
+   * only).
+   */
+  SMTP_URL: z.string().trim().min(1).optional(),
+  /**
+   * Messages a worker process has in flight at once, across relays; each relay's pool may open up to this many
+   * connections, so one relay can carry the whole load while the others are set aside. @defaultValue 10
+   */
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /**
    * Which SMTP client sends: `auto` uses the built-in client for pre-built messages (the fast path) unless DKIM is
@@ -385,6 +398,13 @@ export const EnvSchema = z.object({
    * password is sent only over smtps:// or STARTTLS. @defaultValue false
    */
   SMTP_ALLOW_PLAINTEXT_AUTH: booleanFromEnv.default(false),
+  /**
+   * Milliseconds a relay that failed (could not be reached, or refused the session) is set aside when several relays
+   * are configured; it doubles each time the relay fails again right after. @defaultValue 60000
+   */
+  SMTP_RELAY_SET_ASIDE_MS: z.coerce.number().int().min(10).max(3_600_000).default(60_000),
+  /** The longest a failing relay is set aside, however often it failed. @defaultValue 600000 */
+  SMTP_RELAY_SET_ASIDE_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
   /** Folder where the embedded capture server writes `.eml` files. @defaultValue ./demo-out */
   CAPTURE_DIR: z.string().min(1).default('./demo-out'),
   /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required in production, and not a weak one. */
@@ -526,8 +546,13 @@ export interface Config {
   redis: RedisTarget;
   prefix: string;
   smtp: {
+    /** SMTP_URL as given: one relay or a list; `listRelays` (smtp/relay-list.ts) reads it. */
     url: string | undefined;
+    /** Messages in flight per worker process, across relays; also each relay's connection limit. */
     poolSize: number;
+    /** How long a failing relay is set aside at first (several relays only); doubles up to `setAsideMaxMs`. */
+    setAsideMs: number;
+    setAsideMaxMs: number;
     /** The reply to each command (SMTP_TIMEOUT_MS). */
     commandTimeoutMs: number;
     connectTimeoutMs: number;
@@ -655,7 +680,10 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   }
   problems.push(...redisTargetProblems(e));
   if (e.SMTP_URL)
-    problems.push(...relayUrlProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
+    problems.push(...relayListProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
+  if ((e.SMTP_RELAY_SET_ASIDE_MAX_MS ?? 600_000) < (e.SMTP_RELAY_SET_ASIDE_MS ?? 60_000)) {
+    problems.push('SMTP_RELAY_SET_ASIDE_MAX_MS: must be at least SMTP_RELAY_SET_ASIDE_MS');
+  }
   if (e.LETTERPRESS_SUPPRESSION_KEY && e.LETTERPRESS_SUPPRESSION_KEY === e.LETTERPRESS_SECRET) {
     problems.push(
       'LETTERPRESS_SUPPRESSION_KEY: must differ from LETTERPRESS_SECRET (the secret rotates, this key never)',
@@ -854,6 +882,8 @@ function buildConfig(
     smtp: {
       url: e.SMTP_URL,
       poolSize: e.SMTP_POOL_SIZE,
+      setAsideMs: e.SMTP_RELAY_SET_ASIDE_MS,
+      setAsideMaxMs: e.SMTP_RELAY_SET_ASIDE_MAX_MS,
       commandTimeoutMs: e.SMTP_TIMEOUT_MS,
       connectTimeoutMs: e.SMTP_CONNECT_TIMEOUT_MS,
       finalDotTimeoutMs: e.SMTP_FINAL_DOT_TIMEOUT_MS,

@@ -267,6 +267,16 @@ describe('configuration, all at once and strict', () => {
     expect(problemsOf({ LETTERPRESS_CONFIG: configFile({ site: { from } }) })).toMatch(reason);
   });
 
+  it.each([
+    ['a display name', '"Desk" <unsubscribe@harbourgazette.example>'],
+    ['a line break', 'unsubscribe@harbourgazette.example\r\nBcc: all@example.org'],
+    ['no domain', 'unsubscribe@'],
+  ])('refuses an unsubscribe mailbox with %s, naming the field', (_name, unsubscribeMailbox) => {
+    expect(problemsOf({ LETTERPRESS_CONFIG: configFile({ site: { unsubscribeMailbox } }) })).toMatch(
+      /site\.unsubscribeMailbox: must be a bare address/,
+    );
+  });
+
   it('checks replyTo and each newsletter’s own from and replyTo too, and accepts proper mailboxes', () => {
     const message = problemsOf({
       LETTERPRESS_CONFIG: configFile({

@@ -69,7 +69,7 @@ export interface PrepareMessageInput {
   /** The From mailbox (`"Name" <address>`). */
   from: string;
   replyTo?: string;
-  site: Pick<Config['site'], 'mailDomain'>;
+  site: Pick<Config['site'], 'mailDomain' | 'unsubscribeMailbox'>;
   /** The secret Message-IDs are keyed from. */
   secret: string;
   /**
@@ -236,6 +236,17 @@ function checkLink(url: string): string {
 }
 
 /**
+ * List-Unsubscribe: the one-click https link, and with an unsubscribe mailbox a `mailto:` whose Subject carries the
+ * same token (the relay pipes it to `letterpress subscribers unsubscribe-mail`), each URI on a line of its own.
+ */
+function listUnsubscribeLine(unsubscribeUrl: string, mailbox: string | undefined): string {
+  const https = tokenHeaderLine('List-Unsubscribe', `<${unsubscribeUrl}>`);
+  if (!mailbox) return https;
+  const token = unsubscribeUrl.slice(unsubscribeUrl.lastIndexOf('/') + 1);
+  return `${https.slice(0, -CRLF.length)},${CRLF} <mailto:${mailbox}?subject=unsubscribe%20${token}>${CRLF}`;
+}
+
+/**
  * Builds a message once (see `PrepareMessageInput`). Headers: From, Reply-To (if configured), To, Subject, Date,
  * Message-ID, MIME-Version, then for a newsletter's message List-Id, List-Unsubscribe and List-Unsubscribe-Post, then
  * Content-Type (multipart/alternative of a text and an HTML part, both UTF-8 quoted-printable; with embedded images
@@ -249,6 +260,7 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
   const from = parseMailbox(input.from, 'from');
   const replyTo = input.replyTo ? parseMailbox(input.replyTo, 'replyTo') : undefined;
   const mailDomain = asciiDomain(input.site.mailDomain);
+  const unsubscribeMailbox = input.site.unsubscribeMailbox ? asciiAddress(input.site.unsubscribeMailbox) : undefined;
   const boundary = digestBoundary(input.messageSeed ? `${messageKey}:${input.messageSeed}` : messageKey);
   const idKey = messageIdKey(input.secret);
   const ascii = (text: string) => Buffer.from(text, 'ascii');
@@ -264,6 +276,8 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
     pieces.push(ascii(headerLine('List-Id', `${encodeDisplayName(list.name)} <${list.id}.${mailDomain}>`)));
     pieces.push(Hole.listUnsubscribe);
     pieces.push(ascii(headerLine('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click')));
+    // Gmail's feedback loop groups complaints by this: the newsletter and the sender, never a reader.
+    pieces.push(ascii(headerLine('Feedback-ID', `${list.id}:${mailDomain}`)));
   }
   pieces.push(
     ascii(
@@ -308,7 +322,7 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
     values[Hole.to] = ascii(tokenHeaderLine('To', to));
     values[Hole.date] = ascii(`Date: ${formatRfc5322Date(now)}${CRLF}`);
     values[Hole.messageId] = ascii(tokenHeaderLine('Message-ID', messageId));
-    values[Hole.listUnsubscribe] = ascii(tokenHeaderLine('List-Unsubscribe', `<${unsubscribeUrl}>`));
+    values[Hole.listUnsubscribe] = ascii(listUnsubscribeLine(unsubscribeUrl, unsubscribeMailbox));
     values[Hole.textUnsubscribe] = textUnsubscribe;
     values[Hole.textPreferences] = textPreferences;
     values[Hole.htmlUnsubscribe] =

@@ -24,6 +24,7 @@ export const WorkerHeartbeatSchema = z.object({
       relay: z.string(),
       consecutiveUnavailable: z.number().int().min(0),
       isSetAside: z.boolean(),
+      connections: z.number().int().min(0).optional(),
       lastOkAt: z.iso.datetime({ offset: true }).optional(),
       lastUnavailableAt: z.iso.datetime({ offset: true }).optional(),
     }),
