@@ -190,3 +190,37 @@ describe('behind Redis Sentinel, across a failover', () => {
     expect([...perAddress.values()].every((count) => count === 1)).toBe(true);
   }, 120_000);
 });
+
+describe('behind Redis Sentinel with passwords', () => {
+  it('connects with REDIS_SENTINEL_PASSWORD for the sentinel and REDIS_PASSWORD for the primary, and not without', async () => {
+    const passwords = { primary: 'primary-password-0123456789', sentinel: 'sentinel-password-0123456789' };
+    const sentinel = await startRedisSentinel('lp-guarded', { passwords });
+    const prefix = uniquePrefix('sentinel-auth');
+    try {
+      const config = loadConfig({
+        REDIS_SENTINELS: `${sentinel.sentinel.host}:${sentinel.sentinel.port}`,
+        REDIS_SENTINEL_NAME: sentinel.name,
+        REDIS_SENTINEL_PASSWORD: passwords.sentinel,
+        REDIS_PASSWORD: passwords.primary,
+        LETTERPRESS_PREFIX: prefix,
+        LOG_LEVEL: 'silent',
+      });
+      const app = await createApp(config, { logger: silentLogger });
+      try {
+        await app.subscribers.addMany([{ email: 'reader@example.org', newsletterIds: ['daily'], status: 'active' }]);
+        expect(await app.subscribers.getByEmail('reader@example.org')).toMatchObject({ status: 'active' });
+        await deletePrefix(app.redis, prefix);
+      } finally {
+        await app.close();
+      }
+      const withoutPrimaryPassword = await assertRedisReachable(
+        { ...sentinel.target, password: undefined },
+        1_000,
+      ).catch((caught: unknown) => caught);
+      expect(isAppError(withoutPrimaryPassword, 'redis_unavailable')).toBe(true);
+      expect(String(withoutPrimaryPassword)).not.toContain(passwords.primary);
+    } finally {
+      await sentinel.close();
+    }
+  }, 60_000);
+});

@@ -99,10 +99,21 @@ export interface TestRedisSentinel {
  */
 export async function startRedisSentinel(
   name = 'lp-primary',
-  options: { withReplica?: boolean } = {},
+  options: {
+    withReplica?: boolean;
+    /** A password on the primary (`requirepass`) and one on the sentinel itself. */
+    passwords?: { primary: string; sentinel: string };
+  } = {},
 ): Promise<TestRedisSentinel> {
   // A replica's first full sync starts at once rather than after Redis's default 5 s wait for more replicas.
   const primary = await startPrivateRedis({ appendonly: false, extraArgs: ['--repl-diskless-sync-delay', '0'] });
+  const passwords = options.passwords;
+  if (passwords) {
+    // Set once it answers: the private server's start-up probe has no password.
+    const admin = createRedis(primary.url);
+    await admin.config('SET', 'requirepass', passwords.primary);
+    admin.disconnect();
+  }
   const replica = options.withReplica
     ? await startPrivateRedis({
         appendonly: false,
@@ -164,6 +175,7 @@ export async function startRedisSentinel(
         `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
         `sentinel down-after-milliseconds ${name} 2000`,
         `sentinel failover-timeout ${name} 10000`,
+        ...(passwords ? [`requirepass ${passwords.sentinel}`, `sentinel auth-pass ${name} ${passwords.primary}`] : []),
         '',
       ].join('\n'),
     );
@@ -177,7 +189,8 @@ export async function startRedisSentinel(
     await waitUntil(
       `the sentinel on ${port} to name ${name}`,
       async () => {
-        const probe = createRedis(`redis://127.0.0.1:${port}`, {
+        const credentials = passwords ? `:${passwords.sentinel}@` : '';
+        const probe = createRedis(`redis://${credentials}127.0.0.1:${port}`, {
           lazyConnect: true,
           retryStrategy: () => null,
           maxRetriesPerRequest: 0,
@@ -204,7 +217,13 @@ export async function startRedisSentinel(
       replica,
       sentinel,
       name,
-      target: { kind: 'sentinel', sentinels: [sentinel], name, isTls: false },
+      target: {
+        kind: 'sentinel',
+        sentinels: [sentinel],
+        name,
+        isTls: false,
+        ...(passwords ? { password: passwords.primary, sentinelPassword: passwords.sentinel } : {}),
+      },
       close,
     };
   } catch (error) {
