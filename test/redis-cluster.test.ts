@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.js';
 import { runDemo } from '../src/demo/run-demo.js';
 import { silentLogger } from '../src/logger.js';
 import { isAppError } from '../src/errors.js';
-import { createRedis, deletePrefix, isRedisResponsive, primariesOf } from '../src/redis.js';
+import { assertRedisReachable, createRedis, deletePrefix, isRedisResponsive, primariesOf } from '../src/redis.js';
 import { runWorkers, type RunningWorkers } from '../workers/run-workers.js';
 import { countByRecipient, QUICK_JOB_OPTIONS, QUICK_WORKER_OPTIONS } from './delivery/delivery-fixture.js';
 import { runLetterpress } from './helpers/cli.js';
@@ -157,4 +157,37 @@ describe('on a Redis Cluster of three primaries', () => {
       await rm(out, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('on a Redis Cluster whose nodes require a password', () => {
+  it('connects with REDIS_PASSWORD, and says which Cluster refused it without one', async () => {
+    const password = 'cluster-password-0123456789';
+    const guarded = await startRedisCluster(3, { password });
+    const prefix = uniquePrefix('cluster-auth');
+    try {
+      const config = loadConfig({
+        REDIS_CLUSTER_NODES: guarded.nodes.map((node) => `${node.host}:${node.port}`).join(','),
+        REDIS_PASSWORD: password,
+        LETTERPRESS_PREFIX: prefix,
+        LOG_LEVEL: 'silent',
+      });
+      const guardedApp = await createApp(config, { logger: silentLogger });
+      try {
+        await guardedApp.subscribers.addMany([
+          { email: 'reader@example.org', newsletterIds: ['daily'], status: 'active' },
+        ]);
+        expect(await guardedApp.subscribers.getByEmail('reader@example.org')).toMatchObject({ status: 'active' });
+        await deletePrefix(guardedApp.redis, prefix);
+      } finally {
+        await guardedApp.close();
+      }
+      const refused = await assertRedisReachable({ ...guarded.target, password: undefined }, 1_000).catch(
+        (caught: unknown) => caught,
+      );
+      expect(isAppError(refused, 'redis_unavailable')).toBe(true);
+      expect((refused as Error).message).toContain('cannot reach Redis at the Redis Cluster at 127.0.0.1:');
+    } finally {
+      await guarded.close();
+    }
+  }, 60_000);
 });

@@ -22,8 +22,11 @@ export interface TestRedisCluster {
   close(): Promise<void>;
 }
 
-/** Starts `primaries` cluster-enabled servers, joins them with `redis-cli --cluster create` and waits for state ok. */
-export async function startRedisCluster(primaries = 3): Promise<TestRedisCluster> {
+/**
+ * Starts `primaries` cluster-enabled servers, joins them with `redis-cli --cluster create` and waits for state ok.
+ * With `password`, every node then requires it (`requirepass`, and `masterauth` for the replication links).
+ */
+export async function startRedisCluster(primaries = 3, options: { password?: string } = {}): Promise<TestRedisCluster> {
   const servers: PrivateRedis[] = [];
   const close = async () => {
     await Promise.all(servers.map((server) => server.close()));
@@ -74,7 +77,16 @@ export async function startRedisCluster(primaries = 3): Promise<TestRedisCluster
         { timeoutMs: 20_000, intervalMs: 100 },
       );
     }
-    return { nodes, target: { kind: 'cluster', nodes, isTls: false }, servers, close };
+    if (options.password) {
+      for (const server of servers) {
+        const admin = createRedis(server.url);
+        await admin.config('SET', 'masterauth', options.password);
+        await admin.config('SET', 'requirepass', options.password);
+        admin.disconnect();
+      }
+    }
+    const password = options.password ? { password: options.password } : {};
+    return { nodes, target: { kind: 'cluster', nodes, isTls: false, ...password }, servers, close };
   } catch (error) {
     await close();
     throw error;
