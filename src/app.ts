@@ -2,7 +2,6 @@
  * The composition root: every dependency is built here, once, by its own `initX()`, and handed to the use cases as
  * plain objects. The CLI, the HTTP server, the workers, the demo and the benchmark all start from `createApp`.
  */
-import type { Redis } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import { RedisArticleStore } from './articles/article-store.js';
 import { findNewsletter, type Config } from './config.js';
@@ -34,6 +33,7 @@ import {
   failFastWhileRedisIsAway,
   redisKeys,
   type RedisKeys,
+  type RedisClient,
 } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
 import { subscriberLinks, type SubscriberLinks } from './subscribers/tokens.js';
@@ -48,7 +48,7 @@ import { RedisWorkerHeartbeats } from './ops/worker-heartbeats.js';
 export interface App {
   config: Config;
   /** The application's connection (auto-pipelined): stores and ledger. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   clock: () => Date;
@@ -132,11 +132,11 @@ async function initRedis(
   config: Config,
   logger: Logger,
   options: CreateAppOptions,
-): Promise<{ redis: Redis; queueRedis: Redis }> {
+): Promise<{ redis: RedisClient; queueRedis: RedisClient }> {
   // Fail fast with a clear message instead of queueing commands forever against a Redis that is not there.
-  await assertRedisReachable(config.redisUrl);
-  const redis = createRedis(config.redisUrl);
-  const queueRedis = createRedis(config.redisUrl, { enableAutoPipelining: false });
+  await assertRedisReachable(config.redis);
+  const redis = createRedis(config.redis);
+  const queueRedis = createRedis(config.redis, { enableAutoPipelining: false });
   for (const connection of [redis, queueRedis]) {
     connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   }
@@ -156,7 +156,7 @@ async function initRedis(
   return { redis, queueRedis };
 }
 
-function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => Date) {
+function initStores(redis: RedisClient, keys: RedisKeys, config: Config, clock: () => Date) {
   return {
     articles: new RedisArticleStore(redis, keys),
     subscribers: new RedisSubscriberStore(redis, keys, { clock, suppressionKey: config.suppressionKey }),
@@ -171,7 +171,7 @@ function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => 
   };
 }
 
-function initQueues(queueRedis: Redis, keys: RedisKeys, options: CreateAppOptions): DeliveryQueues {
+function initQueues(queueRedis: RedisClient, keys: RedisKeys, options: CreateAppOptions): DeliveryQueues {
   return createDeliveryQueues({ connection: queueRedis, prefix: keys.bullPrefix, jobOptions: options.jobOptions });
 }
 
@@ -226,7 +226,7 @@ export function useCaseDeps(app: App, logger: Logger = app.logger) {
   };
 }
 
-function initReaderLimits(redis: Redis, keys: RedisKeys, config: Config): ReaderLimits {
+function initReaderLimits(redis: RedisClient, keys: RedisKeys, config: Config): ReaderLimits {
   const subscribePerAddress = createRateLimiter(redis, keys, {
     name: 'subscribe-address',
     points: config.subscribe.ratePerAddressPerHour,

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { AppError } from './errors.js';
 import { parseMailbox } from './mail/compose-mime.js';
 import { EmailSchema } from './subscribers/subscriber.js';
+import type { HostPort, RedisTarget } from './redis.js';
 
 /**
  * A mailbox as a From or Reply-To header carries it: exactly one address, optionally with a display name
@@ -286,14 +287,74 @@ const listFromEnv = z.string().transform((value) =>
     .filter(Boolean),
 );
 
+/** A Redis URL: redis:// or rediss:// (TLS), with a host. */
+const redisUrlFromEnv = z.string().superRefine((value, context) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be a URL such as redis://127.0.0.1:6379 or rediss://host:6380' });
+    return;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    context.addIssue({ code: 'custom', message: `must start with redis:// or rediss:// (TLS), not ${url.protocol}//` });
+  } else if (!url.hostname) {
+    context.addIssue({ code: 'custom', message: 'must name a host, e.g. redis://127.0.0.1:6379' });
+  }
+});
+
+/** `host:port,host:port` (IPv6 as `[::1]:7000`): at least one, ports 1-65535. */
+const hostPortListFromEnv = z.string().transform((value, context): HostPort[] => {
+  const nodes: HostPort[] = [];
+  let hasBadEntry = false;
+  for (const [index, part] of value.split(',').entries()) {
+    const text = part.trim();
+    if (!text) continue;
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+    const port = match ? Number.parseInt(match[3] ?? '', 10) : 0;
+    if (!match || port < 1 || port > 65_535) {
+      hasBadEntry = true;
+      context.addIssue({
+        code: 'custom',
+        message: `entry ${index + 1} ("${text}"): expected host:port, e.g. 10.0.0.5:6379 or [::1]:7000`,
+      });
+    } else {
+      nodes.push({ host: match[1] ?? match[2] ?? '', port });
+    }
+  }
+  if (nodes.length === 0 && !hasBadEntry)
+    context.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+  return nodes;
+});
+
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** Every environment variable Letterpress reads. `.env.example` lists the same. */
 export const EnvSchema = z.object({
-  /** Redis connection URL. @defaultValue redis://127.0.0.1:6379 */
-  REDIS_URL: z.string().url().optional(),
+  /**
+   * One Redis (or a managed endpoint): `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. Unset, and no
+   * cluster or sentinels named: redis://127.0.0.1:6379.
+   */
+  REDIS_URL: redisUrlFromEnv.optional(),
+  /** Redis Cluster: some of its nodes, `host:port,host:port` (the rest are discovered). Instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: hostPortListFromEnv.optional(),
+  /** Redis Sentinel: the sentinels, `host:port,host:port`; they name the current primary. Instead of REDIS_URL. */
+  REDIS_SENTINELS: hostPortListFromEnv.optional(),
+  /** The name the sentinels monitor the primary under (`sentinel monitor <name> ...`). Required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _, . or -')
+    .optional(),
+  /** The sentinels' own password (`requirepass` of the sentinel processes), when they have one. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** With REDIS_CLUSTER_NODES or REDIS_SENTINELS: the ACL user of the Redis nodes (REDIS_URL carries its own). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  /** With REDIS_CLUSTER_NODES or REDIS_SENTINELS: the password of the Redis nodes (REDIS_URL carries its own). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /** With REDIS_CLUSTER_NODES or REDIS_SENTINELS: talk TLS to the Redis nodes (REDIS_URL says so with rediss://). @defaultValue false */
+  REDIS_TLS: booleanFromEnv.default(false),
   /** Namespace for every Redis key and queue. @defaultValue lp */
   LETTERPRESS_PREFIX: z
     .string()
@@ -485,7 +546,8 @@ export type Env = z.infer<typeof EnvSchema>;
 
 /** The whole typed configuration. */
 export interface Config {
-  redisUrl: string;
+  /** Where Redis is: one server by URL, a Cluster, or a primary found through Sentinel. */
+  redis: RedisTarget;
   prefix: string;
   smtp: {
     /** SMTP_URL as given: one relay or a list; `listRelays` (smtp/relay-list.ts) reads it. */
@@ -642,6 +704,7 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
       'DKIM_ED25519_SELECTOR: must differ from DKIM_SELECTOR (each key is published under its own selector)',
     );
   }
+  problems.push(...redisTargetProblems(e));
   if (e.SMTP_URL)
     problems.push(...relayListProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
   if ((e.SMTP_RELAY_SET_ASIDE_MAX_MS ?? 600_000) < (e.SMTP_RELAY_SET_ASIDE_MS ?? 60_000)) {
@@ -679,6 +742,52 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
     const twin = secrets.slice(0, index).find(([, other]) => other === value);
     if (twin) problems.push(`${name}: must differ from ${twin[0]} (one leak would give away both)`);
   }
+}
+
+/** One way to reach Redis: REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, and the variables each one takes. */
+function redisTargetProblems(e: Partial<Env>): string[] {
+  const problems: string[] = [];
+  const chosen = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => e[name]);
+  if (chosen.length > 1) {
+    problems.push(`${chosen.join(' and ')}: set only one of them (one Redis, a Cluster, or a primary behind Sentinel)`);
+  }
+  if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_NAME) {
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name in `sentinel monitor <name> ...`)');
+  }
+  if (!e.REDIS_SENTINELS) {
+    for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+      if (e[name]) problems.push(`${name}: only used with REDIS_SENTINELS`);
+    }
+  }
+  if (!e.REDIS_SENTINELS && !e.REDIS_CLUSTER_NODES) {
+    const stray = (['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS'] as const).filter((name) => e[name]);
+    for (const name of stray) {
+      problems.push(
+        `${name}: only used with REDIS_CLUSTER_NODES or REDIS_SENTINELS; put it in REDIS_URL (rediss://user:password@host:port)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The Redis to connect to, from variables already checked by `redisTargetProblems`. */
+function redisTarget(e: Env): RedisTarget {
+  const auth = {
+    ...(e.REDIS_USERNAME ? { username: e.REDIS_USERNAME } : {}),
+    ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}),
+    isTls: e.REDIS_TLS,
+  };
+  if (e.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...auth };
+  if (e.REDIS_SENTINELS) {
+    return {
+      kind: 'sentinel',
+      sentinels: e.REDIS_SENTINELS,
+      name: e.REDIS_SENTINEL_NAME ?? 'mymaster',
+      ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+      ...auth,
+    };
+  }
+  return { kind: 'standalone', url: e.REDIS_URL ?? 'redis://127.0.0.1:6379' };
 }
 
 /** Smallest RSA key accepted for DKIM (RFC 8301 §3.2: verifiers must not accept less than 1024). */
@@ -822,7 +931,7 @@ function buildConfig(
   const { dkimKey, dkimEd25519Key, sesTestCertificate } = read;
   const postmark = e.BOUNCES_POSTMARK_CREDENTIALS;
   return {
-    redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redis: redisTarget(e),
     prefix: e.LETTERPRESS_PREFIX,
     smtp: {
       url: e.SMTP_URL,

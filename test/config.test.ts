@@ -8,7 +8,7 @@ import { findNewsletter, loadConfig } from '../src/config.js';
 describe('configuration', () => {
   it('runs on embedded defaults with one newsletter "daily" that takes every section', () => {
     const config = loadConfig({});
-    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redis).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
     expect(config.prefix).toBe('lp');
     expect(config.newsletters).toEqual([expect.objectContaining({ id: 'daily', sections: [], maxArticles: 12 })]);
     expect(config.site.mailDomain).toBe('news.harbourgazette.example');
@@ -409,5 +409,89 @@ describe('configuration, all at once and strict', () => {
     expect(problemsOf(productionEnv({ FEED_ALLOW_PRIVATE_ADDRESSES: 'true' }))).toMatch(
       /FEED_ALLOW_PRIVATE_ADDRESSES: development and tests only/,
     );
+  });
+});
+
+describe('where Redis is: one server, a Cluster or Sentinel', () => {
+  const problemsOf = (env: Record<string, string>): string => {
+    try {
+      loadConfig(env);
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('reads a Cluster from REDIS_CLUSTER_NODES, with the nodes’ user, password and TLS', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: '10.0.0.5:6379, redis-2.internal:6380,[::1]:7000',
+      REDIS_USERNAME: 'letterpress',
+      REDIS_PASSWORD: 'node-password',
+      REDIS_TLS: 'true',
+    });
+    expect(config.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.5', port: 6379 },
+        { host: 'redis-2.internal', port: 6380 },
+        { host: '::1', port: 7000 },
+      ],
+      username: 'letterpress',
+      password: 'node-password',
+      isTls: true,
+    });
+  });
+
+  it('reads Sentinel from REDIS_SENTINELS and REDIS_SENTINEL_NAME, with the sentinels’ own password', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: '10.0.0.5:26379,10.0.0.6:26379',
+      REDIS_SENTINEL_NAME: 'letterpress',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-password',
+      REDIS_PASSWORD: 'node-password',
+    });
+    expect(config.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.5', port: 26379 },
+        { host: '10.0.0.6', port: 26379 },
+      ],
+      name: 'letterpress',
+      sentinelPassword: 'sentinel-password',
+      password: 'node-password',
+      isTls: false,
+    });
+  });
+
+  it('names a node list entry that is no host:port, and the port out of range', () => {
+    const message = problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.5:6379,10.0.0.6,redis:70000' });
+    expect(message).toContain('REDIS_CLUSTER_NODES: entry 2 ("10.0.0.6"): expected host:port');
+    expect(message).toContain('REDIS_CLUSTER_NODES: entry 3 ("redis:70000"): expected host:port');
+    expect(problemsOf({ REDIS_SENTINELS: ' , ' })).toContain('REDIS_SENTINELS: must list at least one host:port');
+  });
+
+  it('refuses two ways to Redis at once, Sentinel without its name, and variables the chosen way does not use', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' })).toContain(
+      'REDIS_URL and REDIS_CLUSTER_NODES: set only one of them',
+    );
+    expect(problemsOf({ REDIS_SENTINELS: 'a:26379' })).toContain('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS');
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_SENTINEL_NAME: 'x' })).toContain(
+      'REDIS_SENTINEL_NAME: only used with REDIS_SENTINELS',
+    );
+    const stray = problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'secret', REDIS_TLS: 'true' });
+    expect(stray).toContain(
+      'REDIS_PASSWORD: only used with REDIS_CLUSTER_NODES or REDIS_SENTINELS; put it in REDIS_URL',
+    );
+    expect(stray).toContain('REDIS_TLS: only used with REDIS_CLUSTER_NODES or REDIS_SENTINELS');
+  });
+
+  it('takes redis:// and rediss:// URLs only', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://:pw@cache.example.net:6380' }).redis).toEqual({
+      kind: 'standalone',
+      url: 'rediss://:pw@cache.example.net:6380',
+    });
+    expect(problemsOf({ REDIS_URL: 'http://127.0.0.1:6379' })).toContain(
+      'REDIS_URL: must start with redis:// or rediss:// (TLS), not http://',
+    );
+    expect(problemsOf({ REDIS_URL: 'not a url' })).toContain('REDIS_URL: must be a URL');
   });
 });
