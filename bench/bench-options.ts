@@ -42,6 +42,12 @@ export const BenchOptionsSchema = z.object({
    * --max-old-space-size=96` to bound their memory. Unset: Node's defaults.
    */
   workerNodeOptions: z.string().min(1).optional(),
+  /**
+   * Also send the digest through the real path with an RSA-2048 DKIM key (Ed25519 off), in the same session, and
+   * report signed over unsigned throughput (`dkim.dkimVsUnsigned`) and how many sampled signed messages verify.
+   * @defaultValue false
+   */
+  dkim: z.boolean().default(false),
   /** Run the import/export benchmark with this many CSV rows instead of the delivery benchmark. Unset: delivery. */
   import: count(1, 10_000_000).optional(),
   /**
@@ -64,6 +70,7 @@ export const benchUsage = `usage: npm run bench -- [flags]
   --batch-size B         recipients per delivery job (default: the app's DELIVERY_BATCH_SIZE)
   --concurrency J        delivery jobs per worker process (default: the app's DELIVERY_CONCURRENCY)
   --skip-baselines       measure only the real path
+  --dkim                 also run the real path DKIM-signed (RSA-2048) and report signed/unsigned throughput
   --cli-runs R           runs of each command when timing command start (default 7)
   --skip-build           do not build first (by default a missing or stale dist/ is built: production runs it)
   --json                 print one JSON document on stdout
@@ -93,6 +100,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
         'skip-baselines': { type: 'boolean' },
+        dkim: { type: 'boolean' },
         'skip-build': { type: 'boolean' },
         'cli-runs': { type: 'string' },
         json: { type: 'boolean' },
@@ -118,6 +126,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     batchSize: values['batch-size'],
     concurrency: values.concurrency,
     skipBaselines: values['skip-baselines'],
+    dkim: values.dkim,
     skipBuild: values['skip-build'],
     cliRuns: values['cli-runs'],
     json: values.json,

@@ -59,6 +59,22 @@ export interface OursFigures extends RunFigures {
   ledger: { status: string; recipients: number; delivered: number; failed: number; skipped: number };
 }
 
+/** The real path again with DKIM signing (`--dkim`), and how it compares with the unsigned run of the session. */
+export interface DkimFigures {
+  /** The signed run. */
+  signed: OursFigures;
+  /** The signing key: `rsa-sha256` with this many bits (Ed25519 off). */
+  keyBits: number;
+  /** Signed steady throughput over the unsigned run's (goal >= 0.6). */
+  dkimVsUnsigned: number;
+  /** Signed messages captured at the sink and checked with python3-dkim (`dkim-verify-offline.py`). */
+  sampled: number;
+  /** How many of them verified; null when the verifier is not on this machine. */
+  verified: number | null;
+  /** What checked them. */
+  verifier: string;
+}
+
 /** A baseline's run and how it was configured. */
 export interface BaselineFigures extends RunFigures {
   /** One-line description printed under the table. */
@@ -104,6 +120,8 @@ export interface BenchReport {
     /** Baseline CPU per message over ours (how many times less CPU we spend per message). */
     cpuPerMessage: { vsBareNodemailer: number | null; vsTutorialPipeline: number | null };
   };
+  /** The DKIM-signed run, when `--dkim` asked for it. */
+  dkim?: DkimFigures;
   targets: TargetCheck[];
   notes: string[];
 }
@@ -132,6 +150,24 @@ export function computeRatios(ours: RunFigures, baselines: BenchReport['baseline
       vsTutorialPipeline: ratio(tutorial?.cpuPerMessageMs, ours.cpuPerMessageMs),
     },
   };
+}
+
+/** The DKIM targets: signed throughput at least 0.6 of unsigned, and every sampled signed message verifies. */
+export function checkDkimTargets(dkim: DkimFigures): TargetCheck[] {
+  return [
+    {
+      name: 'DKIM-signed throughput over unsigned',
+      target: '>= 0.6',
+      value: dkim.dkimVsUnsigned.toFixed(2),
+      met: dkim.dkimVsUnsigned >= 0.6,
+    },
+    {
+      name: 'sampled signed messages that verify (python3-dkim)',
+      target: `${dkim.sampled} of ${dkim.sampled}`,
+      value: dkim.verified === null ? 'verifier not found' : `${dkim.verified} of ${dkim.sampled}`,
+      met: dkim.verified === null ? null : dkim.sampled > 0 && dkim.verified === dkim.sampled,
+    },
+  ];
 }
 
 /** Checks the issue's targets. Million-reader figures are extrapolated linearly when the run was smaller. */
@@ -259,6 +295,16 @@ export function formatReportMarkdown(report: BenchReport): string {
       `(${formatRatio(report.ratios.endToEnd.vsTutorialPipeline)} end to end), ` +
       `${formatRatio(report.ratios.cpuPerMessage.vsTutorialPipeline)} less CPU per message.`,
     '',
+    ...(report.dkim
+      ? [
+          `DKIM (\`--dkim\`, rsa-sha256 ${report.dkim.keyBits} bits, relaxed/relaxed, same session, same readers): ` +
+            `signed ${formatInteger(report.dkim.signed.deliveriesPerSecond)} deliveries/s against ${formatInteger(ours.deliveriesPerSecond)} unsigned ` +
+            `(median, steady part; end to end ${formatInteger(report.dkim.signed.endToEndPerSecond)} against ${formatInteger(ours.endToEndPerSecond)}), ` +
+            `**dkimVsUnsigned ${report.dkim.dkimVsUnsigned.toFixed(2)}**; CPU per message ${report.dkim.signed.cpuPerMessageMs.toFixed(3)} ms signed, ` +
+            `${ours.cpuPerMessageMs.toFixed(3)} ms unsigned; ${report.dkim.verified ?? 'none'} of ${report.dkim.sampled} sampled signed messages verified (${report.dkim.verifier}).`,
+          '',
+        ]
+      : []),
     '| target | goal | measured | met |',
     '|---|---|---|---|',
     ...report.targets.map(

@@ -16,6 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { createDigest } from '../src/digests/create-digest.js';
 import { createLogger } from '../src/logger.js';
 import {
+  checkDkimTargets,
   checkTargets,
   computeRatios,
   formatReportMarkdown,
@@ -26,7 +27,8 @@ import type { BenchOptions } from './bench-options.js';
 import { writeBenchFixture } from './bench-fixture.js';
 import { measureBareNodemailer, measureTutorialPipeline, type BaselineContext } from './measure-baselines.js';
 import { measureCliStart } from './measure-cli-start.js';
-import { measureRealPath, seedSubscribers } from './measure-real-path.js';
+import { measureDkimPath } from './measure-dkim-path.js';
+import { measureRealPath, seedSubscribers, type RealPathContext } from './measure-real-path.js';
 import { chooseEntry } from '../bin/choose-entry.js';
 import { startPrivateRedis, type PrivateRedis } from '../src/private-redis.js';
 import { repoRoot, startSinkProcess, type SinkProcess } from './sink-process.js';
@@ -122,24 +124,24 @@ export async function runBench(
     progress(`seeding ${options.subscribers.toLocaleString('en-US')} subscribers`);
     const seedMs = await seedSubscribers(app, newsletter.id, options.subscribers, progress);
     progress(`real path: ${options.workers} workers, ${perWorkerConnections} connections each`);
-    const ours = await measureRealPath(
-      {
-        app,
-        config,
-        workerEnv,
-        sink,
-        redis,
-        digestId: digest.id,
-        newsletterId: newsletter.id,
-        subscribers: options.subscribers,
-        workers: options.workers,
-        connections: perWorkerConnections * options.workers,
-        cpuProfDir: options.cpuProf ? resolve(options.cpuProf) : undefined,
-        workerNodeOptions: options.workerNodeOptions,
-        progress,
-      },
-      seedMs,
-    );
+    const realPath: RealPathContext = {
+      app,
+      config,
+      workerEnv,
+      sink,
+      redis,
+      digestId: digest.id,
+      newsletterId: newsletter.id,
+      subscribers: options.subscribers,
+      workers: options.workers,
+      connections: perWorkerConnections * options.workers,
+      cpuProfDir: options.cpuProf ? resolve(options.cpuProf) : undefined,
+      workerNodeOptions: options.workerNodeOptions,
+      progress,
+    };
+    const ours = await measureRealPath(realPath, seedMs);
+    // The signed run right after the unsigned one: same readers, same articles, same machine minutes.
+    const dkim = options.dkim ? await measureDkimPath(realPath, ours, { digest, temp, seedMs }) : undefined;
 
     const code = chooseEntry(repoRoot).kind;
     progress(`command start: ${code === 'dist' ? 'the compiled build' : 'the sources through tsx'}`);
@@ -169,7 +171,8 @@ export async function runBench(
       startup,
       baselines,
       ratios,
-      targets: checkTargets(ours, ratios, startup),
+      ...(dkim ? { dkim } : {}),
+      targets: [...checkTargets(ours, ratios, startup), ...(dkim ? checkDkimTargets(dkim) : [])],
       notes,
     };
   } finally {

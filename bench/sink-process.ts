@@ -21,8 +21,8 @@ export interface SinkProcess {
   /** The phase's acceptances per 1-second window against a target rate. */
   rateWindows(targetPerSecond: number): Promise<RateWindowSummary>;
   summary(): Promise<SinkSummary>;
-  /** The first message accepted in the current phase, raw. */
-  sample(): Promise<Buffer | undefined>;
+  /** The `index`-th message accepted in the current phase (the first `SAMPLE_LIMIT` are kept), raw. @defaultValue 0 */
+  sample(index?: number): Promise<Buffer | undefined>;
   stop(): Promise<void>;
 }
 
@@ -61,8 +61,8 @@ export async function startSinkProcess(): Promise<SinkProcess> {
     rateWindows: async (target) =>
       (await (await call('GET', `/rate-windows?target=${target}`)).json()) as RateWindowSummary,
     summary: async () => (await (await call('GET', '/summary')).json()) as SinkSummary,
-    sample: async () => {
-      const response = await call('GET', '/sample');
+    sample: async (index = 0) => {
+      const response = await call('GET', `/sample?index=${index}`);
       return response.status === 404 ? undefined : Buffer.from(await response.arrayBuffer());
     },
     stop: () => stopChild(child),

@@ -9,7 +9,7 @@
  * - `GET /count` returns `{ accepted }` (cheap, for polling).
  * - `GET /rate-windows?target=<per second>` returns the phase's acceptances per 1-second window against the target.
  * - `GET /summary` returns the phase's {@link SinkSummary}.
- * - `GET /sample` returns the first message accepted in the phase, raw.
+ * - `GET /sample?index=i` returns the i-th message accepted in the phase (0 to 4: the first five are kept), raw.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +40,9 @@ export interface CountingSink {
 
 const RECIPIENT_INDEX = /^reader(\d+)@/i;
 
+/** Messages of a phase kept whole (the first ones), for checks such as DKIM verification. */
+export const SAMPLE_LIMIT = 5;
+
 class Phase {
   t0 = Date.now();
   accepted = 0;
@@ -49,7 +52,9 @@ class Phase {
   histogram = new Uint32Array(60_000);
   used = 0;
   seen = new Uint8Array(1 << 17);
-  sample: Buffer | undefined;
+  samples: Buffer[] = [];
+  /** Messages being received that will be kept (so no more than SAMPLE_LIMIT are). */
+  keeping = 0;
 
   record(recipients: string[], bytes: number, firstChunks: Buffer[] | undefined): void {
     const offset = Math.max(0, Date.now() - this.t0);
@@ -64,7 +69,7 @@ class Phase {
     if (offset + 1 > this.used) this.used = offset + 1;
     this.accepted += 1;
     this.bytes += bytes;
-    if (firstChunks && !this.sample) this.sample = Buffer.concat(firstChunks);
+    if (firstChunks && this.samples.length < SAMPLE_LIMIT) this.samples.push(Buffer.concat(firstChunks));
     for (const address of recipients) {
       const match = RECIPIENT_INDEX.exec(address);
       if (!match) continue;
@@ -112,7 +117,8 @@ export async function startCountingSink(options: { smtpPort?: number } = {}): Pr
     onData(stream, session, callback) {
       const current = phase;
       let bytes = 0;
-      const keep: Buffer[] | undefined = current.sample ? undefined : [];
+      const keep: Buffer[] | undefined = current.keeping < SAMPLE_LIMIT ? [] : undefined;
+      if (keep) current.keeping += 1;
       stream.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         keep?.push(chunk);
@@ -154,9 +160,10 @@ export async function startCountingSink(options: { smtpPort?: number } = {}): Pr
     if (request.method === 'GET' && url.pathname === '/count') return json(200, { accepted: phase.accepted });
     if (request.method === 'GET' && url.pathname === '/summary') return json(200, phase.summary());
     if (request.method === 'GET' && url.pathname === '/sample') {
-      if (!phase.sample) return json(404, { error: 'no message accepted in this phase yet' });
+      const sample = phase.samples[Number(url.searchParams.get('index') ?? 0)];
+      if (!sample) return json(404, { error: 'no such message accepted in this phase yet' });
       response.writeHead(200, { 'content-type': 'message/rfc822' });
-      response.end(phase.sample);
+      response.end(sample);
       return;
     }
     json(404, { error: 'unknown route' });

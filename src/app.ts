@@ -2,7 +2,6 @@
  * The composition root: every dependency is built here, once, by its own `initX()`, and handed to the use cases as
  * plain objects. The CLI, the HTTP server, the workers, the demo and the benchmark all start from `createApp`.
  */
-import type { Redis } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import { RedisArticleStore } from './articles/article-store.js';
 import { findNewsletter, type Config } from './config.js';
@@ -34,6 +33,7 @@ import {
   failFastWhileRedisIsAway,
   redisKeys,
   type RedisKeys,
+  type RedisClient,
 } from './redis.js';
 import { RedisSubscriberStore } from './subscribers/subscriber-store.js';
 import { subscriberLinks, type SubscriberLinks } from './subscribers/tokens.js';
@@ -41,7 +41,7 @@ import { createRateLimiter, hashKey, type RateLimiter } from './http/rate-limit.
 import { RELAY_UNAVAILABLE_STREAK } from './delivery/deliver-batch.js';
 import { RedisMetricsStore } from './ops/metrics-store.js';
 import { createMeasuredMailer, createSendTelemetry, type SendTelemetry } from './ops/send-telemetry.js';
-import { relayLabel } from './smtp/relay-label.js';
+import { listRelays } from './smtp/relay-list.js';
 import { RedisWorkerHeartbeats } from './ops/worker-heartbeats.js';
 import { RedisSendRateStore } from './delivery/send-rate-store.js';
 
@@ -49,7 +49,7 @@ import { RedisSendRateStore } from './delivery/send-rate-store.js';
 export interface App {
   config: Config;
   /** The application's connection (auto-pipelined): stores and ledger. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   clock: () => Date;
@@ -135,11 +135,11 @@ async function initRedis(
   config: Config,
   logger: Logger,
   options: CreateAppOptions,
-): Promise<{ redis: Redis; queueRedis: Redis }> {
+): Promise<{ redis: RedisClient; queueRedis: RedisClient }> {
   // Fail fast with a clear message instead of queueing commands forever against a Redis that is not there.
-  await assertRedisReachable(config.redisUrl);
-  const redis = createRedis(config.redisUrl);
-  const queueRedis = createRedis(config.redisUrl, { enableAutoPipelining: false });
+  await assertRedisReachable(config.redis);
+  const redis = createRedis(config.redis);
+  const queueRedis = createRedis(config.redis, { enableAutoPipelining: false });
   for (const connection of [redis, queueRedis]) {
     connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   }
@@ -159,7 +159,7 @@ async function initRedis(
   return { redis, queueRedis };
 }
 
-function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => Date) {
+function initStores(redis: RedisClient, keys: RedisKeys, config: Config, clock: () => Date) {
   return {
     articles: new RedisArticleStore(redis, keys),
     subscribers: new RedisSubscriberStore(redis, keys, { clock, suppressionKey: config.suppressionKey }),
@@ -175,7 +175,7 @@ function initStores(redis: Redis, keys: RedisKeys, config: Config, clock: () => 
   };
 }
 
-function initQueues(queueRedis: Redis, keys: RedisKeys, options: CreateAppOptions): DeliveryQueues {
+function initQueues(queueRedis: RedisClient, keys: RedisKeys, options: CreateAppOptions): DeliveryQueues {
   return createDeliveryQueues({ connection: queueRedis, prefix: keys.bullPrefix, jobOptions: options.jobOptions });
 }
 
@@ -230,7 +230,7 @@ export function useCaseDeps(app: App, logger: Logger = app.logger) {
   };
 }
 
-function initReaderLimits(redis: Redis, keys: RedisKeys, config: Config): ReaderLimits {
+function initReaderLimits(redis: RedisClient, keys: RedisKeys, config: Config): ReaderLimits {
   const subscribePerAddress = createRateLimiter(redis, keys, {
     name: 'subscribe-address',
     points: config.subscribe.ratePerAddressPerHour,
@@ -289,9 +289,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     readerLimits,
     sendTelemetry,
     get mailer(): Mailer {
-      if (!measuredMailer) {
-        const mailer = options.mailer ?? (ownMailer = createMailerFromConfig(config));
-        measuredMailer = createMeasuredMailer(mailer, sendTelemetry, relayLabel(config.smtp.url));
+      if (options.mailer) {
+        const label = listRelays(config.smtp.url)[0]?.label ?? 'none';
+        measuredMailer ??= createMeasuredMailer(options.mailer, sendTelemetry, label);
+      } else if (!measuredMailer) {
+        // Each relay's sends are measured on their own, so the metrics say which relay failed.
+        const pool = createMailerFromConfig(config, {
+          wrapRelay: (mailer, relay) => createMeasuredMailer(mailer, sendTelemetry, relay),
+          logger,
+        });
+        sendTelemetry.watchRelays(() => pool.relayStatus());
+        measuredMailer = ownMailer = pool;
       }
       return measuredMailer;
     },

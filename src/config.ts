@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { AppError } from './errors.js';
 import { parseMailbox } from './mail/compose-mime.js';
 import { EmailSchema } from './subscribers/subscriber.js';
+import type { HostPort, RedisTarget } from './redis.js';
 
 /**
  * A mailbox as a From or Reply-To header carries it: exactly one address, optionally with a display name
@@ -55,7 +56,7 @@ const baseUrlField = z.string().superRefine((value, context) => {
     context.addIssue({ code: 'custom', message: 'must not carry a user, a password, a query or a fragment' });
   }
 });
-import { relayUrlProblems } from './smtp/relay-url.js';
+import { relayListProblems } from './smtp/relay-list.js';
 
 /** An IANA time zone name such as `Europe/London` or `UTC`. */
 export const TimeZoneSchema = z
@@ -172,6 +173,12 @@ export const SiteSchema = z.strictObject({
   from: mailboxField.default('"The Harbour Gazette" <newsletter@harbourgazette.example>'),
   /** Default Reply-To for every newsletter; none when unset. */
   replyTo: mailboxField.optional(),
+  /**
+   * An address the relay receives unsubscribe requests at: List-Unsubscribe then offers
+   * `<mailto:ADDRESS?subject=unsubscribe%20TOKEN>` beside the one-click https link, and the relay pipes what arrives
+   * to `letterpress subscribers unsubscribe-mail`. Unset: the https link only (all RFC 8058 and Gmail ask).
+   */
+  unsubscribeMailbox: z.email('must be a bare address such as unsubscribe@example.org').max(200).optional(),
   /** Postal address printed in every footer (CAN-SPAM and good manners). */
   postalAddress: z.string().min(1).default('The Harbour Gazette, 12 Quay Street, Port Ellery, PE1 2AB'),
   /** Domain used for Message-ID and List-Id. Defaults to the host of baseUrl. */
@@ -280,26 +287,94 @@ const listFromEnv = z.string().transform((value) =>
     .filter(Boolean),
 );
 
+/** A Redis URL: redis:// or rediss:// (TLS), with a host. */
+const redisUrlFromEnv = z.string().superRefine((value, context) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be a URL such as redis://127.0.0.1:6379 or rediss://host:6380' });
+    return;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    context.addIssue({ code: 'custom', message: `must start with redis:// or rediss:// (TLS), not ${url.protocol}//` });
+  } else if (!url.hostname) {
+    context.addIssue({ code: 'custom', message: 'must name a host, e.g. redis://127.0.0.1:6379' });
+  }
+});
+
+/** `host:port,host:port` (IPv6 as `[::1]:7000`): at least one, ports 1-65535. */
+const hostPortListFromEnv = z.string().transform((value, context): HostPort[] => {
+  const nodes: HostPort[] = [];
+  let hasBadEntry = false;
+  for (const [index, part] of value.split(',').entries()) {
+    const text = part.trim();
+    if (!text) continue;
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+    const port = match ? Number.parseInt(match[3] ?? '', 10) : 0;
+    if (!match || port < 1 || port > 65_535) {
+      hasBadEntry = true;
+      context.addIssue({
+        code: 'custom',
+        message: `entry ${index + 1} ("${text}"): expected host:port, e.g. 10.0.0.5:6379 or [::1]:7000`,
+      });
+    } else {
+      nodes.push({ host: match[1] ?? match[2] ?? '', port });
+    }
+  }
+  if (nodes.length === 0 && !hasBadEntry)
+    context.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+  return nodes;
+});
+
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** Every environment variable Letterpress reads. `.env.example` lists the same. */
 export const EnvSchema = z.object({
-  /** Redis connection URL. @defaultValue redis://127.0.0.1:6379 */
-  REDIS_URL: z.string().url().optional(),
+  /**
+   * One Redis (or a managed endpoint): `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. Unset, and no
+   * cluster or sentinels named: redis://127.0.0.1:6379.
+   */
+  REDIS_URL: redisUrlFromEnv.optional(),
+  /** Redis Cluster: some of its nodes, `host:port,host:port` (the rest are discovered). Instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: hostPortListFromEnv.optional(),
+  /** Redis Sentinel: the sentinels, `host:port,host:port`; they name the current primary. Instead of REDIS_URL. */
+  REDIS_SENTINELS: hostPortListFromEnv.optional(),
+  /** The name the sentinels monitor the primary under (`sentinel monitor <name> ...`). Required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _, . or -')
+    .optional(),
+  /** The sentinels' own password (`requirepass` of the sentinel processes), when they have one. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** With REDIS_CLUSTER_NODES or REDIS_SENTINELS: the ACL user of the Redis nodes (REDIS_URL carries its own). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  /** With REDIS_CLUSTER_NODES or REDIS_SENTINELS: the password of the Redis nodes (REDIS_URL carries its own). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /** With REDIS_CLUSTER_NODES or REDIS_SENTINELS: talk TLS to the Redis nodes (REDIS_URL says so with rediss://). @defaultValue false */
+  REDIS_TLS: booleanFromEnv.default(false),
   /** Namespace for every Redis key and queue. @defaultValue lp */
   LETTERPRESS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _, . or -')
     .default('lp'),
-  /** SMTP relay URL (smtp:// or smtps://). Unset: the embedded capture server (demo and development only). */
-  SMTP_URL: z.string().url().optional(),
-  /** Pooled SMTP connections per worker process. @defaultValue 10 */
+  /**
+   * SMTP relay URL (smtp:// or smtps://), or several separated by commas, each with an optional `?weight=N` (see
+   * `smtp/relay-list.ts`; checked with the other variables). Unset: the embedded capture server (demo and development
+   * only).
+   */
+  SMTP_URL: z.string().trim().min(1).optional(),
+  /**
+   * Messages a worker process has in flight at once, across relays; each relay's pool may open up to this many
+   * connections, so one relay can carry the whole load while the others are set aside. @defaultValue 10
+   */
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /**
-   * Which SMTP client sends: `auto` uses the built-in client for pre-built messages (the fast path) unless DKIM is
-   * configured, when nodemailer signs and sends; `nodemailer` always uses nodemailer. @defaultValue auto
+   * Which SMTP client sends: `auto` uses the built-in client for pre-built messages (the fast path; it signs with DKIM
+   * when a key is configured); `nodemailer` always uses nodemailer (it signs with the main DKIM key only).
+   * @defaultValue auto
    */
   SMTP_MAILER: z.enum(['auto', 'nodemailer']).default('auto'),
   /**
@@ -324,6 +399,13 @@ export const EnvSchema = z.object({
    * password is sent only over smtps:// or STARTTLS. @defaultValue false
    */
   SMTP_ALLOW_PLAINTEXT_AUTH: booleanFromEnv.default(false),
+  /**
+   * Milliseconds a relay that failed (could not be reached, or refused the session) is set aside when several relays
+   * are configured; it doubles each time the relay fails again right after. @defaultValue 60000
+   */
+  SMTP_RELAY_SET_ASIDE_MS: z.coerce.number().int().min(10).max(3_600_000).default(60_000),
+  /** The longest a failing relay is set aside, however often it failed. @defaultValue 600000 */
+  SMTP_RELAY_SET_ASIDE_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
   /** Folder where the embedded capture server writes `.eml` files. @defaultValue ./demo-out */
   CAPTURE_DIR: z.string().min(1).default('./demo-out'),
   /** Secret for HMAC-signed subscriber tokens: at least 32 characters. Required in production, and not a weak one. */
@@ -349,6 +431,9 @@ export const EnvSchema = z.object({
   DKIM_DOMAIN: z.string().min(1).optional(),
   DKIM_SELECTOR: z.string().min(1).optional(),
   DKIM_PRIVATE_KEY: z.string().min(1).optional(),
+  /** A second DKIM signature, Ed25519 (RFC 8463), under DKIM_DOMAIN: its selector and PEM key (or path). Both or none. */
+  DKIM_ED25519_SELECTOR: z.string().min(1).optional(),
+  DKIM_ED25519_PRIVATE_KEY: z.string().min(1).optional(),
   /** Recipients per delivery job. @defaultValue 500 */
   DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Delivery jobs one worker process runs at once. @defaultValue 4 */
@@ -466,11 +551,17 @@ export type Env = z.infer<typeof EnvSchema>;
 
 /** The whole typed configuration. */
 export interface Config {
-  redisUrl: string;
+  /** Where Redis is: one server by URL, a Cluster, or a primary found through Sentinel. */
+  redis: RedisTarget;
   prefix: string;
   smtp: {
+    /** SMTP_URL as given: one relay or a list; `listRelays` (smtp/relay-list.ts) reads it. */
     url: string | undefined;
+    /** Messages in flight per worker process, across relays; also each relay's connection limit. */
     poolSize: number;
+    /** How long a failing relay is set aside at first (several relays only); doubles up to `setAsideMaxMs`. */
+    setAsideMs: number;
+    setAsideMaxMs: number;
     /** The reply to each command (SMTP_TIMEOUT_MS). */
     commandTimeoutMs: number;
     connectTimeoutMs: number;
@@ -506,7 +597,18 @@ export interface Config {
     mailgunSigningKey: string | undefined;
     postmark: { user: string; password: string } | undefined;
   };
-  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  /**
+   * DKIM signing: the main key (RSA, or Ed25519) and optionally an Ed25519 key signing a second time under its own
+   * selector (RFC 8463). Keys are PEM text.
+   */
+  dkim:
+    | {
+        domainName: string;
+        keySelector: string;
+        privateKey: string;
+        ed25519?: { keySelector: string; privateKey: string };
+      }
+    | undefined;
   delivery: { batchSize: number; concurrency: number; pauseAfterPermanentFailures: number };
   http: {
     port: number;
@@ -569,7 +671,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parseEnvironmentFields(cleaned, problems);
   const isProduction = e.NODE_ENV === 'production';
   checkVariablesTogether(e, isProduction, problems);
-  const dkimKey = readDkimKey(e.DKIM_PRIVATE_KEY, problems);
+  const dkimKey = readDkimKey('DKIM_PRIVATE_KEY', e.DKIM_PRIVATE_KEY, ['rsa', 'ed25519'], problems);
+  const dkimEd25519Key = readDkimKey('DKIM_ED25519_PRIVATE_KEY', e.DKIM_ED25519_PRIVATE_KEY, ['ed25519'], problems);
   const sesTestCertificate = readPemOrPath('BOUNCES_SES_TEST_CERTIFICATE', e.BOUNCES_SES_TEST_CERTIFICATE, problems);
   const file = readConfigFile(e.LETTERPRESS_CONFIG, isProduction, problems);
   if (isProduction && file && !file.site.baseUrl.startsWith('https://')) {
@@ -578,7 +681,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0 || !file) {
     throw new AppError('config_invalid', `invalid configuration: ${problems.join('; ')}`);
   }
-  return buildConfig(EnvSchema.parse(cleaned), file, { dkimKey, sesTestCertificate });
+  return buildConfig(EnvSchema.parse(cleaned), file, { dkimKey, dkimEd25519Key, sesTestCertificate });
 }
 
 /** Parses each variable on its own, so one bad value hides no other; returns the ones that parsed. */
@@ -598,8 +701,22 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   if (dkimParts !== 0 && dkimParts !== 3) {
     problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY: set all three or none');
   }
+  if (Boolean(e.DKIM_ED25519_SELECTOR) !== Boolean(e.DKIM_ED25519_PRIVATE_KEY)) {
+    problems.push('DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY: set both or none');
+  } else if (e.DKIM_ED25519_SELECTOR && dkimParts !== 3) {
+    problems.push('DKIM_ED25519_SELECTOR: a second signature needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY');
+  }
+  if (e.DKIM_ED25519_SELECTOR && e.DKIM_ED25519_SELECTOR === e.DKIM_SELECTOR) {
+    problems.push(
+      'DKIM_ED25519_SELECTOR: must differ from DKIM_SELECTOR (each key is published under its own selector)',
+    );
+  }
+  problems.push(...redisTargetProblems(e));
   if (e.SMTP_URL)
-    problems.push(...relayUrlProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
+    problems.push(...relayListProblems(e.SMTP_URL, { allowPlaintextAuth: e.SMTP_ALLOW_PLAINTEXT_AUTH ?? false }));
+  if ((e.SMTP_RELAY_SET_ASIDE_MAX_MS ?? 600_000) < (e.SMTP_RELAY_SET_ASIDE_MS ?? 60_000)) {
+    problems.push('SMTP_RELAY_SET_ASIDE_MAX_MS: must be at least SMTP_RELAY_SET_ASIDE_MS');
+  }
   if (e.LETTERPRESS_SUPPRESSION_KEY && e.LETTERPRESS_SUPPRESSION_KEY === e.LETTERPRESS_SECRET) {
     problems.push(
       'LETTERPRESS_SUPPRESSION_KEY: must differ from LETTERPRESS_SECRET (the secret rotates, this key never)',
@@ -634,22 +751,96 @@ function checkVariablesTogether(e: Partial<Env>, isProduction: boolean, problems
   }
 }
 
-/** The DKIM key: PEM text, or a path to one. A missing file or a value that is no private key is a config problem. */
-function readDkimKey(value: string | undefined, problems: string[]): string | undefined {
+/** One way to reach Redis: REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, and the variables each one takes. */
+function redisTargetProblems(e: Partial<Env>): string[] {
+  const problems: string[] = [];
+  const chosen = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => e[name]);
+  if (chosen.length > 1) {
+    problems.push(`${chosen.join(' and ')}: set only one of them (one Redis, a Cluster, or a primary behind Sentinel)`);
+  }
+  if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_NAME) {
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name in `sentinel monitor <name> ...`)');
+  }
+  if (!e.REDIS_SENTINELS) {
+    for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+      if (e[name]) problems.push(`${name}: only used with REDIS_SENTINELS`);
+    }
+  }
+  if (!e.REDIS_SENTINELS && !e.REDIS_CLUSTER_NODES) {
+    const stray = (['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS'] as const).filter((name) => e[name]);
+    for (const name of stray) {
+      problems.push(
+        `${name}: only used with REDIS_CLUSTER_NODES or REDIS_SENTINELS; put it in REDIS_URL (rediss://user:password@host:port)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The Redis to connect to, from variables already checked by `redisTargetProblems`. */
+function redisTarget(e: Env): RedisTarget {
+  const auth = {
+    ...(e.REDIS_USERNAME ? { username: e.REDIS_USERNAME } : {}),
+    ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}),
+    isTls: e.REDIS_TLS,
+  };
+  if (e.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...auth };
+  if (e.REDIS_SENTINELS) {
+    return {
+      kind: 'sentinel',
+      sentinels: e.REDIS_SENTINELS,
+      name: e.REDIS_SENTINEL_NAME ?? 'mymaster',
+      ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+      ...auth,
+    };
+  }
+  return { kind: 'standalone', url: e.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+}
+
+/** Smallest RSA key accepted for DKIM (RFC 8301 §3.2: verifiers must not accept less than 1024). */
+const MIN_DKIM_RSA_BITS = 1024;
+
+/**
+ * A DKIM key: PEM text, or a path to one. A missing file, a value that is no private key, a key of another type than
+ * `types`, or an RSA key under 1024 bits is a config problem naming `name`.
+ */
+function readDkimKey(
+  name: string,
+  value: string | undefined,
+  types: readonly ('rsa' | 'ed25519')[],
+  problems: string[],
+): string | undefined {
   if (!value) return undefined;
   let pem = value;
   if (!value.includes('PRIVATE KEY')) {
     try {
       pem = readFileSync(value, 'utf8');
     } catch (error) {
-      problems.push(`DKIM_PRIVATE_KEY: cannot read the key file ${value} (${fileErrorReason(error)})`);
+      problems.push(`${name}: cannot read the key file ${value} (${fileErrorReason(error)})`);
       return undefined;
     }
   }
+  let key;
   try {
-    createPrivateKey(pem);
+    key = createPrivateKey(pem);
   } catch {
-    problems.push('DKIM_PRIVATE_KEY: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a path to one)');
+    problems.push(`${name}: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a path to one)`);
+    return undefined;
+  }
+  const type = key.asymmetricKeyType;
+  if (type !== 'rsa' && type !== 'ed25519') {
+    problems.push(`${name}: a ${type ?? 'unknown'} key; DKIM signs with ${types.join(' or ')} keys`);
+    return undefined;
+  }
+  if (!types.includes(type)) {
+    problems.push(
+      `${name}: an ${type} key; expected ${types.join(' or ')} (e.g. \`openssl genpkey -algorithm ed25519\`)`,
+    );
+    return undefined;
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (type === 'rsa' && bits < MIN_DKIM_RSA_BITS) {
+    problems.push(`${name}: an RSA key of ${bits} bits; receivers refuse under ${MIN_DKIM_RSA_BITS} (use 2048)`);
     return undefined;
   }
   return pem;
@@ -742,16 +933,18 @@ function readPemOrPath(name: string, value: string | undefined, problems: string
 function buildConfig(
   e: Env,
   file: ConfigFile,
-  read: { dkimKey: string | undefined; sesTestCertificate: string | undefined },
+  read: { dkimKey: string | undefined; dkimEd25519Key: string | undefined; sesTestCertificate: string | undefined },
 ): Config {
-  const { dkimKey, sesTestCertificate } = read;
+  const { dkimKey, dkimEd25519Key, sesTestCertificate } = read;
   const postmark = e.BOUNCES_POSTMARK_CREDENTIALS;
   return {
-    redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redis: redisTarget(e),
     prefix: e.LETTERPRESS_PREFIX,
     smtp: {
       url: e.SMTP_URL,
       poolSize: e.SMTP_POOL_SIZE,
+      setAsideMs: e.SMTP_RELAY_SET_ASIDE_MS,
+      setAsideMaxMs: e.SMTP_RELAY_SET_ASIDE_MAX_MS,
       commandTimeoutMs: e.SMTP_TIMEOUT_MS,
       connectTimeoutMs: e.SMTP_CONNECT_TIMEOUT_MS,
       finalDotTimeoutMs: e.SMTP_FINAL_DOT_TIMEOUT_MS,
@@ -787,7 +980,14 @@ function buildConfig(
     },
     dkim:
       e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey
-        ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey: dkimKey }
+        ? {
+            domainName: e.DKIM_DOMAIN,
+            keySelector: e.DKIM_SELECTOR,
+            privateKey: dkimKey,
+            ...(e.DKIM_ED25519_SELECTOR && dkimEd25519Key
+              ? { ed25519: { keySelector: e.DKIM_ED25519_SELECTOR, privateKey: dkimEd25519Key } }
+              : {}),
+          }
         : undefined,
     delivery: {
       batchSize: e.DELIVERY_BATCH_SIZE,

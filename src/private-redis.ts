@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { createRedis } from './redis.js';
 
 /** How a private Redis is stopped. */
 export const RedisStopMode = {
@@ -84,11 +84,12 @@ async function waitForPing(
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
     }
-    const probe = new Redis(url, {
+    const probe = createRedis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       connectTimeout: 500,
+      enableAutoPipelining: false,
     });
     probe.on('error', () => {});
     try {

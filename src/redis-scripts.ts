@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 const INCLUDE = /^--- @include "([^"]+)"\s*$/gm;
 
@@ -32,7 +33,7 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
  * The script `name` on a connection or pipeline, bound to it. Throws when the script was never registered on that
  * connection (a wiring mistake, not a runtime condition).
  */
-export function scriptCommand(target: Redis | ChainableCommander, name: string): ScriptCall {
+export function scriptCommand(target: RedisClient | ChainableCommander, name: string): ScriptCall {
   const command = (target as unknown as Record<string, ScriptCall>)[name];
   if (typeof command !== 'function') throw new Error(`Lua command ${name} is not defined`);
   return command.bind(target);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { findNewsletter, loadConfig } from '../src/config.js';
 describe('configuration', () => {
   it('runs on embedded defaults with one newsletter "daily" that takes every section', () => {
     const config = loadConfig({});
-    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redis).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
     expect(config.prefix).toBe('lp');
     expect(config.newsletters).toEqual([expect.objectContaining({ id: 'daily', sections: [], maxArticles: 12 })]);
     expect(config.site.mailDomain).toBe('news.harbourgazette.example');
@@ -275,6 +276,16 @@ describe('configuration, all at once and strict', () => {
     expect(problemsOf({ LETTERPRESS_CONFIG: configFile({ site: { from } }) })).toMatch(reason);
   });
 
+  it.each([
+    ['a display name', '"Desk" <unsubscribe@harbourgazette.example>'],
+    ['a line break', 'unsubscribe@harbourgazette.example\r\nBcc: all@example.org'],
+    ['no domain', 'unsubscribe@'],
+  ])('refuses an unsubscribe mailbox with %s, naming the field', (_name, unsubscribeMailbox) => {
+    expect(problemsOf({ LETTERPRESS_CONFIG: configFile({ site: { unsubscribeMailbox } }) })).toMatch(
+      /site\.unsubscribeMailbox: must be a bare address/,
+    );
+  });
+
   it('checks replyTo and each newsletter’s own from and replyTo too, and accepts proper mailboxes', () => {
     const message = problemsOf({
       LETTERPRESS_CONFIG: configFile({
@@ -328,6 +339,56 @@ describe('configuration, all at once and strict', () => {
     );
   });
 
+  it('takes an optional Ed25519 key for a second DKIM signature, and names the variable of every mistake in it', () => {
+    const pem = (type: 'rsa' | 'ed25519' | 'ec', bits = 2048) =>
+      (type === 'rsa'
+        ? generateKeyPairSync('rsa', { modulusLength: bits })
+        : type === 'ec'
+          ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+          : generateKeyPairSync('ed25519')
+      ).privateKey
+        .export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+    const rsa = pem('rsa');
+    const ed25519 = pem('ed25519');
+    const dkim = { DKIM_DOMAIN: 'harbourgazette.example', DKIM_SELECTOR: 'lp', DKIM_PRIVATE_KEY: rsa };
+    const config = loadConfig({
+      ...dkim,
+      DKIM_ED25519_SELECTOR: 'lpe',
+      DKIM_ED25519_PRIVATE_KEY: configFile(ed25519),
+    });
+    expect(config.dkim).toEqual({
+      domainName: 'harbourgazette.example',
+      keySelector: 'lp',
+      privateKey: rsa,
+      ed25519: { keySelector: 'lpe', privateKey: ed25519 },
+    });
+    expect(loadConfig(dkim).dkim?.ed25519).toBeUndefined();
+    expect(problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lpe' })).toMatch(
+      /DKIM_ED25519_SELECTOR and DKIM_ED25519_PRIVATE_KEY: set both or none/,
+    );
+    expect(problemsOf({ DKIM_ED25519_SELECTOR: 'lpe', DKIM_ED25519_PRIVATE_KEY: ed25519 })).toMatch(
+      /DKIM_ED25519_SELECTOR: a second signature needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lp', DKIM_ED25519_PRIVATE_KEY: ed25519 })).toMatch(
+      /DKIM_ED25519_SELECTOR: must differ from DKIM_SELECTOR/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lpe', DKIM_ED25519_PRIVATE_KEY: rsa })).toMatch(
+      /DKIM_ED25519_PRIVATE_KEY: an rsa key; expected ed25519/,
+    );
+    expect(
+      problemsOf({ ...dkim, DKIM_ED25519_SELECTOR: 'lpe', DKIM_ED25519_PRIVATE_KEY: '/nonexistent/ed.pem' }),
+    ).toMatch(/DKIM_ED25519_PRIVATE_KEY: cannot read the key file \/nonexistent\/ed\.pem/);
+    expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: pem('rsa', 512) })).toMatch(
+      /DKIM_PRIVATE_KEY: an RSA key of 512 bits; receivers refuse under 1024/,
+    );
+    expect(problemsOf({ ...dkim, DKIM_PRIVATE_KEY: pem('ec') })).toMatch(
+      /DKIM_PRIVATE_KEY: a ec key; DKIM signs with rsa or ed25519 keys/,
+    );
+    // An Ed25519 key as the main key is accepted (it signs ed25519-sha256).
+    expect(loadConfig({ ...dkim, DKIM_PRIVATE_KEY: ed25519 }).dkim?.privateKey).toBe(ed25519);
+  });
+
   it('refuses production without a config file, or with one that leaves the sample paper’s identity in place', () => {
     expect(problemsOf(productionEnv({ LETTERPRESS_CONFIG: undefined }))).toMatch(
       /LETTERPRESS_CONFIG: required when NODE_ENV=production/,
@@ -356,5 +417,89 @@ describe('configuration, all at once and strict', () => {
     expect(problemsOf(productionEnv({ FEED_ALLOW_PRIVATE_ADDRESSES: 'true' }))).toMatch(
       /FEED_ALLOW_PRIVATE_ADDRESSES: development and tests only/,
     );
+  });
+});
+
+describe('where Redis is: one server, a Cluster or Sentinel', () => {
+  const problemsOf = (env: Record<string, string>): string => {
+    try {
+      loadConfig(env);
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('reads a Cluster from REDIS_CLUSTER_NODES, with the nodes’ user, password and TLS', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: '10.0.0.5:6379, redis-2.internal:6380,[::1]:7000',
+      REDIS_USERNAME: 'letterpress',
+      REDIS_PASSWORD: 'node-password',
+      REDIS_TLS: 'true',
+    });
+    expect(config.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.5', port: 6379 },
+        { host: 'redis-2.internal', port: 6380 },
+        { host: '::1', port: 7000 },
+      ],
+      username: 'letterpress',
+      password: 'node-password',
+      isTls: true,
+    });
+  });
+
+  it('reads Sentinel from REDIS_SENTINELS and REDIS_SENTINEL_NAME, with the sentinels’ own password', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: '10.0.0.5:26379,10.0.0.6:26379',
+      REDIS_SENTINEL_NAME: 'letterpress',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-password',
+      REDIS_PASSWORD: 'node-password',
+    });
+    expect(config.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.5', port: 26379 },
+        { host: '10.0.0.6', port: 26379 },
+      ],
+      name: 'letterpress',
+      sentinelPassword: 'sentinel-password',
+      password: 'node-password',
+      isTls: false,
+    });
+  });
+
+  it('names a node list entry that is no host:port, and the port out of range', () => {
+    const message = problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.5:6379,10.0.0.6,redis:70000' });
+    expect(message).toContain('REDIS_CLUSTER_NODES: entry 2 ("10.0.0.6"): expected host:port');
+    expect(message).toContain('REDIS_CLUSTER_NODES: entry 3 ("redis:70000"): expected host:port');
+    expect(problemsOf({ REDIS_SENTINELS: ' , ' })).toContain('REDIS_SENTINELS: must list at least one host:port');
+  });
+
+  it('refuses two ways to Redis at once, Sentinel without its name, and variables the chosen way does not use', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' })).toContain(
+      'REDIS_URL and REDIS_CLUSTER_NODES: set only one of them',
+    );
+    expect(problemsOf({ REDIS_SENTINELS: 'a:26379' })).toContain('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS');
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_SENTINEL_NAME: 'x' })).toContain(
+      'REDIS_SENTINEL_NAME: only used with REDIS_SENTINELS',
+    );
+    const stray = problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'secret', REDIS_TLS: 'true' });
+    expect(stray).toContain(
+      'REDIS_PASSWORD: only used with REDIS_CLUSTER_NODES or REDIS_SENTINELS; put it in REDIS_URL',
+    );
+    expect(stray).toContain('REDIS_TLS: only used with REDIS_CLUSTER_NODES or REDIS_SENTINELS');
+  });
+
+  it('takes redis:// and rediss:// URLs only', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://:pw@cache.example.net:6380' }).redis).toEqual({
+      kind: 'standalone',
+      url: 'rediss://:pw@cache.example.net:6380',
+    });
+    expect(problemsOf({ REDIS_URL: 'http://127.0.0.1:6379' })).toContain(
+      'REDIS_URL: must start with redis:// or rediss:// (TLS), not http://',
+    );
+    expect(problemsOf({ REDIS_URL: 'not a url' })).toContain('REDIS_URL: must be a URL');
   });
 });

@@ -5,10 +5,9 @@
  * slot (Redis Cluster safe).
  */
 import { readLuaScript } from '../redis-scripts.js';
-import type { Redis } from 'ioredis';
 import { ArticleSchema, type Article } from './article.js';
 import { describeSource } from './describe-source.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 
 /** Why a changed article was not stored. */
 export const RefusalReason = {
@@ -62,7 +61,7 @@ const UPSERT_ARTICLES_LUA = readLuaScript(import.meta.url, 'lua/upsert-articles.
 /** Articles on Redis; see the module comment for the layout. */
 export class RedisArticleStore implements ArticleStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

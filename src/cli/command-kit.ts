@@ -7,11 +7,11 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { z } from 'zod';
-import type { Redis } from 'ioredis';
 import type { App, CreateAppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from '../redis.js';
 
 /** What a command hands back to the CLI. */
 export interface CommandOutput {
@@ -134,15 +134,16 @@ export async function withApp<T>(run: (app: App, config: Config) => Promise<T>):
  * Opens a bare Redis connection without the start-up checks, for commands that report on a Redis that may be
  * misconfigured or down (`health`, `doctor`): each command fails fast instead of waiting for Redis to come back.
  */
-export async function withRedis<T>(run: (redis: Redis, config: Config) => Promise<T>): Promise<T> {
+export async function withRedis<T>(run: (redis: RedisClient, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(config.redisUrl, {
+  const { createRedis } = await import('../redis.js');
+  const redis = createRedis(config.redis, {
     lazyConnect: true,
     connectTimeout: 3_000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: true,
+    enableAutoPipelining: false,
     // One-shot reports: no INFO round trip before the first command.
     enableReadyCheck: false,
   });

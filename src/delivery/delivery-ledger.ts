@@ -4,10 +4,9 @@
  * script, so an outcome is recorded at most once and the digest becomes `sent` in the same step as its last outcome.
  * A pending recipient costs bits, not hash fields or jobs: a million readers take about 125 KB per bitmap.
  */
-import type { Redis } from 'ioredis';
 import { DIGEST_STATUSES, type DigestStatus } from '../digests/digest.js';
 import { readLuaScript, scriptCommand, type ScriptCall } from '../redis-scripts.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import type { DigestReceived } from '../subscribers/export-personal-data.js';
 import { deliveryTotalsField, type DeliveryReplyClass } from './delivery-totals.js';
 
@@ -97,7 +96,7 @@ export interface DigestTransition {
 export class RedisDeliveryLedger {
   /** Registers the ledger's scripts on the connection. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('lpRecordOutcome', { numberOfKeys: 8, lua: RECORD_OUTCOME_LUA });

@@ -5,8 +5,7 @@
  * (lua/reserve-send-permit.lua) on Redis's own clock.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../redis.js';
+import type { RedisClient, RedisKeys } from '../redis.js';
 import { readLuaScript, scriptCommand } from '../redis-scripts.js';
 import type { SendPermit, SendRateLimiter } from './wait-for-send-permit.js';
 
@@ -56,7 +55,7 @@ export class RedisSendRateStore implements SendRateLimiter {
 
   /** Registers the permit script on the connection. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<
       RedisKeys,
       'sendRateLimits' | 'sendRateNext' | 'sendRateNextForDomain' | 'sendRatePermits'

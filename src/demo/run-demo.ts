@@ -19,7 +19,7 @@ import { escapeHtml } from '../escape-html.js';
 import { silentLogger } from '../logger.js';
 import { deletePrefix } from '../redis.js';
 import { runWorkers } from '../../workers/run-workers.js';
-import { resolveDemoRedis } from './resolve-redis.js';
+import { resolveDemoRedisFromEnv, type ResolvedRedis } from './resolve-redis.js';
 
 /** The bundled sample feed of a fictional newsroom. */
 export const SAMPLE_FEED_PATH = fileURLToPath(new URL('./sample-feed.xml', import.meta.url));
@@ -55,7 +55,7 @@ export interface DemoSummary {
   failed: number;
   out: string;
   index: string;
-  redis: 'REDIS_URL' | 'local' | 'private';
+  redis: ResolvedRedis['origin'];
   prefix: string;
   text: string;
 }
@@ -69,12 +69,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (DEMO_FILE.test(name)) await rm(join(outDir, name));
   }
 
-  const redis = await resolveDemoRedis(options.env.REDIS_URL);
+  const redis = await resolveDemoRedisFromEnv(options.env);
   const capture = await startCaptureServer({ directory: outDir });
   const prefix = `demo-${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     ...options.env,
-    REDIS_URL: redis.url,
+    ...(redis.url ? { REDIS_URL: redis.url } : {}),
     SMTP_URL: capture.url,
     LETTERPRESS_PREFIX: prefix,
     NODE_ENV: 'development',

@@ -21,8 +21,11 @@ export interface DigestArticleView {
   publishedIso: string;
   /** Plain text, whitespace collapsed, shortened for a digest card; null when empty. */
   standfirst: string | null;
-  /** The article's own image (never anything else): its http(s) URL, or `cid:` when embedded; or null. */
-  image: { url: string; alt: string; caption: string | null } | null;
+  /**
+   * The article's own image (never anything else): its http(s) URL, or `cid:` when embedded; or null. `height` is
+   * its height in pixels at the card's width when its size is known (embedded images), else null.
+   */
+  image: { url: string; alt: string; caption: string | null; height: number | null } | null;
 }
 
 /** One section of the digest. */
@@ -102,7 +105,18 @@ export interface BuildDigestViewInput {
   archiveUrl?: string;
   /** Articles the size budget left out of the email: how many, linked to the web version. @defaultValue 0 */
   articlesOnlyOnWeb?: number;
+  /** Pixel sizes of images known at render time (embedded images), by the URL the card shows. @defaultValue none */
+  imageSizes?: ReadonlyMap<string, ImageSize>;
 }
+
+/** An image's pixel size. */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** Width of a card's image in the email, in CSS pixels (the layout's width). */
+export const CARD_IMAGE_WIDTH = 600;
 
 /** Longest standfirst shown on a card; the article itself has the rest. */
 const STANDFIRST_MAX = 320;
@@ -222,8 +236,13 @@ function moreOnSiteLabel(count: number): string {
 }
 
 /** One article as a card shows it, dates in the site's locale and zone. */
-export function articleView(article: Article, site: Pick<Site, 'locale' | 'timeZone'>): DigestArticleView {
+export function articleView(
+  article: Article,
+  site: Pick<Site, 'locale' | 'timeZone'>,
+  imageSizes: ReadonlyMap<string, ImageSize> = new Map(),
+): DigestArticleView {
   const imageUrl = imageSourceOrNull(article.image?.url);
+  const size = imageUrl ? imageSizes.get(imageUrl) : undefined;
   const standfirst = collapseWhitespace(article.standfirst);
   return {
     title: collapseWhitespace(article.title),
@@ -238,6 +257,7 @@ export function articleView(article: Article, site: Pick<Site, 'locale' | 'timeZ
             url: imageUrl,
             alt: collapseWhitespace(article.image.alt),
             caption: article.image.caption ? collapseWhitespace(article.image.caption) || null : null,
+            height: size ? Math.round((CARD_IMAGE_WIDTH * size.height) / size.width) : null,
           }
         : null,
   };
@@ -276,7 +296,7 @@ export function buildDigestView(input: BuildDigestViewInput): DigestView {
     sections: sections.map((section) => ({
       name: section.name,
       heading: section.name.toUpperCase(),
-      articles: section.articles.map((article) => articleView(article, site)),
+      articles: section.articles.map((article) => articleView(article, site, input.imageSizes)),
     })),
     moreOnSite: onlyOnWeb > 0 && input.archiveUrl ? { label: moreOnSiteLabel(onlyOnWeb), url: input.archiveUrl } : null,
     articleCount: articles.length,

@@ -7,11 +7,10 @@
  * (`keys.newsletterCarried`) names the frozen digest that carries each article, so two digests never repeat one.
  * Every change of state is one script: a draft's edit, its freeze, and taking a frozen digest back.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { AppError, parseInput } from '../errors.js';
 import { readLuaScript, scriptCommand } from '../redis-scripts.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import {
   DigestBodySchema,
   DigestCompositionSchema,
@@ -162,7 +161,7 @@ export type FreezeOutcome = { kind: 'frozen'; revision: number } | { kind: 'conf
 export class RedisDigestStore {
   /** Registers the store's scripts on the connection. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: DigestStoreKeys,
   ) {
     redis.defineCommand('lpCreateDigest', { numberOfKeys: 5, lua: CREATE_DIGEST_LUA });

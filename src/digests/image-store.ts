@@ -5,8 +5,7 @@
  * digests; an image is never changed once written.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import type { InlineImage } from './digest.js';
 
 /** A stored image: its bytes and content type. */
@@ -53,7 +52,7 @@ export function replaceInlineImageSources(
 export class RedisImageStore {
   /** Uses the app's connection and key builder. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<RedisKeys, 'frozenImage'>,
   ) {}
 

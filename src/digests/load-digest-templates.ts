@@ -18,6 +18,8 @@ export interface MessageTemplates<View> {
   text: (view: View) => string;
   /** The folder they came from. */
   dir: string;
+  /** The MJML file's path, for error messages (its partials are inlined into it). */
+  mjmlPath: string;
 }
 
 /** The compiled digest templates of one folder. */
@@ -72,11 +74,13 @@ export function loadMessageTemplates<View = DigestView>(
     compile(environment, source, `partials/${file}`, false);
     environment.registerPartial(basename(file, '.mjml'), source);
   }
-  const mjml = compile(environment, readTemplate(join(dir, `${name}.mjml`)), `${name}.mjml`, false);
+  const mjmlPath = join(dir, `${name}.mjml`);
+  const mjml = compile(environment, readTemplate(mjmlPath), `${name}.mjml`, false);
   const text = compile(environment, readTemplate(join(dir, `${name}.txt`)), `${name}.txt`, true);
 
   const templates: MessageTemplates<View> = {
     dir,
+    mjmlPath,
     mjml: (view) => runTemplate(mjml, view, `${name}.mjml`),
     text: (view) => runTemplate(text, view, `${name}.txt`),
   };

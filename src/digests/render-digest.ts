@@ -79,17 +79,32 @@ function splitOnMarkers(rendered: string, nonce: string, part: string): SlottedT
 }
 
 interface MjmlValidationError {
-  formattedMessage?: string;
+  line?: number;
+  tagName?: string;
   message?: string;
+  formattedMessage?: string;
 }
 
-/** Compiles MJML with strict validation and no remote fonts; a broken template throws `template_invalid`. */
-export async function compileMjml(source: string): Promise<string> {
+/** One of MJML's validation errors as `line N <mj-tag>: what` (MJML's own text names the process's folder instead). */
+function describeMjmlError(error: MjmlValidationError): string {
+  if (error.message === undefined) return error.formattedMessage ?? String(error);
+  const where = [error.line === undefined ? '' : `line ${error.line}`, error.tagName ? `<${error.tagName}>` : '']
+    .filter(Boolean)
+    .join(' ');
+  return where ? `${where}: ${error.message}` : error.message;
+}
+
+/**
+ * Compiles MJML with strict validation and no remote fonts; a broken template throws `template_invalid` naming the
+ * template (`templateName`, e.g. the file's path) and every problem MJML found (line numbers are those of the
+ * rendered source, partials included).
+ */
+export async function compileMjml(source: string, templateName: string): Promise<string> {
   const problems = checkTemplateMarkup(source, 'mjml');
   if (problems.length > 0) {
     throw new AppError(
       'template_invalid',
-      `MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
+      `template ${templateName}: MJML is not well-formed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
     );
   }
   try {
@@ -103,8 +118,11 @@ export async function compileMjml(source: string): Promise<string> {
     return result.html;
   } catch (error) {
     const details = (error as { errors?: MjmlValidationError[] }).errors;
-    const reasons = details?.map((e) => e.formattedMessage ?? e.message ?? String(e)).join('; ');
-    throw new AppError('template_invalid', `MJML failed validation: ${reasons || (error as Error).message}`);
+    const reasons = details?.map(describeMjmlError).join('; ');
+    throw new AppError(
+      'template_invalid',
+      `template ${templateName}: MJML failed strict validation: ${reasons ? `${reasons} (lines of the rendered MJML, partials inlined)` : (error as Error).message}`,
+    );
   }
 }
 
@@ -146,8 +164,9 @@ export async function renderDigest(input: RenderDigestInput, options: RenderDige
     editorial: input.editorial,
     archiveUrl: input.archiveUrl,
     articlesOnlyOnWeb: input.articlesOnlyOnWeb,
+    imageSizes: new Map((input.images?.inline ?? []).map((image) => [`cid:${image.cid}`, image])),
   });
-  const html = await compileMjml(templates.mjml(view));
+  const html = await compileMjml(templates.mjml(view), templates.mjmlPath);
   const text = finishText(templates.text(view));
   const remote = view.sections.flatMap((section) =>
     section.articles.flatMap((article) =>

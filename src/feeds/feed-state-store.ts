@@ -1,7 +1,6 @@
 /** Feed polling state in Redis: one hash per feed (`keys.feedState(feedId)`), one field per FeedState property. */
-import type { Redis } from 'ioredis';
 import { parseInput } from '../errors.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import { FeedStateSchema, type FeedState } from './feed-state.js';
 
 const NUMBER_FIELDS = new Set(['lastIngested', 'lastUpdated', 'consecutiveFailures']);
@@ -16,7 +15,7 @@ function fromHash(feedId: string, hash: Record<string, string>): FeedState {
 /** Reads and writes the polling state of feeds. */
 export class RedisFeedStateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<RedisKeys, 'feedState'>,
   ) {}
 

@@ -4,9 +4,8 @@
  * address is ever written to Redis in clear.
  */
 import { createHmac } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 
 /** One limiter's budget. */
 export interface RateLimitOptions {
@@ -33,7 +32,7 @@ export interface RateLimiter {
 
 /** Builds a limiter on the app's Redis connection, its keys under the installation's hash tag. */
 export function createRateLimiter(
-  redis: Redis,
+  redis: RedisClient,
   keys: Pick<RedisKeys, 'rateLimit'>,
   options: RateLimitOptions,
 ): RateLimiter {

@@ -33,6 +33,7 @@ import {
   tokenHeaderLine,
 } from './compose-mime.js';
 import { relatedWrapper } from './inline-image-parts.js';
+import { RelaxedBodyHasher, type CanonicalPiece } from './sign-dkim.js';
 
 /** Input of `prepareDigestMessage`. */
 export interface PrepareDigestMessageInput {
@@ -69,7 +70,7 @@ export interface PrepareMessageInput {
   /** The From mailbox (`"Name" <address>`). */
   from: string;
   replyTo?: string;
-  site: Pick<Config['site'], 'mailDomain'>;
+  site: Pick<Config['site'], 'mailDomain' | 'unsubscribeMailbox'>;
   /** The secret Message-IDs are keyed from. */
   secret: string;
   /**
@@ -102,6 +103,11 @@ export interface RenderedMessage {
   envelope: { from: string; to: string };
   /** The Message-ID header value, angle brackets included; the same for every retry of this reader's copy. */
   messageId: string;
+  /**
+   * SHA-256 of the body in DKIM's relaxed canonical form (RFC 6376 §3.4.4), computed when first read: the part every
+   * reader shares is canonicalized and hashed once per prepared message (see `bodyHashing`).
+   */
+  readonly relaxedBodyHash: Buffer;
 }
 
 /** A message built once and rendered per reader with their own links. */
@@ -235,6 +241,50 @@ function checkLink(url: string): string {
   return link;
 }
 
+const HEADER_END = Buffer.from('\r\n\r\n', 'ascii');
+
+/**
+ * The relaxed body hash of one reader's copy, cheaply: the body up to the first personal value is the same for every
+ * reader, so its hash state is computed once and copied (`Hash.copy()`); every later frozen piece is canonicalized
+ * once and only hashed per reader; the reader's own values are canonicalized as they come. Nothing is computed until
+ * the first copy asks (a message that is not signed pays nothing).
+ */
+function bodyHashing(frozen: readonly (Buffer | Hole)[]): (values: readonly Buffer[]) => Buffer {
+  let prepared: { prefix: RelaxedBodyHasher; rest: (CanonicalPiece | Hole)[] } | undefined;
+  const prepare = () => {
+    const start = frozen.findIndex((piece) => Buffer.isBuffer(piece) && piece.includes(HEADER_END));
+    const first = frozen[start] as Buffer;
+    const body = [first.subarray(first.indexOf(HEADER_END) + HEADER_END.length), ...frozen.slice(start + 1)];
+    const prefix = RelaxedBodyHasher.create();
+    let index = 0;
+    for (; index < body.length && Buffer.isBuffer(body[index]); index += 1) prefix.write(body[index] as Buffer);
+    const rest = body
+      .slice(index)
+      .map((piece) => (Buffer.isBuffer(piece) ? RelaxedBodyHasher.canonicalize(piece) : piece));
+    return { prefix, rest };
+  };
+  return (values) => {
+    prepared ??= prepare();
+    const hasher = prepared.prefix.copy();
+    for (const piece of prepared.rest) {
+      if (typeof piece === 'number') hasher.write(values[piece] as Buffer);
+      else hasher.writeCanonical(piece);
+    }
+    return hasher.digest();
+  };
+}
+
+/**
+ * List-Unsubscribe: the one-click https link, and with an unsubscribe mailbox a `mailto:` whose Subject carries the
+ * same token (the relay pipes it to `letterpress subscribers unsubscribe-mail`), each URI on a line of its own.
+ */
+function listUnsubscribeLine(unsubscribeUrl: string, mailbox: string | undefined): string {
+  const https = tokenHeaderLine('List-Unsubscribe', `<${unsubscribeUrl}>`);
+  if (!mailbox) return https;
+  const token = unsubscribeUrl.slice(unsubscribeUrl.lastIndexOf('/') + 1);
+  return `${https.slice(0, -CRLF.length)},${CRLF} <mailto:${mailbox}?subject=unsubscribe%20${token}>${CRLF}`;
+}
+
 /**
  * Builds a message once (see `PrepareMessageInput`). Headers: From, Reply-To (if configured), To, Subject, Date,
  * Message-ID, MIME-Version, then for a newsletter's message List-Id, List-Unsubscribe and List-Unsubscribe-Post, then
@@ -249,6 +299,7 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
   const from = parseMailbox(input.from, 'from');
   const replyTo = input.replyTo ? parseMailbox(input.replyTo, 'replyTo') : undefined;
   const mailDomain = asciiDomain(input.site.mailDomain);
+  const unsubscribeMailbox = input.site.unsubscribeMailbox ? asciiAddress(input.site.unsubscribeMailbox) : undefined;
   const boundary = digestBoundary(input.messageSeed ? `${messageKey}:${input.messageSeed}` : messageKey);
   const idKey = messageIdKey(input.secret);
   const ascii = (text: string) => Buffer.from(text, 'ascii');
@@ -264,6 +315,8 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
     pieces.push(ascii(headerLine('List-Id', `${encodeDisplayName(list.name)} <${list.id}.${mailDomain}>`)));
     pieces.push(Hole.listUnsubscribe);
     pieces.push(ascii(headerLine('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click')));
+    // Gmail's feedback loop groups complaints by this: the newsletter and the sender, never a reader.
+    pieces.push(ascii(headerLine('Feedback-ID', `${list.id}:${mailDomain}`)));
   }
   pieces.push(
     ascii(
@@ -294,6 +347,7 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
   pieces.push(ascii(`${related?.closing ?? ''}--${boundary}--${CRLF}`));
   const frozen = mergeBuffers(pieces);
   const frozenLength = frozen.reduce<number>((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : 0), 0);
+  const hashBody = bodyHashing(frozen);
 
   const renderWithLinks = (recipient: MessageRecipient, links: SubscriberLinks, now: Date): RenderedMessage => {
     const to = asciiAddress(recipient.email);
@@ -308,7 +362,7 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
     values[Hole.to] = ascii(tokenHeaderLine('To', to));
     values[Hole.date] = ascii(`Date: ${formatRfc5322Date(now)}${CRLF}`);
     values[Hole.messageId] = ascii(tokenHeaderLine('Message-ID', messageId));
-    values[Hole.listUnsubscribe] = ascii(tokenHeaderLine('List-Unsubscribe', `<${unsubscribeUrl}>`));
+    values[Hole.listUnsubscribe] = ascii(listUnsubscribeLine(unsubscribeUrl, unsubscribeMailbox));
     values[Hole.textUnsubscribe] = textUnsubscribe;
     values[Hole.textPreferences] = textPreferences;
     values[Hole.htmlUnsubscribe] =
@@ -329,11 +383,16 @@ export function prepareMessage(input: PrepareMessageInput): PreparedMessage {
       }
     }
     let joined: Buffer | undefined;
+    let bodyHash: Buffer | undefined;
     return {
       chunks: list,
       get raw() {
         joined ??= Buffer.concat(list, length);
         return joined;
+      },
+      get relaxedBodyHash() {
+        bodyHash ??= hashBody(values);
+        return bodyHash;
       },
       envelope: { from: from.address, to },
       messageId,

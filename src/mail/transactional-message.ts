@@ -80,7 +80,7 @@ function renderBody(view: TransactionalView): Promise<{ html: string; text: stri
   if (cached) return cached;
   const templates = loadMessageTemplates<TransactionalView>('transactional');
   const rendered = (async () => ({
-    html: compactHtml(await compileMjml(templates.mjml(view))),
+    html: compactHtml(await compileMjml(templates.mjml(view), templates.mjmlPath)),
     text: finishText(templates.text(view)),
   }))();
   bodies.set(key, rendered);

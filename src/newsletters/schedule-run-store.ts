@@ -1,8 +1,7 @@
 /** The last run of each newsletter's schedule, kept for the editor page: when, what came of it, which digest. */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseInput } from '../errors.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 
 /** One run of a newsletter schedule. */
 export const ScheduleRunSchema = z.object({
@@ -17,7 +16,7 @@ export type ScheduleRun = z.infer<typeof ScheduleRunSchema>;
 /** Reads and writes the last run of each newsletter's schedule (one hash per newsletter). */
 export class RedisScheduleRunStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<RedisKeys, 'newsletterScheduleRun'>,
   ) {}
 

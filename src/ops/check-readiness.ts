@@ -1,6 +1,7 @@
 /**
  * Readiness: can this installation do its work now? Redis answers, its configuration passes the start-up checks (a
- * policy changed at run time to an evicting one fails here), and the relay opens a session. `/readyz` and
+ * policy changed at run time to an evicting one fails here), and a relay opens a session (with several relays, at
+ * least one: the mailer sets the others aside and sends through it). `/readyz` and
  * `letterpress health` answer with it. The relay probe is cached briefly so that frequent probes do not hammer it.
  */
 import { isAppError } from '../errors.js';
@@ -25,8 +26,8 @@ export interface CheckReadinessDeps {
   ping(): Promise<unknown>;
   /** Throws `redis_misconfigured` when Redis would lose queued work (see `checkRedisConfiguration`). */
   checkRedisConfiguration(): Promise<void>;
-  /** The configured relay's probe; undefined when no relay is configured (development: workers capture mail). */
-  probeRelay?: () => Promise<RelayProbe>;
+  /** Probes every configured relay, in SMTP_URL's order; undefined when none is configured (development). */
+  probeRelays?: () => Promise<RelayProbe[]>;
 }
 
 /** Runs the three checks; the relay and config are skipped (not ok) when Redis does not answer. */
@@ -51,24 +52,36 @@ export async function checkReadiness(deps: CheckReadinessDeps): Promise<Readines
   } else {
     checks.push({ name: 'config', isOk: false, detail: 'not checked: Redis does not answer' });
   }
-  const relay = deps.probeRelay ? await deps.probeRelay() : undefined;
-  if (!relay) {
-    checks.push({ name: 'relay', isOk: true, detail: 'no relay configured: workers capture messages (development)' });
-  } else if (relay.isReachable) {
-    const tls = relay.tls === 'none' ? 'without TLS' : relay.tls === 'implicit' ? 'over TLS' : 'with STARTTLS';
-    checks.push({
-      name: 'relay',
-      isOk: true,
-      detail: `the relay answers ${tls}${relay.isAuthenticated ? ', login accepted' : ''}`,
-    });
-  } else {
-    checks.push({
-      name: 'relay',
-      isOk: false,
-      detail: `the relay cannot be used (${relay.failure?.code ?? 'unknown'})`,
-    });
-  }
+  checks.push(judgeRelayProbes(deps.probeRelays ? await deps.probeRelays() : []));
   return { isReady: checks.every((check) => check.isOk), checks };
+}
+
+/** The relay check: ok when a relay opens a session. Relays are named by their place in SMTP_URL, never by host. */
+function judgeRelayProbes(probes: readonly RelayProbe[]): ReadinessCheck {
+  const [only] = probes;
+  if (!only)
+    return { name: 'relay', isOk: true, detail: 'no relay configured: workers capture messages (development)' };
+  if (probes.length === 1) {
+    return only.isReachable
+      ? { name: 'relay', isOk: true, detail: `the relay answers ${describeSession(only)}` }
+      : { name: 'relay', isOk: false, detail: `the relay cannot be used (${only.failure?.code ?? 'unknown'})` };
+  }
+  const usable = probes.filter((probe) => probe.isReachable).length;
+  const failing = probes.flatMap((probe, index) =>
+    probe.isReachable ? [] : [`relay ${index + 1}: ${probe.failure?.code ?? 'unknown'}`],
+  );
+  return {
+    name: 'relay',
+    isOk: usable > 0,
+    detail:
+      `${usable} of ${probes.length} relays answer` +
+      (failing.length > 0 ? ` (cannot be used: ${failing.join(', ')})` : ''),
+  };
+}
+
+function describeSession(probe: RelayProbe): string {
+  const tls = probe.tls === 'none' ? 'without TLS' : probe.tls === 'implicit' ? 'over TLS' : 'with STARTTLS';
+  return `${tls}${probe.isAuthenticated ? ', login accepted' : ''}`;
 }
 
 /** Wraps a probe so it runs at most once per `ttlMs` (concurrent callers share the run in progress). */

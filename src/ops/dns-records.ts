@@ -4,6 +4,7 @@
  * the configuration alone; `letterpress doctor` compares them with what DNS answers.
  */
 import { createPublicKey } from 'node:crypto';
+import { listRelays } from '../smtp/relay-list.js';
 import type { Config } from '../config.js';
 
 /** One TXT record to publish. */
@@ -47,9 +48,19 @@ export function dnsRecordsFor(config: Pick<Config, 'site' | 'dkim' | 'smtp'>): D
       name: `${config.dkim.keySelector}._domainkey.${config.dkim.domainName}`,
       value: dkimRecordValue(config.dkim.privateKey),
     });
+    if (config.dkim.ed25519) {
+      records.push({
+        kind: 'dkim',
+        name: `${config.dkim.ed25519.keySelector}._domainkey.${config.dkim.domainName}`,
+        value: dkimRecordValue(config.dkim.ed25519.privateKey),
+      });
+    }
   }
-  const relayHost = config.smtp.url ? new URL(config.smtp.url).hostname : undefined;
-  const spfMechanism = relayHost && !isLocalHost(relayHost) ? `a:${relayHost}` : 'mx';
+  // Every relay the workers send through, each once (several relays: SMTP_URL lists them).
+  const relayHosts = [...new Set(listRelays(config.smtp.url).map((relay) => new URL(relay.url).hostname))].filter(
+    (host) => !isLocalHost(host),
+  );
+  const spfMechanism = relayHosts.length > 0 ? relayHosts.map((host) => `a:${host}`).join(' ') : 'mx';
   records.push({
     kind: 'spf',
     name: domain,

@@ -3,9 +3,8 @@
  * installation's, not one process's: delivery totals (the ledger counts recorded outcomes itself; workers add their
  * retries), the send latency histogram (workers add theirs at each heartbeat), and ingest results per feed.
  */
-import type { Redis } from 'ioredis';
 import { parseDeliveryTotals, deliveryTotalsField, type DeliveryTotal } from '../delivery/delivery-totals.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import { SEND_LATENCY_BUCKETS, type TelemetryDrain } from './send-telemetry.js';
 
 /** The installation's send latency histogram: cumulative counts per upper bound (seconds; the last is +Inf). */
@@ -60,7 +59,7 @@ export function feedLabel(source: string): string {
 export class RedisMetricsStore {
   /** Uses the app's connection; every key lives under the installation's hash tag. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: MetricsKeys,
   ) {}
 

@@ -29,6 +29,7 @@ export const METRIC_NAMES = [
   'letterpress_worker_rss_bytes',
   'letterpress_relay_up',
   'letterpress_relay_set_aside',
+  'letterpress_relay_connections',
   'letterpress_scheduled_send_overdue_seconds',
 ] as const;
 
@@ -145,7 +146,13 @@ function declareSeries(registry: Registry) {
   const relayUp = gauge('letterpress_relay_up', 'Whether the relay answers (1) or not (0).', ['relay']);
   const relaySetAside = gauge(
     'letterpress_relay_set_aside',
-    'A relay that workers stopped sending to after a run of connection failures (1); batches wait for it.',
+    'A relay that workers set aside after it failed (1): with several relays the others carry its messages for a ' +
+      'while; with one, batches wait for it.',
+    ['relay'],
+  );
+  const relayConnections = gauge(
+    'letterpress_relay_connections',
+    'SMTP connections open to the relay, summed over the live workers.',
     ['relay'],
   );
   const overdue = gauge(
@@ -174,6 +181,7 @@ function declareSeries(registry: Registry) {
     workerRss,
     relayUp,
     relaySetAside,
+    relayConnections,
     overdue,
     reset: () => ours.forEach((metric) => metric.reset()),
   };
@@ -223,6 +231,7 @@ function setFromSnapshot(series: ReturnType<typeof declareSeries>, snapshot: Ops
   for (const relay of snapshot.relays) {
     if (relay.isUp !== undefined) series.relayUp.set({ relay: relay.relay }, relay.isUp ? 1 : 0);
     series.relaySetAside.set({ relay: relay.relay }, relay.isSetAside ? 1 : 0);
+    if (relay.connections !== undefined) series.relayConnections.set({ relay: relay.relay }, relay.connections);
   }
   for (const send of snapshot.overdueSends) {
     series.overdue.set({ newsletter: send.newsletterId }, Math.max(0, (Date.now() - send.dueAt.getTime()) / 1000));

@@ -27,8 +27,10 @@ export interface RelayFigures {
   relay: string;
   /** Whether it answered the last probe or the last sends (undefined: nobody knows yet). */
   isUp: boolean | undefined;
-  /** True when a live worker stopped sending to it after a run of connection failures. */
+  /** True when a live worker set it aside (several relays) or stopped sending to it after a run of failures. */
   isSetAside: boolean;
+  /** Connections to it open in the live workers, summed (undefined: no worker reported them). */
+  connections: number | undefined;
 }
 
 /** The digests still on their way, with their progress. */
@@ -63,8 +65,8 @@ export interface ReadOpsSnapshotDeps {
   metrics: Pick<RedisMetricsStore, 'readDeliveryTotals' | 'readSendLatency' | 'readFeeds'>;
   heartbeats: Pick<RedisWorkerHeartbeats, 'list'>;
   digests: { list(limit: number): Promise<Digest[]> };
-  /** The relay this process is configured with and whether it answers now (serve probes it, cached). */
-  probeRelay?: () => Promise<{ relay: string; isUp: boolean } | undefined>;
+  /** The relays this process is configured with and whether each answers now (serve probes them, cached). */
+  probeRelays?: () => Promise<{ relay: string; isUp: boolean }[]>;
   scheduledSends?: ScheduledSendSource;
   clock: () => Date;
 }
@@ -103,7 +105,7 @@ export async function readOpsSnapshot(deps: ReadOpsSnapshotDeps): Promise<OpsSna
     deps.metrics.readFeeds(),
     deps.heartbeats.list(now),
     deps.digests.list(RECENT_DIGESTS),
-    deps.probeRelay?.().catch(() => undefined),
+    deps.probeRelays?.().catch(() => undefined),
     deps.scheduledSends?.listOverdue(now) ?? Promise.resolve([]),
   ]);
   return {
@@ -128,11 +130,18 @@ export async function readOpsSnapshot(deps: ReadOpsSnapshotDeps): Promise<OpsSna
  */
 export function judgeRelays(
   workers: readonly ObservedWorker[],
-  probed: { relay: string; isUp: boolean } | undefined,
+  probed: readonly { relay: string; isUp: boolean }[] | undefined,
 ): RelayFigures[] {
   const relays = new Map<string, RelayFigures & { latestReport: number }>();
-  if (probed)
-    relays.set(probed.relay, { relay: probed.relay, isUp: probed.isUp, isSetAside: false, latestReport: Infinity });
+  for (const probe of probed ?? []) {
+    relays.set(probe.relay, {
+      relay: probe.relay,
+      isUp: probe.isUp,
+      isSetAside: false,
+      connections: undefined,
+      latestReport: Infinity,
+    });
+  }
   for (const worker of workers) {
     if (worker.isStale) continue;
     for (const health of worker.relays) {
@@ -140,14 +149,17 @@ export function judgeRelays(
         relay: health.relay,
         isUp: undefined,
         isSetAside: false,
+        connections: undefined,
         latestReport: -Infinity,
       };
       known.isSetAside ||= health.isSetAside;
+      if (health.connections !== undefined) known.connections = (known.connections ?? 0) + health.connections;
       const reportedAt = Math.max(
         Date.parse(health.lastOkAt ?? '') || 0,
         Date.parse(health.lastUnavailableAt ?? '') || 0,
       );
-      if (reportedAt > known.latestReport) {
+      // A relay a worker has not used yet (listed with several relays) says nothing about whether it answers.
+      if (reportedAt > 0 && reportedAt > known.latestReport) {
         known.latestReport = reportedAt;
         known.isUp = health.consecutiveUnavailable === 0;
       }

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config.js';
 import type { RelayProbe } from '../smtp/probe-relay.js';
+import { listRelays } from '../smtp/relay-list.js';
 import { dnsRecordsFor, senderDomain, type DnsRecord } from './dns-records.js';
 import type { ObservedWorker } from './worker-heartbeats.js';
 
@@ -41,7 +42,7 @@ export interface DoctorDeps {
   config: Config;
   /** Undefined when Redis does not answer (with the reason). */
   readRedis(): Promise<RedisFacts>;
-  /** Probes the configured relay (not called without SMTP_URL). */
+  /** Probes one configured relay (called for each relay of SMTP_URL; not without one). */
   probeRelay(url: string): Promise<RelayProbe>;
   /** DNS TXT lookup; rejects with a code like ENOTFOUND or ENODATA. */
   resolveTxt(name: string): Promise<string[][]>;
@@ -179,8 +180,8 @@ function isLoopback(relay: string): boolean {
 }
 
 async function checkRelay(deps: DoctorDeps): Promise<Finding[]> {
-  const url = deps.config.smtp.url;
-  if (!url) {
+  const relays = listRelays(deps.config.smtp.url);
+  if (relays.length === 0) {
     return [
       {
         area: 'relay',
@@ -191,11 +192,39 @@ async function checkRelay(deps: DoctorDeps): Promise<Finding[]> {
       },
     ];
   }
-  const probe = await deps.probeRelay(url);
+  const probes = await Promise.all(relays.map((relay) => deps.probeRelay(relay.url)));
+  if (probes.length === 1) return judgeRelay(probes[0] as RelayProbe, 'SMTP_URL', 'fail');
+  // Several relays: each is reported; one that fails is a warning while another carries the mail.
+  const usable = probes.filter((probe) => probe.isReachable).length;
+  const findings: Finding[] = [
+    {
+      area: 'relay',
+      name: 'relays',
+      status: usable === probes.length ? 'ok' : usable > 0 ? 'warn' : 'fail',
+      detail: `${usable} of ${probes.length} relays usable (weights ${relays.map((relay) => relay.weight).join(':')})`,
+      ...(usable < probes.length
+        ? { fix: 'fix or remove the failing relays below; workers set them aside and retry them meanwhile' }
+        : {}),
+    },
+  ];
+  probes.forEach((probe, index) => {
+    const place = `SMTP_URL[${index + 1}]`;
+    findings.push(
+      ...judgeRelay(probe, place, usable > 0 ? 'warn' : 'fail').map((finding) => ({
+        ...finding,
+        name: `${place} ${finding.name}`,
+      })),
+    );
+  });
+  return findings;
+}
+
+/** One relay's findings: its session, TLS and login; `place` names it in fixes, `failure` is a failed session's status. */
+function judgeRelay(probe: RelayProbe, place: string, failure: FindingStatus): Finding[] {
   if (!probe.isReachable) {
     const code = probe.failure?.code ?? 'ECONNECTION';
     const fixes: Record<string, string> = {
-      EAUTH: 'check the user and password in SMTP_URL (percent-encode special characters)',
+      EAUTH: `check the user and password in ${place} (percent-encode special characters)`,
       ETLS: 'check the relay’s certificate and port: smtps:// for port 465, smtp:// with STARTTLS for 587',
       ETIMEDOUT: 'check the host, the port and any firewall between this host and the relay',
     };
@@ -204,9 +233,9 @@ async function checkRelay(deps: DoctorDeps): Promise<Finding[]> {
       {
         area: 'relay',
         name: 'session',
-        status: 'fail',
+        status: failure,
         detail: `${probe.relay}: failed ${step} (${code}: ${probe.failure?.message ?? 'no answer'})`,
-        fix: fixes[code] ?? 'check the host and port in SMTP_URL and that the relay is running',
+        fix: fixes[code] ?? `check the host and port in ${place} and that the relay is running`,
       },
     ];
   }
@@ -248,7 +277,7 @@ async function checkRelay(deps: DoctorDeps): Promise<Finding[]> {
           ? `no login configured although the relay offers ${probe.authMechanisms.join(' ')}`
           : 'no login configured or offered',
       ...(probe.authMechanisms.length > 0 && !isLoopback(probe.relay)
-        ? { fix: 'put the relay’s user and password in SMTP_URL unless it accepts this host by its address' }
+        ? { fix: `put the relay’s user and password in ${place} unless it accepts this host by its address` }
         : {}),
     });
   }

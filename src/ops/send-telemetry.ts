@@ -5,6 +5,7 @@
  */
 import { classifySmtpReply } from '../smtp/classify-smtp-reply.js';
 import type { Mailer } from '../smtp/mailer.js';
+import type { RelayStatus } from '../smtp/relay-pool.js';
 
 /** Upper bounds (seconds) of the send latency histogram's buckets; the last bucket is +Inf. */
 export const SEND_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
@@ -22,8 +23,13 @@ export interface RelayHealth {
   relay: string;
   /** Transport failures (connection refused, dropped, timed out, 421) in a row; any reply of the relay resets it. */
   consecutiveUnavailable: number;
-  /** True once the run is long enough that delivery batches stop and wait for the relay (they are handed back). */
+  /**
+   * With several relays: the mailer set it aside (messages go to the others for a while). With one: the run of
+   * failures is long enough that delivery batches stop and wait for it (they are handed back).
+   */
   isSetAside: boolean;
+  /** Connections to it open in this process (or messages in flight, with nodemailer), when the mailer says. */
+  connections?: number;
   lastOkAt?: string;
   lastUnavailableAt?: string;
 }
@@ -42,6 +48,8 @@ export interface SendTelemetry {
   observe(relay: string, seconds: number, result: { ok: true } | { ok: false; error: unknown }): void;
   /** Returns and resets the latencies and retries; relay health is kept (it is a state, not a count). */
   drain(): TelemetryDrain;
+  /** Reads each relay's set-aside state and connections from the mailer at every drain. */
+  watchRelays(source: () => RelayStatus[]): void;
 }
 
 /** A relay's health as kept between drains: times as epoch ms (no Date per message on the send path). */
@@ -68,10 +76,12 @@ export function createSendTelemetry(options: { setAsideAfter: number; clock?: ()
     }
     return health;
   };
-  const report = (state: RelayState): RelayHealth => ({
+  let readRelays: () => RelayStatus[] = () => [];
+  const report = (state: RelayState, status: RelayStatus | undefined): RelayHealth => ({
     relay: state.relay,
     consecutiveUnavailable: state.consecutiveUnavailable,
-    isSetAside: state.consecutiveUnavailable >= options.setAsideAfter,
+    isSetAside: status?.isSetAside ?? state.consecutiveUnavailable >= options.setAsideAfter,
+    ...(status ? { connections: status.connections } : {}),
     ...(state.lastOkAt > 0 ? { lastOkAt: new Date(state.lastOkAt).toISOString() } : {}),
     ...(state.lastUnavailableAt > 0 ? { lastUnavailableAt: new Date(state.lastUnavailableAt).toISOString() } : {}),
   });
@@ -95,16 +105,22 @@ export function createSendTelemetry(options: { setAsideAfter: number; clock?: ()
       }
     },
     drain() {
+      // Every configured relay is reported, also one that has not been used yet.
+      const statuses = new Map(readRelays().map((status) => [status.relay, status]));
+      for (const relay of statuses.keys()) relayFor(relay);
       const drained: TelemetryDrain = {
         latency: { buckets, sumSeconds, count },
         retried,
-        relays: [...relays.values()].map(report),
+        relays: [...relays.values()].map((state) => report(state, statuses.get(state.relay))),
       };
       buckets = new Array<number>(SEND_LATENCY_BUCKETS.length + 1).fill(0);
       sumSeconds = 0;
       count = 0;
       retried = 0;
       return drained;
+    },
+    watchRelays(source) {
+      readRelays = source;
     },
   };
 }

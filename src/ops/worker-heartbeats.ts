@@ -4,9 +4,8 @@
  * stops being renewed is a worker that died or hangs: it shows as stale (in `health --worker`, `/metrics`, `digest
  * send --wait`) for an hour, then it is forgotten.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 
 /** One worker's record, as written at each beat. */
 export const WorkerHeartbeatSchema = z.object({
@@ -25,6 +24,7 @@ export const WorkerHeartbeatSchema = z.object({
       relay: z.string(),
       consecutiveUnavailable: z.number().int().min(0),
       isSetAside: z.boolean(),
+      connections: z.number().int().min(0).optional(),
       lastOkAt: z.iso.datetime({ offset: true }).optional(),
       lastUnavailableAt: z.iso.datetime({ offset: true }).optional(),
     }),
@@ -52,7 +52,7 @@ export function staleAfterMs(beatEveryMs: number): number {
 export class RedisWorkerHeartbeats {
   /** Uses the app's connection; every record lives in one hash under the installation's hash tag. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<RedisKeys, 'workerHeartbeats'>,
   ) {}
 

@@ -67,10 +67,24 @@ const AllowKindsSchema = z.array(FindingKindSchema).superRefine((kinds, context)
 
 /** Audits a stored digest, stores the result with it and returns it. Throws `digest_not_found` for an unknown id. */
 export async function auditDigest(deps: AuditDigestDeps, input: AuditDigestInput): Promise<AuditResult> {
-  const allowKinds = new Set(parseInput(AllowKindsSchema, [...(input.allowKinds ?? [])], 'allowed finding kinds'));
   const digest = await deps.digests.get(input.digestId);
   const body = digest ? await deps.digests.getBody(digest.id) : undefined;
   if (!digest || !body) throw new AppError('digest_not_found', `no digest "${input.digestId}"`);
+  const result = await auditIssue(deps, { digest, body, allowKinds: input.allowKinds });
+  await deps.audits.save(result);
+  return result;
+}
+
+/**
+ * Audits a digest's body as it is (a draft rendered for the editor's preview, or the frozen body) without storing
+ * anything: the same two readers, the same comparison and inspections as before a send.
+ */
+export async function auditIssue(
+  deps: Pick<AuditDigestDeps, 'prepareMessage' | 'linksFor' | 'clock'>,
+  input: { digest: Digest; body: DigestBody; allowKinds?: readonly string[] },
+): Promise<AuditResult> {
+  const { digest, body } = input;
+  const allowKinds = new Set(parseInput(AllowKindsSchema, [...(input.allowKinds ?? [])], 'allowed finding kinds'));
   const message = await deps.prepareMessage(digest, body);
   const now = deps.clock();
   const copies = await Promise.all(
@@ -86,7 +100,7 @@ export async function auditDigest(deps: AuditDigestDeps, input: AuditDigestInput
   const found = [...compareCopies(first, second), ...inspectCopy(first, body), ...inspectCopy(second, body)];
   const findings = allow(dedupe(found), allowKinds);
   const blocking = findings.filter((finding) => finding.allowedBy === undefined).length;
-  const result: AuditResult = {
+  return {
     digestId: digest.id,
     auditedAt: now.toISOString(),
     imagePolicy: body.images?.policy ?? 'remote',
@@ -95,8 +109,6 @@ export async function auditDigest(deps: AuditDigestDeps, input: AuditDigestInput
     blocking,
     isPassed: blocking === 0,
   };
-  await deps.audits.save(result);
-  return result;
 }
 
 function inspectCopy(copy: ReadCopy, body: DigestBody): Finding[] {

@@ -2,16 +2,15 @@
  * Audit results in Redis, one JSON document per digest (`keys.digestAudit(id)`): the latest audit, replaced by the
  * next one. It lives as long as the digest; the editor's preview reads it with `get`.
  */
-import type { Redis } from 'ioredis';
 import { AppError, parseInput } from '../errors.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import { AuditResultSchema, type AuditResult } from './finding.js';
 
 /** Reads and writes a digest's latest audit result. */
 export class RedisAuditStore {
   /** Uses the app's connection and key builder. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<RedisKeys, 'digestAudit'>,
   ) {}
 

@@ -3,7 +3,6 @@
  * registry, and "revive", which makes sure a job exists and will run soon (used when a digest resumes).
  */
 import { Queue, type Job, type JobsOptions, type JobType } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   jobDefinitions,
   jobIdFor,
@@ -14,11 +13,12 @@ import {
 } from './job-definitions.js';
 import type { z } from 'zod';
 import { createQueueAdmin, type QueueAdmin } from './queue-admin.js';
+import type { RedisClient } from '../redis.js';
 
 /** Options for the queues. */
 export interface DeliveryQueuesOptions {
   /** A connection dedicated to BullMQ (`maxRetriesPerRequest: null`); shared by the queues, duplicated by workers. */
-  connection: Redis;
+  connection: RedisClient;
   /** BullMQ prefix: `keys.bullPrefix`. */
   prefix: string;
   /** Per-job overrides of the registry's default options (tests shorten backoffs). @defaultValue {} */
@@ -42,7 +42,7 @@ export interface DeliveryQueues {
   /** Counts, failed jobs, retry, pause and resume, for ops. */
   admin: QueueAdmin;
   /** The connection the queues share; workers duplicate it. */
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /**
    * Enqueues one job with its deterministic id, optionally to run after `delayMs`; a job with that id that still
@@ -265,7 +265,7 @@ export function createDeliveryQueues(options: DeliveryQueuesOptions): DeliveryQu
 export { jobIdFor };
 
 /** Deletes the entries of a queue's event stream that mention the address (a failure reason quoting it). */
-async function removeEventsMentioning(redis: Redis, stream: string, address: string): Promise<number> {
+async function removeEventsMentioning(redis: RedisClient, stream: string, address: string): Promise<number> {
   let removed = 0;
   let from = '-';
   for (;;) {

@@ -72,3 +72,11 @@ export async function probeSmtpRelay(
     elapsedMs: Math.round(performance.now() - started),
   };
 }
+
+/** Probes every relay of a list at once (see `probeSmtpRelay`), in the list's order. */
+export function probeSmtpRelays(
+  urls: readonly string[],
+  options: { timeoutMs: number; heloName?: string; allowPlaintextAuth?: boolean },
+): Promise<RelayProbe[]> {
+  return Promise.all(urls.map((url) => probeSmtpRelay(url, options)));
+}

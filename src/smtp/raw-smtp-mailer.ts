@@ -8,7 +8,8 @@
  * one that stays idle for `idleTimeoutMs` (as nodemailer's pool does). Until a connection has opened, it opens one
  * at a time, so a relay that refuses the login sees one attempt, not one per queued message; and a refusal of the
  * session itself (see `classifySmtpReply`: greeting, EHLO, TLS, login) fails every message waiting with it. DKIM
- * signing is not done here: `createMailerFromConfig` keeps nodemailer when a key is configured.
+ * signing is not done here: `createMailerFromConfig` wraps this mailer in `createDkimSigningMailer` when a key is
+ * configured.
  */
 import { classifySmtpReply } from './classify-smtp-reply.js';
 import type { ClosableMailer, SendResult } from './mailer.js';
@@ -40,6 +41,20 @@ export interface RawSmtpMailerOptions {
    * address literal of this end of each connection
    */
   heloName?: string;
+  /**
+   * When a connection cannot be opened while none is open, fail every waiting message with it at once instead of
+   * trying one connection per message: right for one relay of several (see `relay-pool.ts`), whose messages then go
+   * to the others. @defaultValue false
+   */
+  failWaitingWhenUnreachable?: boolean;
+}
+
+/** A raw mailer: a closable mailer that counts its connections and knows which failures came before any message. */
+export interface RawSmtpMailer extends ClosableMailer {
+  /** Connections open or opening. */
+  connectionCount(): number;
+  /** True for a failure that came before the message was handed to the relay (its session could not be opened). */
+  isUnsent(error: unknown): boolean;
 }
 
 /** The defaults of the options above, in one place (the config reads its own from the environment). */
@@ -74,6 +89,8 @@ export function sessionSettings(options: RawSmtpMailerOptions): SessionSettings 
 
 /** The connections of one mailer and the messages waiting for one (see the module comment). */
 class SessionPool {
+  /** Failures that came before the message was written: the session did not open, or the pool was closed. */
+  readonly unsent = new WeakSet<object>();
   private readonly idle: SmtpSession[] = [];
   private readonly idleTimers = new Map<SmtpSession, NodeJS.Timeout>();
   /** Every open session, idle or busy. */
@@ -87,10 +104,17 @@ class SessionPool {
     private readonly poolSize: number,
     private readonly maxMessages: number,
     private readonly idleTimeoutMs: number,
+    private readonly failWaitingWhenUnreachable: boolean,
   ) {}
 
+  /** Connections open or opening. */
+  get connectionCount(): number {
+    return this.sessions.size + this.opening;
+  }
+
   send(outgoing: Outgoing): void {
-    if (this.isClosed) return outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+    if (this.isClosed)
+      return outgoing.reject(this.markUnsent(new SmtpSendError('the mailer is closed', 'ECONNECTION')));
     this.queue.push(outgoing);
     this.pump();
   }
@@ -98,7 +122,7 @@ class SessionPool {
   async close(): Promise<void> {
     this.isClosed = true;
     for (const outgoing of this.queue.splice(0))
-      outgoing.reject(new SmtpSendError('the mailer is closed', 'ECONNECTION'));
+      outgoing.reject(this.markUnsent(new SmtpSendError('the mailer is closed', 'ECONNECTION')));
     await Promise.all([...this.idle].map((session) => this.retire(session)));
   }
 
@@ -136,14 +160,22 @@ class SessionPool {
       (error: unknown) => {
         this.opening -= 1;
         void fresh.close();
-        first.reject(error as Error);
-        // A refusal of the session itself would meet every message waiting: fail them with it now.
-        if (classifySmtpReply(error).kind === 'relay-refused') {
+        first.reject(this.markUnsent(error as Error));
+        // A refusal of the session itself would meet every message waiting: fail them with it now. So would a relay
+        // that cannot be reached, when the messages have somewhere else to go.
+        const reply = classifySmtpReply(error);
+        const isUnreachable = this.failWaitingWhenUnreachable && reply.isRelayUnavailable && this.sessions.size === 0;
+        if (reply.kind === 'relay-refused' || isUnreachable) {
           for (const outgoing of this.queue.splice(0)) outgoing.reject(error as Error);
         }
         this.pump();
       },
     );
+  }
+
+  private markUnsent(error: Error): Error {
+    this.unsent.add(error);
+    return error;
   }
 
   private run(session: SmtpSession, outgoing: Outgoing): void {
@@ -185,12 +217,13 @@ class SessionPool {
  * Creates the pooled raw mailer (see the module comment). A message waits for a free connection; a connection that
  * fails to open takes the message it was opened for down with it (the error says why).
  */
-export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMailer {
+export function createRawSmtpMailer(options: RawSmtpMailerOptions): RawSmtpMailer {
   const pool = new SessionPool(
     sessionSettings(options),
     options.poolSize,
     options.maxMessagesPerConnection ?? RAW_SMTP_DEFAULTS.maxMessagesPerConnection,
     options.idleTimeoutMs ?? RAW_SMTP_DEFAULTS.idleTimeoutMs,
+    options.failWaitingWhenUnreachable ?? false,
   );
   return {
     send(message) {
@@ -200,5 +233,7 @@ export function createRawSmtpMailer(options: RawSmtpMailerOptions): ClosableMail
       });
     },
     close: () => pool.close(),
+    connectionCount: () => pool.connectionCount,
+    isUnsent: (error) => typeof error === 'object' && error !== null && pool.unsent.has(error),
   };
 }

@@ -7,7 +7,11 @@ import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { parseMailbox } from '../mail/compose-mime.js';
 import type { ClosableMailer, SendResult } from './mailer.js';
-import { createRawSmtpMailer, RAW_SMTP_DEFAULTS } from './raw-smtp-mailer.js';
+import type { Logger } from '../logger.js';
+import { createDkimSigningMailer, dkimKeysOf } from './dkim-signing-mailer.js';
+import { createRawSmtpMailer, RAW_SMTP_DEFAULTS, type RawSmtpMailer } from './raw-smtp-mailer.js';
+import { listRelays } from './relay-list.js';
+import { createRelayPool, type PooledRelay, type RelayPool } from './relay-pool.js';
 import { checkHeloName, parseRelayUrl } from './relay-url.js';
 
 /** What the nodemailer mailer reads from the config. */
@@ -48,7 +52,16 @@ export function createSmtpMailer(options: SmtpMailerOptions): ClosableMailer {
     ...(target.heloName || options.heloName ? { name: target.heloName ?? options.heloName } : {}),
     // The password only over TLS, as the built-in client: STARTTLS becomes a must when there is a password to send.
     ...(target.credentials && !target.isImplicitTls && !options.allowPlaintextAuth ? { requireTLS: true } : {}),
-    ...(options.dkim ? { dkim: options.dkim } : {}),
+    // nodemailer signs with the main key only (it has no Ed25519).
+    ...(options.dkim
+      ? {
+          dkim: {
+            domainName: options.dkim.domainName,
+            keySelector: options.dkim.keySelector,
+            privateKey: options.dkim.privateKey,
+          },
+        }
+      : {}),
   });
   transport.on('error', () => {});
   return {
@@ -84,22 +97,79 @@ export function defaultHeloName(site: Pick<Config['site'], 'from'>): string | un
   }
 }
 
+/** What `createMailerFromConfig` may do to each relay's mailer before it is pooled. */
+export interface MailerFromConfigOptions {
+  /** Wraps one relay's mailer (the app measures each relay's sends). @defaultValue none */
+  wrapRelay?: (mailer: ClosableMailer, relay: string) => ClosableMailer;
+  /** Says when a relay is set aside and back (several relays only). @defaultValue silent */
+  logger?: Logger;
+}
+
 /**
- * Creates the mailer from the config; refuses when no relay is configured. Without DKIM (and unless SMTP_MAILER is
- * `nodemailer`) the pre-built messages go out through the raw SMTP client: profiling showed nodemailer's per-byte
- * JavaScript (dot-stuffing, stream plumbing) was most of the CPU per message. With a DKIM key nodemailer signs and
- * sends, and SMTP_MAILER=nodemailer keeps it for every message, as an escape hatch for an unusual relay.
+ * Creates the mailer from the config; refuses when no relay is configured. Unless SMTP_MAILER is `nodemailer`, the
+ * pre-built messages go out through the raw SMTP client (profiling showed nodemailer's per-byte JavaScript, dot-stuffing
+ * and stream plumbing, was most of the CPU per message), signed by `createDkimSigningMailer` when a DKIM key is
+ * configured. SMTP_MAILER=nodemailer keeps nodemailer for every message (it signs with the main key only), as an
+ * escape hatch for an unusual relay. With several relays in SMTP_URL, each gets its own pool (up to SMTP_POOL_SIZE
+ * connections) behind one relay pool that spreads the messages by weight and sets failing relays aside (see
+ * `relay-pool.ts`).
  */
-export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim' | 'site'>): ClosableMailer {
+export function createMailerFromConfig(
+  config: Pick<Config, 'smtp' | 'dkim' | 'site'>,
+  options: MailerFromConfigOptions = {},
+): RelayPool {
   const { smtp } = config;
-  if (!smtp.url) {
+  const relays = listRelays(smtp.url);
+  if (relays.length === 0) {
     throw new AppError(
       'config_invalid',
       'SMTP_URL is not set: configure a relay (or run `letterpress worker`, which starts the capture server in development)',
     );
   }
+  const isOneOfSeveral = relays.length > 1;
+  const pooled = relays.map((relay): PooledRelay => {
+    const mailer = createRelayMailer(config, relay.url, isOneOfSeveral);
+    return {
+      label: relay.label,
+      weight: relay.weight,
+      mailer: options.wrapRelay?.(mailer, relay.label) ?? mailer,
+      ...('connectionCount' in mailer ? { connectionCount: mailer.connectionCount, isUnsent: mailer.isUnsent } : {}),
+    };
+  });
+  const [only] = pooled;
+  if (only && !isOneOfSeveral) {
+    // One relay: no pool in between, so its failures reach the delivery exactly as they always did.
+    let inFlight = 0;
+    return {
+      async send(message) {
+        inFlight += 1;
+        try {
+          return await only.mailer.send(message);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      close: () => only.mailer.close(),
+      relayStatus: () => [{ relay: only.label, weight: 1, connections: only.connectionCount?.() ?? inFlight }],
+    };
+  }
+  return createRelayPool({
+    relays: pooled,
+    setAsideMs: smtp.setAsideMs,
+    setAsideMaxMs: smtp.setAsideMaxMs,
+    logger: options.logger,
+  });
+}
+
+/** One relay's pooled mailer: the built-in client, or nodemailer with DKIM or SMTP_MAILER=nodemailer. */
+function createRelayMailer(
+  config: Pick<Config, 'smtp' | 'dkim' | 'site'>,
+  url: string,
+  isOneOfSeveral: boolean,
+): ClosableMailer | RawSmtpMailer {
+  const { smtp } = config;
   const shared = {
-    url: smtp.url,
+    url,
     poolSize: smtp.poolSize,
     connectTimeoutMs: smtp.connectTimeoutMs,
     finalDotTimeoutMs: smtp.finalDotTimeoutMs,
@@ -108,8 +178,16 @@ export function createMailerFromConfig(config: Pick<Config, 'smtp' | 'dkim' | 's
     allowPlaintextAuth: smtp.allowPlaintextAuth,
     heloName: defaultHeloName(config.site),
   };
-  if (!config.dkim && smtp.mailer !== 'nodemailer') {
-    return createRawSmtpMailer({ ...shared, commandTimeoutMs: smtp.commandTimeoutMs });
+  if (smtp.mailer !== 'nodemailer') {
+    const raw = createRawSmtpMailer({
+      ...shared,
+      commandTimeoutMs: smtp.commandTimeoutMs,
+      failWaitingWhenUnreachable: isOneOfSeveral,
+    });
+    if (!config.dkim) return raw;
+    // Signed, then sent by the same client: the relay pool still reads its connections and its unsent failures.
+    const signing = createDkimSigningMailer(raw, { keys: dkimKeysOf(config.dkim) });
+    return { ...raw, send: signing.send, close: signing.close };
   }
   return createSmtpMailer({ ...shared, dkim: config.dkim });
 }

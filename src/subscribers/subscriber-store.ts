@@ -3,12 +3,11 @@
  * N takes the newsletter) and the suppression list. Every change that touches more than one key runs as one Lua
  * script, so a reader is never half-subscribed and an unsubscribe takes effect in a single step.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { NewsletterSchema } from '../config.js';
 import { AppError, parseInput } from '../errors.js';
 import { readLuaScript, scriptCommand } from '../redis-scripts.js';
-import type { RedisKeys } from '../redis.js';
+import type { RedisKeys, RedisClient } from '../redis.js';
 import { EmailSchema, normaliseEmail, SubscriberNameSchema, SubscriberSchema, type Subscriber } from './subscriber.js';
 import { suppressionField } from './suppression-field.js';
 
@@ -145,7 +144,7 @@ export class RedisSubscriberStore {
 
   /** Registers the store's scripts on the connection. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     options: SubscriberStoreOptions,
   ) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkDkimTargets,
   checkTargets,
   computeRatios,
   formatReportMarkdown,
@@ -112,5 +113,47 @@ describe('benchmark report', () => {
     expect(markdown).toContain('**2.50x** throughput');
     expect(markdown).toContain('| throughput over bare nodemailer | >= 2.0x | 2.50x | yes |');
     expect(markdown).toContain('- a note');
+  });
+
+  it('with --dkim, states signed over unsigned throughput and how many sampled signed messages verified', () => {
+    const dkim = {
+      signed: { ...ours, deliveriesPerSecond: 1_300, cpuPerMessageMs: 0.7 },
+      keyBits: 2048,
+      dkimVsUnsigned: 0.65,
+      sampled: 5,
+      verified: 5,
+      verifier: 'python3-dkim',
+    };
+    expect(checkDkimTargets(dkim)).toEqual([
+      { name: 'DKIM-signed throughput over unsigned', target: '>= 0.6', value: '0.65', met: true },
+      { name: 'sampled signed messages that verify (python3-dkim)', target: '5 of 5', value: '5 of 5', met: true },
+    ]);
+    expect(checkDkimTargets({ ...dkim, dkimVsUnsigned: 0.5, verified: 4 }).map((t) => t.met)).toEqual([false, false]);
+    expect(checkDkimTargets({ ...dkim, verified: null })[1]?.met).toBeNull();
+    const ratios = computeRatios(ours, { bareNodemailer: null, tutorialPipeline: null });
+    const markdown = formatReportMarkdown({
+      kind: 'letterpress-bench',
+      version: 1,
+      startedAt: '2026-11-27T12:00:00.000Z',
+      finishedAt: '2026-11-27T12:05:00.000Z',
+      machine: {
+        cpus: 2,
+        cpuModel: 'test cpu',
+        node: '20',
+        redis: '7',
+        totalMemoryBytes: 1e9,
+        loadAverageAtStart: [0],
+      },
+      options: {},
+      ours,
+      baselines: { bareNodemailer: null, tutorialPipeline: null },
+      ratios,
+      dkim,
+      targets: [...checkTargets(ours, ratios), ...checkDkimTargets(dkim)],
+      notes: [],
+    });
+    expect(markdown).toContain('signed 1,300 deliveries/s against 2,000 unsigned');
+    expect(markdown).toContain('**dkimVsUnsigned 0.65**');
+    expect(markdown).toContain('5 of 5 sampled signed messages verified');
   });
 });

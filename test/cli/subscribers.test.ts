@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
+import { subscriberLinks } from '../../src/subscribers/tokens.js';
 import { runLetterpress } from '../helpers/cli.js';
 import { openTestRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 
@@ -250,5 +251,77 @@ describe('subscribers export, list and count', () => {
     expect(lifted.stdout).toMatch(
       /lifted the suppression of .* \(by hand: complained by letter\); the reader is now unsubscribed/,
     );
+  });
+});
+
+describe('subscribers unsubscribe-mail (the List-Unsubscribe mailto, piped in by the relay)', () => {
+  const request = (subject: string) =>
+    [
+      'From: Mara Quill <mara@example.net>',
+      'To: unsubscribe@harbourgazette.example',
+      `Subject: ${subject}`,
+      'Date: Tue, 01 Dec 2026 08:00:00 +0000',
+      'Message-ID: <request-1@example.net>',
+      '',
+      'This message will unsubscribe you.',
+      '',
+    ].join('\r\n');
+
+  it('unsubscribes the reader its subject’s token names, from that newsletter only', async () => {
+    const { subscriber } = await app.subscribers.add({
+      email: 'mail.leaver@example.org',
+      newsletterIds: ['daily', 'culture'],
+      status: 'active',
+    });
+    const token = subscriberLinks(app.config.site, app.config.secret, {
+      subscriberId: subscriber.id,
+      newsletterId: 'daily',
+    })
+      .unsubscribeUrl.split('/')
+      .pop()!;
+    const left = await run([
+      'subscribers',
+      'unsubscribe-mail',
+      file('leave.eml', request(`unsubscribe ${token}`)),
+      '--json',
+    ]);
+    expect(left.code, left.stderr).toBe(0);
+    expect(left.json).toEqual({ kind: 'done', subscriberId: subscriber.id, newsletterId: 'daily' });
+    expect(await app.subscribers.isActive(subscriber.id, 'daily')).toBe(false);
+    expect(await app.subscribers.isActive(subscriber.id, 'culture')).toBe(true);
+
+    // A forged token, a subject without one, an empty file: ignored (exit 0, so a relay never bounces to a forger).
+    const stayer = (
+      await app.subscribers.add({ email: 'mail.stayer@example.org', newsletterIds: ['daily'], status: 'active' })
+    ).subscriber;
+    const stayerToken = subscriberLinks(app.config.site, app.config.secret, {
+      subscriberId: stayer.id,
+      newsletterId: 'daily',
+    })
+      .unsubscribeUrl.split('/')
+      .pop()!;
+    const forged = `${stayerToken.slice(0, -4)}AAAA`;
+    for (const [name, text, reason] of [
+      ['forged.eml', request(`unsubscribe ${forged}`), /the token is not valid/],
+      ['plain.eml', request('Please take me off your list'), /the subject holds no unsubscribe token/],
+      ['crlf.eml', request(`unsubscribe\r\nBcc: ${stayerToken}`), /no unsubscribe token|not valid/],
+      ['empty.eml', '', /the message is empty/],
+    ] as const) {
+      const ignored = await run(['subscribers', 'unsubscribe-mail', file(name, text)]);
+      expect(ignored.code, ignored.stderr).toBe(0);
+      expect(ignored.stdout).toMatch(reason);
+    }
+    expect(await app.subscribers.isActive(stayer.id, 'daily')).toBe(true);
+
+    const huge = await run([
+      'subscribers',
+      'unsubscribe-mail',
+      file('huge.eml', request('x') + 'y'.repeat(300 * 1024)),
+    ]);
+    expect(huge.code).not.toBe(0);
+    expect(huge.stderr).toMatch(/file: over 256 KB/);
+    const missing = await run(['subscribers', 'unsubscribe-mail', join(dir, 'no-such.eml')]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/file: cannot read/);
   });
 });

@@ -102,16 +102,36 @@ describe('the digest templates', () => {
     );
   });
 
-  it('MJML that fails strict validation is refused', async () => {
+  it('MJML that fails strict validation is refused, naming the template and the attribute', async () => {
     const dir = templatesWith('digest.mjml', (s) =>
-      s.replace('<mj-section padding="36px 0 40px">', '<mj-section padding="36px 0 40px" colour="red">'),
+      s.replace('<mj-text css-class="f"', '<mj-text css-class="f" colour="red"'),
+    );
+    let caught: unknown;
+    try {
+      await renderDigest(
+        { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
+        { templatesDir: dir },
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect(isAppError(caught, 'template_invalid'), String(caught)).toBe(true);
+    const message = (caught as Error).message;
+    expect(message).toContain(join(dir, 'digest.mjml'));
+    expect(message).toMatch(/strict validation/);
+    expect(message).toMatch(/colour/);
+  });
+
+  it('an invalid attribute in a partial is refused as well', async () => {
+    const dir = templatesWith('partials/article-card.mjml', (s) =>
+      s.replace('<mj-spacer height="12px" />', '<mj-spacer height="twelve" />'),
     );
     await expectTemplateInvalid(
       renderDigest(
         { newsletter: sampleNewsletter(), site: sampleSite(), articles, issueDate: new Date() },
         { templatesDir: dir },
       ),
-      /validation/,
+      /digest\.mjml: MJML failed strict validation: .*mj-spacer.*height/,
     );
   });
 
@@ -240,6 +260,42 @@ describe('a rendered digest', () => {
     );
     expect(body.preheader.length).toBeLessThanOrEqual(140);
     expect(html).toContain('Also in this issue: Ferry timetable changes');
+  });
+
+  it('an embedded image, whose size is known, is laid out with its width and height; a remote one with its width', async () => {
+    const cid = `${'a'.repeat(32)}@news.harbourgazette.example`;
+    const pictured = makeArticle({
+      title: 'A story with an embedded picture',
+      publishedAt: '2025-11-27T05:00:00Z',
+      image: { url: `cid:${cid}`, alt: 'The quay at dawn' },
+    });
+    const rendered = await renderDigest({
+      newsletter: sampleNewsletter(),
+      site: sampleSite(),
+      articles: [pictured, articles[0]!],
+      issueDate: new Date('2025-11-27T06:00:00Z'),
+      images: {
+        policy: 'embedded',
+        inline: [
+          {
+            cid,
+            sha256: 'b'.repeat(64),
+            contentType: 'image/jpeg',
+            width: 1200,
+            height: 675,
+            bytes: 1000,
+            sourceUrl: 'https://news.harbourgazette.example/images/quay.jpg',
+          },
+        ],
+        omitted: [],
+      },
+    });
+    const images = fillSlots(rendered.html, htmlLinks).match(/<img\b[^>]*>/g) ?? [];
+    expect(images).toHaveLength(2);
+    expect(images[0]).toMatch(/alt="The quay at dawn"/);
+    expect(images[0]).toMatch(/width="600" height="338"/);
+    expect(images[1]).toMatch(/\salt="[^"]+"/);
+    expect(images[1]).toMatch(/width="600" height="auto"/);
   });
 
   it('a link that is not http(s) is never linked or loaded, and optional parts simply disappear', async () => {

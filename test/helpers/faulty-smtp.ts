@@ -44,6 +44,16 @@ export const FaultPlanSchema = z.object({
   stallOutcome: z.enum(['accept', 'reject']).default('accept'),
   /** Delay of every reply to DATA that is not stalled (a slow but healthy relay). @defaultValue 0 */
   replyDelayMs: z.number().int().min(0).default(0),
+  /**
+   * Connections open at once; one more is refused at once with 421 (a relay of limited capacity). 0: no limit.
+   * @defaultValue 0
+   */
+  maxConnections: z.number().int().min(0).default(0),
+  /**
+   * Transactions one connection may carry; the next MAIL FROM is answered 421 and the connection closed, as relays
+   * that rotate connections do. 0: no limit. @defaultValue 0
+   */
+  messagesPerConnection: z.number().int().min(0).default(0),
   /** Seed of the random draws and of the permanent-refusal hash. @defaultValue 1 */
   seed: z.number().int().default(1),
 });
@@ -66,6 +76,8 @@ export interface AcceptedMessage {
    * waiting): the client cannot know the message was accepted and will send it again.
    */
   isReplyLost: boolean;
+  /** The name the client gave in EHLO (each chaos worker gives its own, so the relay can tell them apart). */
+  ehloName: string;
   /** The whole message, only when the relay was started with `keepRaw`. */
   raw?: Buffer;
 }
@@ -92,6 +104,12 @@ export interface FaultySmtpStats {
   cutWhileDown: number;
   /** Accepted messages whose 250 never reached the client (see `AcceptedMessage.isReplyLost`). */
   repliesLost: number;
+  /** Connections refused with 421 because `maxConnections` were open. */
+  refusedOverCapacity: number;
+  /** Connections closed with 421 at MAIL FROM after `messagesPerConnection` transactions. */
+  closedAfterLimit: number;
+  /** Most connections open at once. */
+  peakConnections: number;
 }
 
 /** What `snapshot()` returns: the accepted messages (without raw bodies) and the counters. */
@@ -208,6 +226,9 @@ function emptyStats(): FaultySmtpStats {
     stalledRejected: 0,
     cutWhileDown: 0,
     repliesLost: 0,
+    refusedOverCapacity: 0,
+    closedAfterLimit: 0,
+    peakConnections: 0,
   };
 }
 
@@ -224,6 +245,8 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
   const permanentlyRefused = new Set<string>();
   const stats = emptyStats();
   const faults = new WeakMap<SMTPServerSession, TransactionFault>();
+  /** Transactions begun on each connection, by session id. */
+  const transactionsBySession = new Map<string, number>();
   /** Accepted messages whose reply is still to be written, by session id. */
   const awaitingReply = new Map<string, AcceptedMessage[]>();
   const markRepliesLost = (sessionId: string) => {
@@ -267,6 +290,7 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
     socketTimeout: 120_000,
     onClose(session) {
       markRepliesLost(session.id);
+      transactionsBySession.delete(session.id);
     },
     onConnect(_session, callback) {
       if (isDown) {
@@ -274,9 +298,24 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
         callback(smtpError(421, '4.3.2 Service not available, closing transmission channel'));
         return;
       }
+      // smtp-server counts this connection among its own before asking.
+      const open = connectionsOf().length;
+      if (plan.maxConnections > 0 && open > plan.maxConnections) {
+        stats.refusedOverCapacity++;
+        callback(smtpError(421, '4.7.0 Too many connections, try again later'));
+        return;
+      }
+      stats.peakConnections = Math.max(stats.peakConnections, open);
       callback();
     },
     onMailFrom(_address, session, callback) {
+      const begun = (transactionsBySession.get(session.id) ?? 0) + 1;
+      transactionsBySession.set(session.id, begun);
+      if (plan.messagesPerConnection > 0 && begun > plan.messagesPerConnection) {
+        stats.closedAfterLimit++;
+        callback(smtpError(421, '4.7.0 Too many messages on this connection, closing transmission channel'));
+        return;
+      }
       stats.transactions++;
       const draw = random();
       let fault: TransactionFault = 'none';
@@ -343,6 +382,7 @@ export async function startFaultySmtp(options: FaultySmtpOptions = {}): Promise<
             acceptedAt,
             wasStalled,
             isReplyLost,
+            ehloName: session.hostNameAppearsAs ?? '',
             ...(options.keepRaw ? { raw } : {}),
           }));
           accepted.push(...records);

@@ -15,6 +15,10 @@ export interface SmtpSinkOptions {
   onRecipient?: (address: string) => Error | undefined;
   /** Called with each message before it is accepted; throw an Error with `responseCode` to refuse it. */
   onMessage?: (message: ReceivedMessage) => void;
+  /** The loopback port to listen on (a relay that comes back where it was). @defaultValue a free port */
+  port?: number;
+  /** More smtp-server options (AUTH, closeTimeout, ...), applied over the sink's own. @defaultValue none */
+  server?: Partial<SMTPServerOptions>;
 }
 
 /** Starts a recording SMTP sink on a free loopback port. */
@@ -49,10 +53,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}) {
         callback();
       });
     },
+    ...options.server,
   };
   const server = new SMTPServer(serverOptions);
   server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
     port,

@@ -210,6 +210,10 @@ describe('the editor API', () => {
 
     const preview = await page(`/digests/${draft.digest.id}/preview`);
     expect(preview.headers.get('content-security-policy')).toContain("frame-src 'self'");
+    // A clean digest: the remote pictures the image policy allows are listed as such, and nothing blocks the send.
+    const previewHtml = await preview.text();
+    expect(previewHtml).toMatch(/<strong>allowed by the image policy<\/strong>: policy-remote-image/);
+    expect(previewHtml).not.toContain('blocks sending');
 
     const forged = await page(`/digests/${draft.digest.id}`, {
       method: 'POST',
@@ -224,6 +228,13 @@ describe('the editor API', () => {
     });
     expect(huge.status).toBe(413);
     expect((await json(await call('GET', `/digests/${draft.digest.id}`))).composition.note).toBe('');
+
+    // The same audit that stands before the send shows on the preview, before anything is sent.
+    await call('PATCH', `/digests/${draft.digest.id}`, {
+      body: { revision: 0, note: 'Read [this](https://bit.ly/3xYzAbc).' },
+    });
+    const leaking = await (await page(`/digests/${draft.digest.id}/preview`)).text();
+    expect(leaking).toMatch(/<strong>blocks sending<\/strong>: redirect-link/);
   });
 
   it('documents every operation in an OpenAPI document made from the same schemas', async () => {

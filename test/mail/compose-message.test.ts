@@ -161,6 +161,7 @@ describe('a reader’s copy of a digest', () => {
       'List-Id',
       'List-Unsubscribe',
       'List-Unsubscribe-Post',
+      'Feedback-ID',
       'Content-Type',
     ]);
     const afterHeaders = raw.toString('latin1').slice(headerBlock(raw).length);
@@ -186,6 +187,27 @@ describe('a reader’s copy of a digest', () => {
     expect(list['unsubscribe-post']?.name).toBe('List-Unsubscribe=One-Click');
     expect(list.id?.id).toBe('daily.news.harbourgazette.example');
     expect(headerBlock(raw)).toContain(`List-Unsubscribe:\r\n <${linksOf(42).unsubscribeUrl}>\r\n`);
+    // Gmail's feedback loop: the newsletter and the sender, the same for every reader.
+    expect(headerBlock(raw)).toContain('Feedback-ID: daily:news.harbourgazette.example\r\n');
+  });
+
+  it('offers a mailto: beside the https link when the site names an unsubscribe mailbox, with the same token', async () => {
+    const withMailbox = prepareDigestMessage({
+      ...input,
+      site: { ...site, unsubscribeMailbox: 'unsubscribe@harbourgazette.example' },
+    });
+    const copy = withMailbox.render({ id: 42, email: 'reader@example.org' }, NOW).raw;
+    const token = linksOf(42).unsubscribeUrl.split('/').pop();
+    expect(headerBlock(copy)).toContain(
+      `List-Unsubscribe:\r\n <${linksOf(42).unsubscribeUrl}>,\r\n` +
+        ` <mailto:unsubscribe@harbourgazette.example?subject=unsubscribe%20${token}>\r\n`,
+    );
+    expectHeadersFolded(copy);
+    const list = (await simpleParser(copy)).headers.get('list') as Record<string, Record<string, string>>;
+    expect(list.unsubscribe).toMatchObject({
+      url: linksOf(42).unsubscribeUrl,
+      mail: `unsubscribe@harbourgazette.example?subject=unsubscribe%20${token}`,
+    });
   });
 
   it('is 7-bit with CRLF line ends, no line over 998 octets, encoded body lines within 76', () => {

@@ -3,7 +3,7 @@
  * job results or failure reasons, not in the queue's event streams, not in the ledger or the audit, and not in a
  * single log line, even with the relay echoing addresses back in its refusals and logging at its most verbose.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
@@ -13,7 +13,7 @@ import { startDeliveryBench, type DeliveryBench } from '../delivery/delivery-fix
 import { smtpReply, startSmtpSink } from '../helpers/smtp-sink.js';
 
 /** Every key under the prefix with a readable dump of everything it holds, whatever its type. */
-async function dumpPrefix(redis: Redis, prefix: string): Promise<Map<string, string>> {
+async function dumpPrefix(redis: RedisClient, prefix: string): Promise<Map<string, string>> {
   const dump = new Map<string, string>();
   let cursor = '0';
   do {

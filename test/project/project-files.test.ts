@@ -104,6 +104,19 @@ describe('docker-compose.yml, with the README’s own steps', () => {
     expect(services.worker?.ports).toBeUndefined();
   });
 
+  it('checks the health of every service, and Redis by asking it', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.healthcheck?.test.length, name).toBeGreaterThan(1);
+    }
+    expect(services.redis?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+  });
+
+  it('keeps Redis writing its append-only file every second, on a named volume that outlives the container', () => {
+    const command = services.redis?.command ?? [];
+    expect(command[command.indexOf('--appendfsync') + 1]).toBe('everysec');
+    expect(services.redis?.volumes).toContain('redis-data:/data');
+  });
+
   it("only sets environment variables the configuration knows (and Node's own options)", () => {
     const known = new Set([...Object.keys(EnvSchema.shape), 'NODE_OPTIONS']);
     for (const service of Object.values(services)) {
@@ -134,7 +147,7 @@ describe('docker-compose.yml, with the README’s own steps', () => {
       const config = loadConfig(effective(filledIn));
       expect(config).toMatchObject({
         isProduction: true,
-        redisUrl: 'redis://redis:6379',
+        redis: { kind: 'standalone', url: 'redis://redis:6379' },
         requireRedisPersistence: true,
       });
       expect(config.smtp.url).toBe(filledIn.SMTP_URL);
@@ -169,7 +182,7 @@ describe('configuration documentation', () => {
   const names = Object.keys(EnvSchema.shape);
 
   it('.env.example lists every environment variable', () => {
-    const listed = new Set([...read('.env.example').matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]));
+    const listed = new Set([...read('.env.example').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
     expect([...listed].sort()).toEqual([...names].sort());
   });
 

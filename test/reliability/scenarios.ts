@@ -38,6 +38,12 @@ export interface ScenarioScale {
   relayDownMs: number;
   /** Scenario 2b: how long Redis stays down mid-delivery (longer than BullMQ's 30 s job lock). */
   redisDownMs: number;
+  /**
+   * Scenario 8: the relay's capacity, which three worker processes share: connections it takes at once (more are
+   * refused with 421), transactions per connection (then 421 and a new connection), and how long it takes to answer
+   * each message.
+   */
+  relayCapacity: { maxConnections: number; messagesPerConnection: number; replyDelayMs: number };
   /** Give up waiting for `sent` after this long. */
   settleTimeoutMs: number;
   relayInOwnProcess: boolean;
@@ -73,6 +79,8 @@ export const smallScale: ScenarioScale = {
   killGapMs: [300, 900],
   relayDownMs: 4_000,
   redisDownMs: 40_000,
+  // Three workers want up to 9 connections (3 each); the relay takes 6.
+  relayCapacity: { maxConnections: 6, messagesPerConnection: 15, replyDelayMs: 40 },
   settleTimeoutMs: 150_000,
   drains: 2,
   drainSendRate: 15,
@@ -98,6 +106,8 @@ export const fullScale: ScenarioScale = {
   killGapMs: [500, 4_000],
   relayDownMs: 5 * 60_000,
   redisDownMs: 45_000,
+  // Three workers want up to 30 connections (10 each); the relay takes 24, each answering in 20 ms at best.
+  relayCapacity: { maxConnections: 24, messagesPerConnection: 100, replyDelayMs: 20 },
   settleTimeoutMs: 20 * 60_000,
   drains: 4,
   drainSendRate: 400,
@@ -644,6 +654,72 @@ const gracefulStop: Scenario = {
   },
 };
 
+/** The EHLO name worker process `index` (from 0) gives, so the relay's records say which worker sent what. */
+export function scaleOutWorkerName(index: number): string {
+  return `worker-${index + 1}.scale-out.letterpress.test`;
+}
+
+/**
+ * 8. Scale-out: three worker processes (as on three hosts: same configuration, same Redis) share one digest against a
+ * relay of limited capacity: it takes only so many connections at once (refusing more with 421), closes each after
+ * so many messages (421 at MAIL FROM) and is slow to answer each message. Every reader once, and every worker does
+ * a share of the work (each worker names itself in EHLO, so the relay's records say who sent what).
+ */
+const scaleOut: Scenario = {
+  number: '8',
+  id: 'scale-out',
+  title: 'three workers share a relay of limited capacity',
+  run(scale) {
+    const workers = 3;
+    const plan: FaultPlanInput = { ...scale.relayCapacity };
+    return withRig(rigOptions('scale-out', scale, plan), async (rig) => {
+      const started = Date.now();
+      await rig.startWorkers(workers, (index) => ({
+        SMTP_URL: `${rig.relay.url}?name=${scaleOutWorkerName(index)}`,
+      }));
+      await rig.send();
+      const observation = await rig.waitForSent({ timeoutMs: scale.settleTimeoutMs });
+      const audit = await rig.audit({ atSent: observation.atSent });
+      const snapshot = await rig.relay.snapshot();
+      const stats = snapshot.stats;
+      const perWorker = Array.from({ length: workers }, (_, index) => {
+        const name = scaleOutWorkerName(index);
+        return snapshot.accepted.filter((record) => record.ehloName === name).length;
+      });
+      const total = snapshot.accepted.length;
+      const share = (count: number) => (total > 0 ? Math.round((count / total) * 1000) / 10 : 0);
+      const problems = [...audit.problems, ...notSent(scale, rig, observation)];
+      const unnamed = total - perWorker.reduce((sum, count) => sum + count, 0);
+      if (unnamed > 0) problems.push(`${unnamed} acceptance(s) came from no known worker`);
+      perWorker.forEach((count, index) => {
+        if (count === 0) problems.push(`worker ${index + 1} sent nothing: the work was not shared`);
+      });
+      if (stats.peakConnections > scale.relayCapacity.maxConnections) {
+        problems.push(
+          `the relay held ${stats.peakConnections} connections, over its ${scale.relayCapacity.maxConnections}`,
+        );
+      }
+      const seconds = (Date.now() - started) / 1000;
+      const notes = [
+        `per worker: ${perWorker.map((count, index) => `worker ${index + 1} ${count} (${share(count)}%)`).join(', ')}`,
+        `relay: at most ${stats.peakConnections} of ${scale.relayCapacity.maxConnections} connections open, ` +
+          `${stats.refusedOverCapacity} connection(s) refused over capacity, ${stats.closedAfterLimit} closed after ` +
+          `${scale.relayCapacity.messagesPerConnection} messages, ${scale.relayCapacity.replyDelayMs} ms per reply; ` +
+          `${Math.round(total / Math.max(observation.seconds, 0.1))} messages/s while sending`,
+      ];
+      return toResult(this.title, audit, seconds, notes, {
+        problems,
+        facts: {
+          ...Object.fromEntries(perWorker.map((count, index) => [`worker${index + 1}`, count])),
+          peakConnections: stats.peakConnections,
+          refusedOverCapacity: stats.refusedOverCapacity,
+          closedAfterLimit: stats.closedAfterLimit,
+        },
+      });
+    });
+  },
+};
+
 /**
  * 9. The deliver queue drained several times mid-send (what `letterpress queue drain` does: pause, wait until the
  * running batches finish), the relay watched while it is drained, then resumed (`queue resume`). The scenario calls
@@ -726,6 +802,7 @@ export const scenarios: Scenario[] = [
   doubleSend,
   removalsInFlight,
   gracefulStop,
+  scaleOut,
   drainAndResume,
 ];
 

@@ -5,7 +5,7 @@
  * observing; the verdict reads the relay's records and the ledger's bitmaps directly.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { ArticleSchema, type Article } from '../../src/articles/article.js';
 import { createApp, type App } from '../../src/app.js';
 import { findNewsletter, loadConfig, type Config } from '../../src/config.js';
@@ -87,10 +87,13 @@ export interface SendRig {
   workerEnv: Record<string, string>;
   /** Worker processes started by the rig, live or exited. */
   workers: LetterpressProcess[];
-  /** Starts one more `letterpress worker` process. */
-  startWorker(): LetterpressProcess;
-  /** Starts `count` worker processes and waits until every live one is connected to the delivery queue. */
-  startWorkers(count: number): Promise<void>;
+  /** Starts one more `letterpress worker` process, with `env` over the rig's worker environment. */
+  startWorker(env?: Record<string, string>): LetterpressProcess;
+  /**
+   * Starts `count` worker processes (the i-th, from 0, with `envFor(i)` over the rig's worker environment) and waits
+   * until every live one is connected to the delivery queue.
+   */
+  startWorkers(count: number, envFor?: (index: number) => Record<string, string>): Promise<void>;
   /** `digest send` through the use case, as the CLI does it. */
   send(): Promise<void>;
   /** Polls the digest until it is `sent` (or paused/cancelled, or the deadline), running `during` meanwhile. */
@@ -176,6 +179,8 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
     };
     const config = loadConfig(workerEnv);
     const app = await createApp(config, { logger: silentLogger });
+    if (!(app.redis instanceof Redis)) throw new Error('the send rig runs on one Redis, not a Cluster');
+    const redis = app.redis;
     cleanups.push(async () => {
       await deletePrefix(app.redis, prefix).catch(() => undefined);
       await app.close();
@@ -235,20 +240,20 @@ export async function openSendRig(options: RigOptions): Promise<SendRig> {
       options,
       config,
       app,
-      redis: app.redis,
+      redis,
       relay,
       privateRedis,
       digest,
       recipients,
       workerEnv,
       workers,
-      startWorker() {
-        const worker = spawnWorker({ env: workerEnv, echo: options.echoWorkerLogs });
+      startWorker(env = {}) {
+        const worker = spawnWorker({ env: { ...workerEnv, ...env }, echo: options.echoWorkerLogs });
         workers.push(worker);
         return worker;
       },
-      async startWorkers(count) {
-        for (let i = 0; i < count; i++) rig.startWorker();
+      async startWorkers(count, envFor) {
+        for (let i = 0; i < count; i++) rig.startWorker(envFor?.(i));
         const deadline = Date.now() + 60_000;
         for (;;) {
           const live = workers.filter((worker) => worker.isRunning());

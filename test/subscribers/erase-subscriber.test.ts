@@ -6,7 +6,7 @@
  */
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis.js';
 import { sendDigest } from '../../src/delivery/send-digest.js';
 import { waitForDigestSettled } from '../../src/delivery/wait-for-digest.js';
 import { createHttpApp } from '../../src/http/server.js';
@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 /** Every key under the prefix with everything it holds, as text. */
-async function dumpPrefix(redis: Redis, prefix: string): Promise<Map<string, string>> {
+async function dumpPrefix(redis: RedisClient, prefix: string): Promise<Map<string, string>> {
   const dump = new Map<string, string>();
   let cursor = '0';
   do {

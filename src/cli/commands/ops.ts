@@ -34,14 +34,16 @@ export function registerOpsCommands(program: Command, sink: CommandSink): void {
       const { checkReadiness } = await import('../../ops/check-readiness.js');
       const { checkRedisConfiguration } = await import('../../redis.js');
       const { silentLogger } = await import('../../logger.js');
-      const { probeSmtpRelay } = await import('../../smtp/probe-relay.js');
+      const { probeSmtpRelays } = await import('../../smtp/probe-relay.js');
       const { relayProbeOptions } = await import('../../smtp/smtp-mailer.js');
-      const relayUrl = config.smtp.url;
+      const { listRelays } = await import('../../smtp/relay-list.js');
+      const relayUrls = listRelays(config.smtp.url).map((relay) => relay.url);
       const readiness = await checkReadiness({
         ping: () => redis.ping(),
         checkRedisConfiguration: () =>
           checkRedisConfiguration(redis, { requirePersistence: config.requireRedisPersistence, logger: silentLogger }),
-        probeRelay: relayUrl ? () => probeSmtpRelay(relayUrl, relayProbeOptions(config, 5_000)) : undefined,
+        probeRelays:
+          relayUrls.length > 0 ? () => probeSmtpRelays(relayUrls, relayProbeOptions(config, 5_000)) : undefined,
       });
       const alive = workers?.filter((worker) => !worker.isStale) ?? [];
       const stale = workers?.filter((worker) => worker.isStale) ?? [];

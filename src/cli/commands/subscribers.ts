@@ -2,6 +2,7 @@
  * `letterpress subscribers ...`: readers added and removed by hand, imported and exported, listed and counted; a
  * person's data exported or erased; addresses suppressed and unsuppressed.
  */
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { App } from '../../app.js';
@@ -22,6 +23,7 @@ import {
   type CommandSink,
 } from '../command-kit.js';
 import { runExport, runImport } from './subscribers-transfer.js';
+import { MAX_UNSUBSCRIBE_MAIL_BYTES, unsubscribeByMail } from '../../subscribers/unsubscribe-by-mail.js';
 
 const AddFlagsSchema = z.object({
   newsletter: z.array(newsletterIdFlag()).optional(),
@@ -250,6 +252,26 @@ export function registerSubscriberCommands(program: Command, sink: CommandSink):
     });
   });
 
+  const unsubscribeMail = subscribers
+    .command('unsubscribe-mail')
+    .description(
+      'read one email (an unsubscribe request sent to site.unsubscribeMailbox) and unsubscribe the reader its subject names; for the relay to pipe mail to',
+    )
+    .argument('[file]', 'the message (.eml), or - for stdin', '-');
+  defineAction(unsubscribeMail, sink, async (args) => {
+    const file = oneOperand(args, 'file');
+    const raw = await readMessage(file);
+    return withApp(async (app, config) => {
+      const outcome = await unsubscribeByMail({ config, subscribers: app.subscribers, clock: app.clock }, raw);
+      // Exit 0 also when ignored: a relay's pipe would otherwise bounce a forged request back to its From.
+      const text =
+        outcome.kind === 'done'
+          ? `unsubscribed: subscriber ${outcome.subscriberId} from ${outcome.newsletterId}`
+          : `ignored: ${outcome.reason}`;
+      return { result: outcome, text };
+    });
+  });
+
   const erase = subscribers
     .command('erase')
     .description('erase every trace of a person (a suppressed address stays suppressed by a keyed hash only)')
@@ -301,4 +323,28 @@ export function registerSubscriberCommands(program: Command, sink: CommandSink):
       return { result: { lifted: lifted ?? null, status: status ?? null }, text };
     });
   });
+}
+
+/** Reads a message from a file or stdin, refusing one larger than an unsubscribe request could be. */
+async function readMessage(file: string | undefined): Promise<Buffer> {
+  const stream = !file || file === '-' ? process.stdin : createReadStream(file);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of stream) {
+      const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      length += piece.length;
+      if (length > MAX_UNSUBSCRIBE_MAIL_BYTES) {
+        throw new AppError(
+          'input_invalid',
+          `file: over ${MAX_UNSUBSCRIBE_MAIL_BYTES / 1024} KB, not an unsubscribe request`,
+        );
+      }
+      chunks.push(piece);
+    }
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('input_invalid', `file: cannot read ${file} (${(error as Error).message})`);
+  }
+  return Buffer.concat(chunks);
 }

@@ -272,6 +272,7 @@ export function renderPreviewPage(
     isFrozen: issue.isFrozen,
     omitted: issue.omitted,
     auditFindings: options.auditFindings,
+    isAudited: options.auditFindings !== undefined,
     text: options.text,
   });
 }

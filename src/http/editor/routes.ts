@@ -13,6 +13,8 @@ import { loadIssue } from '../../digests/load-issue.js';
 import { subjectFor } from '../../digests/build-digest-view.js';
 import { AppError } from '../../errors.js';
 import { renderPreview } from '../../mail/compose-message.js';
+import { auditIssue } from '../../privacy/audit-digest.js';
+import type { AuditResult } from '../../privacy/finding.js';
 import { describeDigest } from '../../newsroom/describe-digest.js';
 import { describeNewsletter } from '../../newsroom/describe-newsletter.js';
 import { checkOrigin } from '../access/require-token.js';
@@ -107,11 +109,15 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
       const { newsletter } = await digestAndNewsletter(app, c.req.param('id'));
       const issue = await loadIssue(app, { digestId: c.req.param('id'), newsletter, site });
       const text = renderPreview({ ...issue, newsletter, site, secret: app.config.secret }, 'text');
+      // The same audit that stands before the send, on what the editor sees now (nothing is stored).
+      const audit = await auditIssue(app, { digest: issue.digest, body: issue.body });
       c.header(
         'Content-Security-Policy',
         cspWithScriptNonce(randomBytes(16).toString('base64url'), { frameSrc: "'self'" }),
       );
-      return c.html(renderPreviewPage(frameOf(app, c), issue, { newsletter, text }));
+      return c.html(
+        renderPreviewPage(frameOf(app, c), issue, { newsletter, text, auditFindings: auditFindingsOf(audit) }),
+      );
     } catch (error) {
       return editorFailure(app, c, error, `/editor/digests/${c.req.param('id')}`);
     }
@@ -157,3 +163,12 @@ export function registerEditorRoutes(http: HttpApp, app: App): void {
 /** The preview frame's policy: the email's own inline styles, images only from us, sandboxed, framed only by us. */
 export const PREVIEW_FRAME_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'; sandbox";
+
+/** The audit's findings as the preview lists them: what blocks the send first, then what a policy or editor allowed. */
+function auditFindingsOf(audit: AuditResult) {
+  const severity = (allowedBy: string | undefined) =>
+    allowedBy === 'policy' ? 'allowed by the image policy' : allowedBy === 'editor' ? 'allowed' : 'blocks sending';
+  return [...audit.findings]
+    .sort((a, b) => Number(a.allowedBy !== undefined) - Number(b.allowedBy !== undefined))
+    .map((finding) => ({ severity: severity(finding.allowedBy), message: `${finding.kind}: ${finding.detail}` }));
+}

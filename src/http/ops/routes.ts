@@ -9,7 +9,8 @@ import { createPrometheusMetrics } from '../../ops/prometheus-metrics.js';
 import { readOpsSnapshot } from '../../ops/read-ops-snapshot.js';
 import { checkRedisConfiguration } from '../../redis.js';
 import { silentLogger } from '../../logger.js';
-import { probeSmtpRelay, type RelayProbe } from '../../smtp/probe-relay.js';
+import { probeSmtpRelays, type RelayProbe } from '../../smtp/probe-relay.js';
+import { listRelays } from '../../smtp/relay-list.js';
 import { checkOrigin, requireToken } from '../access/require-token.js';
 import { clientAddress } from '../client-address.js';
 import type { HttpApp, HttpEnv } from '../http-env.js';
@@ -22,11 +23,10 @@ const RELAY_PROBE_TTL_MS = 30_000;
 
 /** Registers `/readyz`, `/metrics` and `/ops/queues`. */
 export function registerOpsRoutes(http: HttpApp, app: App): void {
-  const relayUrl = app.config.smtp.url;
+  const relayUrls = listRelays(app.config.smtp.url).map((relay) => relay.url);
   const probeOptions = relayProbeOptions(app.config, Math.min(5_000, app.config.smtp.commandTimeoutMs));
-  const probeRelay = relayUrl
-    ? cacheProbe(() => probeSmtpRelay(relayUrl, probeOptions), RELAY_PROBE_TTL_MS)
-    : undefined;
+  const probeRelays =
+    relayUrls.length > 0 ? cacheProbe(() => probeSmtpRelays(relayUrls, probeOptions), RELAY_PROBE_TTL_MS) : undefined;
   const guard = operatorsOnly(app);
 
   http.get('/readyz', async (c) => {
@@ -37,14 +37,14 @@ export function registerOpsRoutes(http: HttpApp, app: App): void {
           requirePersistence: app.config.requireRedisPersistence,
           logger: silentLogger,
         }),
-      probeRelay,
+      probeRelays,
     });
     return c.json({ ok: readiness.isReady, checks: readiness.checks }, readiness.isReady ? 200 : 503);
   });
 
   const metrics = createPrometheusMetrics();
   http.get('/metrics', guard, async (c) => {
-    const snapshot = await readOpsSnapshot(snapshotDeps(app, probeRelay));
+    const snapshot = await readOpsSnapshot(snapshotDeps(app, probeRelays));
     return c.body(await metrics.render(snapshot), 200, { 'Content-Type': metrics.contentType });
   });
 
@@ -74,18 +74,15 @@ function operatorsOnly(app: App): MiddlewareHandler<HttpEnv> {
 }
 
 /** What a scrape reads, from the app. */
-function snapshotDeps(app: App, probeRelay: (() => Promise<RelayProbe>) | undefined) {
+function snapshotDeps(app: App, probeRelays: (() => Promise<RelayProbe[]>) | undefined) {
   return {
     ping: () => app.redis.ping(),
     queues: app.queues.admin,
     metrics: app.metrics,
     heartbeats: app.heartbeats,
     digests: app.digests,
-    probeRelay: probeRelay
-      ? async () => {
-          const probe = await probeRelay();
-          return { relay: probe.relay, isUp: probe.isReachable };
-        }
+    probeRelays: probeRelays
+      ? async () => (await probeRelays()).map((probe) => ({ relay: probe.relay, isUp: probe.isReachable }))
       : undefined,
     scheduledSends: { listOverdue: (now: Date) => listOverdueScheduledSends(app, now) },
     clock: app.clock,

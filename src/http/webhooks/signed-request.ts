@@ -7,9 +7,8 @@
  * second later is refused.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
-import type { RedisKeys } from '../../redis.js';
+import type { RedisKeys, RedisClient } from '../../redis.js';
 
 /** Options for {@link verifyWebhookSignature}. */
 export interface VerifySignatureOptions {
@@ -79,7 +78,7 @@ export interface ReplayGuard {
 }
 
 /** The replay guard on Redis: one key per accepted signature (its SHA-256), expiring with the window. */
-export function createReplayGuard(redis: Redis, keys: Pick<RedisKeys, 'seenSignature'>): ReplayGuard {
+export function createReplayGuard(redis: RedisClient, keys: Pick<RedisKeys, 'seenSignature'>): ReplayGuard {
   return {
     async isFirstUse(signature, ttlSeconds) {
       const digest = createHash('sha256').update(signature.toLowerCase()).digest('hex');
