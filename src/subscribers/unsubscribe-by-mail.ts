@@ -4,7 +4,6 @@
  * which hands the message here. The reader's signed unsubscribe token travels in the Subject (`unsubscribe TOKEN`),
  * as the mailto URI put it there, so the request is as strong as the one-click link and needs no trust in From.
  */
-import { simpleParser } from 'mailparser';
 import { unsubscribeByToken, type UnsubscribeByTokenDeps } from './unsubscribe-by-token.js';
 
 /** Largest message read from stdin; an unsubscribe request is a few hundred bytes. */
@@ -26,6 +25,8 @@ export async function unsubscribeByMail(deps: UnsubscribeByTokenDeps, raw: Buffe
   if (raw.length > MAX_UNSUBSCRIBE_MAIL_BYTES) {
     return { kind: 'ignored', reason: `the message is over ${MAX_UNSUBSCRIBE_MAIL_BYTES / 1024} KB` };
   }
+  // Loaded here, not at the top: every CLI command imports this module, and mailparser is heavy to start.
+  const { simpleParser } = await import('mailparser');
   const message = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
   const token = SUBJECT_TOKEN.exec(message.subject ?? '')?.[1];
   if (!token) return { kind: 'ignored', reason: 'the subject holds no unsubscribe token' };
